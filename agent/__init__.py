@@ -1,0 +1,1 @@
+"""memlane's agent: the LangGraph loop, the LLM gateway, settings, CLI and HTTP server."""

@@ -1,0 +1,43 @@
+"""Settings, read once at the edge (CLI, server) from ``MEMLANE_*`` variables and passed down.
+
+Library code never reads the environment; it receives a :class:`Settings` or plain arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_store_url"]
+
+
+def default_store_url() -> str:
+    """A SQLite file in the user's data directory."""
+    return f"sqlite:///{Path(user_data_dir('memlane')) / 'memory.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything configurable, with the variable that sets it (``MEMLANE_<NAME>``)."""
+
+    model_config = SettingsConfigDict(env_prefix="MEMLANE_", extra="ignore")
+
+    store: str = Field(default_factory=default_store_url, description="store URL")
+    model: str = Field(default="memlane/offline", description="any LiteLLM model name")
+    embedder: str = Field(
+        default="minilm",
+        description="'minilm' (the packaged all-MiniLM-L6-v2), 'hash' (fast, for tests), "
+        "or any sentence-transformers model name or path",
+    )
+    retrieval_preset: str = Field(default="balanced", description="named retrieval preset")
+    context_tokens: int = Field(default=1200, ge=100, le=32_000)
+    defer_writes: bool = Field(default=False, description="write memory in a background queue")
+    checkpoint_db: str | None = Field(default=None, description="LangGraph checkpointer file")
+    api_key: str | None = Field(default=None, description="HTTP API key (required if set)")
+    functional_predicates: list[str] = Field(default_factory=list)
+    multi_valued_predicates: list[str] = Field(default_factory=list)
+    predicate_synonyms: dict[str, str] = Field(default_factory=dict)
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=3, ge=0, le=10)

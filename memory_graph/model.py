@@ -1,0 +1,277 @@
+"""The domain model: episodes, entities, facts, and the write set a turn commits.
+
+Models validate their own fields and do no I/O. Every record carries ``user_id``; stores key
+every record by ``(user_id, id)``, so two users may use the same ids without meeting.
+
+Times (see DESIGN "Data model"):
+
+* ``valid_at`` / ``invalid_at``: when the fact was true in the user's world;
+* ``recorded_at`` / ``expired_at``: when memlane believed it.
+
+A fact is *current* when both ``invalid_at`` and ``expired_at`` are empty. A fact that was
+superseded has ``invalid_at`` (the world moved on) and ``expired_at`` (when memlane learned
+it). A fact that was *retracted* (it was never true: a correction, a mistaken extraction) has
+``expired_at`` but no ``invalid_at``; it is excluded from every "as of" view of the world
+and kept only as history of belief.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from memory_graph.timeutil import parse_time, to_iso
+
+__all__ = [
+    "ID_PATTERN",
+    "MAX_CONTENT_CHARS",
+    "SELF_ID",
+    "Entity",
+    "EntityKind",
+    "Episode",
+    "Fact",
+    "FactKind",
+    "FactQuery",
+    "Polarity",
+    "WriteSet",
+    "entity_id_for",
+    "episode_id_for",
+    "fact_id_for",
+    "normalise_name",
+]
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@#/\-]{0,127}$"
+MAX_CONTENT_CHARS = 32_000
+MAX_STATEMENT_CHARS = 2_000
+SELF_ID = "self"
+
+EntityKind = Literal["self", "person", "place", "org", "pet", "thing", "concept", "event", "other"]
+FactKind = Literal["fact", "preference", "event", "trait"]
+Polarity = Literal["positive", "negative"]
+Role = Literal["user", "assistant", "system"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+Id = Annotated[str, Field(pattern=ID_PATTERN)]
+
+
+def normalise_name(name: str) -> str:
+    """Case-, accent- and whitespace-insensitive key for names and literal values."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or name
+    folded = re.sub(r"[^\w\s]", " ", folded.casefold())
+    folded = re.sub(r"^(the|a|an|my)\s+", "", folded.strip())
+    return re.sub(r"\s+", " ", folded).strip()
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+def entity_id_for(name: str) -> str:
+    """Deterministic entity id from a name (entities are scoped by user in every store)."""
+    return "e_" + _digest(normalise_name(name))
+
+
+def episode_id_for(
+    session_id: str | None, role: str, occurred_at: datetime, content: str
+) -> str:
+    """Content-hash episode id, so re-ingesting the same message is a no-op."""
+    return "ep_" + _digest(session_id or "", role, to_iso(occurred_at) or "", content)
+
+
+def fact_id_for(
+    subject_id: str,
+    predicate: str,
+    object_key: str,
+    polarity: str,
+    valid_at: datetime | None,
+    first_episode: str,
+) -> str:
+    return "f_" + _digest(
+        subject_id, predicate, object_key, polarity, to_iso(valid_at) or "", first_episode
+    )
+
+
+def _check_text(value: str, what: str, limit: int) -> str:
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} contains control characters")
+    if not value.strip():
+        raise ValueError(f"{what} is empty")
+    if len(value) > limit:
+        raise ValueError(f"{what} is {len(value)} characters; the limit is {limit}")
+    return value
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _times(cls, value: object, info) -> object:  # type: ignore[no-untyped-def]
+        name = info.field_name or ""
+        if name.endswith("_at") and value is not None and not isinstance(value, datetime):
+            return parse_time(value, field=name)  # type: ignore[arg-type]
+        if name.endswith("_at") and isinstance(value, datetime):
+            return parse_time(value, field=name)
+        return value
+
+
+class Episode(_Record):
+    """One message as received: the provenance of everything memlane knows."""
+
+    id: Id
+    user_id: Id
+    session_id: Id | None = None
+    role: Role = "user"
+    speaker: str | None = Field(default=None, max_length=200)
+    content: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        return _check_text(value, "content", MAX_CONTENT_CHARS)
+
+
+class Entity(_Record):
+    """A node of the user's graph: a person, place, organisation, pet, thing, or the user."""
+
+    id: Id
+    user_id: Id
+    name: str = Field(min_length=1, max_length=300)
+    kind: EntityKind = "other"
+    aliases: tuple[str, ...] = ()
+    summary: str = Field(default="", max_length=MAX_STATEMENT_CHARS)
+    created_at: datetime
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_text(value, "entity name", 300)
+
+
+class Fact(_Record):
+    """An edge ``subject -[predicate]-> object`` with its validity and belief windows."""
+
+    id: Id
+    user_id: Id
+    subject_id: Id
+    predicate: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    object_id: Id | None = None
+    value: str | None = Field(default=None, max_length=1000)
+    statement: str
+    kind: FactKind = "fact"
+    polarity: Polarity = "positive"
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    valid_at: datetime | None = None
+    invalid_at: datetime | None = None
+    recorded_at: datetime
+    expired_at: datetime | None = None
+    episode_ids: tuple[Id, ...] = ()
+
+    @field_validator("statement")
+    @classmethod
+    def _statement(cls, value: str) -> str:
+        return _check_text(value, "statement", MAX_STATEMENT_CHARS)
+
+    @model_validator(mode="after")
+    def _window(self) -> Fact:
+        if self.valid_at and self.invalid_at and self.invalid_at < self.valid_at:
+            raise ValueError(
+                f"invalid_at {to_iso(self.invalid_at)} is before valid_at {to_iso(self.valid_at)}"
+            )
+        return self
+
+    @property
+    def object_key(self) -> str:
+        """What "same value" means: the object entity, else the normalised literal."""
+        if self.object_id:
+            return self.object_id
+        return normalise_name(self.value or "")
+
+    @property
+    def is_current(self) -> bool:
+        return self.invalid_at is None and self.expired_at is None
+
+    @property
+    def is_retracted(self) -> bool:
+        return self.expired_at is not None and self.invalid_at is None
+
+    @property
+    def start(self) -> datetime:
+        """When it became true; facts with no ``valid_at`` count from when they were recorded."""
+        return self.valid_at or self.recorded_at
+
+    def valid_during(self, when: datetime) -> bool:
+        """True in the user's world at ``when`` (as memlane believes now)."""
+        if self.is_retracted:
+            return False
+        if self.valid_at is not None and self.valid_at > when:
+            return False
+        return self.invalid_at is None or self.invalid_at > when
+
+
+class FactQuery(BaseModel):
+    """Which facts to read. Every field narrows; ``as_of`` is a time in the user's world."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject_id: str | None = None
+    predicate: str | None = None
+    object_id: str | None = None
+    kinds: tuple[FactKind, ...] = ()
+    as_of: datetime | None = None
+    current_only: bool = False
+    include_retracted: bool = False
+    limit: int = Field(default=1000, ge=1, le=1_000_000)
+
+    def matches(self, fact: Fact) -> bool:
+        """The reference semantics every store implements (also used by in-memory filters)."""
+        if self.subject_id is not None and fact.subject_id != self.subject_id:
+            return False
+        if self.predicate is not None and fact.predicate != self.predicate:
+            return False
+        if self.object_id is not None and fact.object_id != self.object_id:
+            return False
+        if self.kinds and fact.kind not in self.kinds:
+            return False
+        if self.current_only and not fact.is_current:
+            return False
+        if self.as_of is not None and not fact.valid_during(self.as_of):
+            return False
+        return self.include_retracted or not fact.is_retracted
+
+
+@dataclass
+class WriteSet:
+    """Everything one turn (or one import batch) writes, applied atomically by a store.
+
+    Episodes are insert-if-absent (an existing episode is never changed); entities and facts
+    are upserts by ``(user_id, id)``. Vectors are float32 and optional per record.
+    """
+
+    user_id: str
+    episodes: list[Episode] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+    episode_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    entity_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    fact_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for rec in (*self.episodes, *self.entities, *self.facts):
+            if rec.user_id != self.user_id:
+                raise ValueError(
+                    f"write set for user {self.user_id!r} holds a record of {rec.user_id!r}"
+                )
+
+    def is_empty(self) -> bool:
+        return not (self.episodes or self.entities or self.facts)
