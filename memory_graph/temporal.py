@@ -1,0 +1,207 @@
+"""Temporal rules: how a new fact meets the facts already known (DESIGN "Temporal rules").
+
+:func:`resolve` is a pure function. It reads a new fact and the existing facts it may conflict
+with, and returns what to insert and which existing facts change (as new objects). It does no
+I/O and never mutates its inputs; the reconciler applies its answer as part of one write set.
+
+The rules, in the order they apply:
+
+* Retracted facts (``expired_at`` without ``invalid_at``) never take part.
+* **Conflicts** of the new fact are the existing facts with the same subject and predicate
+  that hold the opposite polarity of the same value, or, for a *functional* predicate and a
+  positive new fact, a different positive value. Facts the caller names in ``contradicts``
+  join them, but only when they share the new fact's subject (never across unrelated parts of
+  the graph).
+* Conflicts form a timeline ordered by start (``valid_at``, else ``recorded_at``). Every
+  conflict that started at or before the new fact and whose window reaches past the new
+  fact's start is closed there (``invalid_at = new.start``, ``expired_at = now``): at equal
+  starts the newly recorded fact wins. If a conflict starts *after* the new fact, the new
+  fact is an old story: it is inserted already closed at the next conflict's start, and the
+  current value is left alone.
+* **Restatement**: an existing fact with the same subject, predicate, value and polarity
+  whose window contains the new fact's start (or that the caller names in ``restates``) is
+  not duplicated; it gains the new episode ids and the higher confidence. The same value
+  told *after* its window closed (moving back to Paris after Berlin) is a new period.
+  The same value told *earlier* than a known period, with no conflict in between, moves
+  that period's start back instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from memory_graph.model import Fact
+
+__all__ = ["Resolution", "resolve"]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What to write for one new fact.
+
+    Attributes:
+        insert: the fact to insert (possibly already closed), or None when it restates one.
+        updates: new versions of existing facts (closed, or merged with the new episodes).
+        merged_into: id of the existing fact the new one restates, if any.
+        notes: human-readable remarks (ignored ``contradicts`` ids, merges, closures).
+    """
+
+    insert: Fact | None
+    updates: list[Fact] = field(default_factory=list)
+    merged_into: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def closed_ids(self) -> list[str]:
+        """Ids of existing facts this resolution closes."""
+        return [f.id for f in self.updates if f.id != self.merged_into]
+
+
+def _copy(fact: Fact, **changes: Any) -> Fact:
+    # Re-validate rather than model_copy: a closed window must still be a valid window.
+    return Fact.model_validate({**fact.model_dump(), **changes})
+
+
+def _reaches_past(fact: Fact, when: datetime) -> bool:
+    return fact.invalid_at is None or fact.invalid_at > when
+
+
+def _contains(fact: Fact, when: datetime) -> bool:
+    return fact.start <= when and _reaches_past(fact, when)
+
+
+def _same_statement(a: Fact, b: Fact) -> bool:
+    return (
+        a.subject_id == b.subject_id
+        and a.predicate == b.predicate
+        and a.object_key == b.object_key
+        and a.polarity == b.polarity
+    )
+
+
+def _conflicts(new: Fact, old: Fact, functional: bool) -> bool:
+    if old.subject_id != new.subject_id or old.predicate != new.predicate:
+        return False
+    if old.object_key == new.object_key:
+        return old.polarity != new.polarity
+    return functional and new.polarity == "positive" and old.polarity == "positive"
+
+
+def _merge(target: Fact, new: Fact, **changes: Any) -> Fact | None:
+    episodes = tuple(dict.fromkeys((*target.episode_ids, *new.episode_ids)))
+    update: dict[str, Any] = dict(changes)
+    if episodes != target.episode_ids:
+        update["episode_ids"] = episodes
+    if new.confidence > target.confidence:
+        update["confidence"] = new.confidence
+    return _copy(target, **update) if update else None
+
+
+def resolve(
+    new: Fact,
+    existing: Sequence[Fact],
+    *,
+    functional: bool,
+    now: datetime,
+    contradicts: Collection[str] = (),
+    restates: Collection[str] = (),
+) -> Resolution:
+    """Decide how ``new`` enters a graph that already holds ``existing``.
+
+    Args:
+        new: the fact to add (its ``valid_at`` already defaulted by the caller, if wanted).
+        existing: facts it may meet: at least the same subject and predicate, plus any facts
+            named in ``contradicts`` / ``restates``. Others are ignored.
+        functional: whether the predicate has one current value per subject.
+        now: when memlane learns this (``expired_at`` of what it closes).
+        contradicts: ids of existing facts the new one makes untrue (e.g. named by an LLM).
+        restates: ids of existing facts the new one repeats in other words.
+
+    Returns:
+        A :class:`Resolution`; ``existing`` and ``new`` are not modified.
+    """
+    notes: list[str] = []
+    live = [f for f in existing if not f.is_retracted]
+    by_id = {f.id: f for f in existing}
+
+    # Facts named as repeats are the same statement in other words, not conflicts.
+    named_repeats = [
+        by_id[r]
+        for r in restates
+        if r in by_id
+        and r not in contradicts
+        and not by_id[r].is_retracted
+        and by_id[r].subject_id == new.subject_id
+        and by_id[r].predicate == new.predicate
+        and by_id[r].polarity == new.polarity
+    ]
+    repeat_ids = {f.id for f in named_repeats}
+    conflicts = {f.id: f for f in live if f.id not in repeat_ids and _conflicts(new, f, functional)}
+    for fid in contradicts:
+        named = by_id.get(fid)
+        if named is None:
+            notes.append(f"contradicts {fid}: not among the candidates; ignored")
+        elif named.is_retracted:
+            notes.append(f"contradicts {fid}: already retracted; ignored")
+        elif named.subject_id != new.subject_id:
+            notes.append(f"contradicts {fid}: a different subject; ignored")
+        elif _same_statement(named, new):
+            notes.append(f"contradicts {fid}: says the same thing; ignored")
+        else:
+            conflicts.setdefault(fid, named)
+
+    start = new.start
+    earlier = [c for c in conflicts.values() if c.start <= start]
+    later = sorted((c for c in conflicts.values() if c.start > start), key=lambda f: f.start)
+    next_start = later[0].start if later else None
+
+    updates: list[Fact] = []
+    for old in sorted(earlier, key=lambda f: (f.start, f.id)):
+        if _reaches_past(old, start):
+            updates.append(_copy(old, invalid_at=start, expired_at=now))
+            notes.append(f"closed {old.id} at {start.isoformat()}")
+
+    # Restatement: the same thing said within a known window (or named as a repeat).
+    same = [f for f in live if _same_statement(f, new)]
+    containing = [f for f in (*same, *named_repeats) if _contains(f, start)]
+    if containing:
+        target = max(containing, key=lambda f: (f.start, f.id))
+        merged = _merge(target, new)
+        notes.append(f"restates {target.id}")
+        return Resolution(
+            insert=None,
+            updates=[*updates, *([merged] if merged else [])],
+            merged_into=target.id,
+            notes=notes,
+        )
+
+    # The same value told for an earlier time than we knew, with nothing else in between:
+    # the known period started earlier.
+    reaches = new.invalid_at
+    extendable = [
+        f
+        for f in same
+        if f.start > start
+        and (next_start is None or next_start >= f.start)
+        and (reaches is None or reaches >= f.start)
+    ]
+    if extendable:
+        target = min(extendable, key=lambda f: (f.start, f.id))
+        merged = _merge(target, new, valid_at=start)
+        notes.append(f"restates {target.id} from an earlier start {start.isoformat()}")
+        return Resolution(
+            insert=None,
+            updates=[*updates, *([merged] if merged else [])],
+            merged_into=target.id,
+            notes=notes,
+        )
+
+    insert = new
+    if next_start is not None and (new.invalid_at is None or new.invalid_at > next_start):
+        # An old story: it was true until the next known value began.
+        insert = _copy(new, invalid_at=next_start, expired_at=now)
+        notes.append(f"inserted closed at {next_start.isoformat()} (a later fact is current)")
+    return Resolution(insert=insert, updates=updates, merged_into=None, notes=notes)
