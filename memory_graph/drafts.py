@@ -8,7 +8,7 @@ temporal rules. ``subject`` of ``"user"`` (or ``"I"``, ``"me"``) means the user 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,7 +48,7 @@ class FactDraft(BaseModel):
 
     @field_validator("valid_at", "invalid_at", mode="before")
     @classmethod
-    def _time(cls, value: object, info) -> object:  # type: ignore[no-untyped-def]
+    def _time(cls, value: Any, info) -> Any:  # type: ignore[no-untyped-def]
         if value is None or value == "":
             return None
         return parse_time(value, field=info.field_name)  # type: ignore[arg-type]

@@ -267,7 +267,8 @@ class WriteSet:
     fact_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for rec in (*self.episodes, *self.entities, *self.facts):
+        records: list[Episode | Entity | Fact] = [*self.episodes, *self.entities, *self.facts]
+        for rec in records:
             if rec.user_id != self.user_id:
                 raise ValueError(
                     f"write set for user {self.user_id!r} holds a record of {rec.user_id!r}"
