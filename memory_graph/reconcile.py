@@ -1,0 +1,491 @@
+"""Reconciliation: proposed facts (drafts) in, one atomic write set out.
+
+The reconciler is the single road from a :class:`~memory_graph.drafts.FactDraft` to the graph,
+whether the draft came from an extraction model or from a facts file. For a batch of drafts and
+the episodes they came from it:
+
+1. canonicalises each predicate through the registry (unknown -> ``UnknownPredicateError``);
+2. resolves names to the user's entities: the user themself, then exact normalised name or
+   alias, then embedding similarity above a high threshold, else a new entity;
+3. reads the conflict candidates per (subject, predicate) from the store, plus the facts named
+   in ``contradicts`` / ``restates`` (ids of other users or unknown ids are noted and ignored);
+4. applies :func:`memory_graph.temporal.resolve` draft by draft, so drafts of one batch see
+   each other;
+5. embeds new episodes, entity names and fact statements in one batched embedder call.
+
+Nothing is written here: :meth:`Reconciler.reconcile` returns the :class:`WriteSet` and the
+:class:`CommitReport` the caller applies and returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError
+
+from memory_graph.drafts import SELF_NAMES, FactDraft
+from memory_graph.embed import Embedder
+from memory_graph.errors import InputError, UnknownPredicateError
+from memory_graph.model import (
+    ID_PATTERN,
+    MAX_STATEMENT_CHARS,
+    SELF_ID,
+    Entity,
+    EntityKind,
+    Episode,
+    Fact,
+    FactQuery,
+    WriteSet,
+    entity_id_for,
+    fact_id_for,
+    normalise_name,
+)
+from memory_graph.predicates import PredicateRegistry, PredicateSpec
+from memory_graph.stores.base import GraphStore
+from memory_graph.temporal import resolve
+from memory_graph.timeutil import utcnow
+
+__all__ = [
+    "ENTITY_MATCH_THRESHOLD",
+    "SELF_NAME",
+    "CommitReport",
+    "Reconciler",
+    "check_draft",
+    "check_user_id",
+]
+
+log = logging.getLogger(__name__)
+
+ENTITY_MATCH_THRESHOLD = 0.92
+"""Cosine similarity above which an unknown name is taken to be an existing entity."""
+SELF_NAME = "user"
+"""The name of the user's own entity (id :data:`~memory_graph.model.SELF_ID`)."""
+
+_ID = re.compile(ID_PATTERN)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ENTITY_NAME_MAX = 300
+# How many stored facts of one (subject, predicate) a new fact is compared with.
+_CANDIDATES_PER_KEY = 500
+
+
+class CommitReport(BaseModel):
+    """What one commit (or episode ingest) changed."""
+
+    user_id: str
+    episodes_added: int = 0
+    episodes_skipped: int = 0
+    entities_added: int = 0
+    facts_added: int = 0
+    facts_closed: int = 0
+    facts_merged: int = 0
+    fact_ids: list[str] = Field(default_factory=list, description="ids of facts added")
+    closed_ids: list[str] = Field(default_factory=list, description="ids of facts closed")
+    notes: list[str] = Field(default_factory=list)
+
+
+def check_user_id(user_id: object, *, where: str = "user_id") -> str:
+    """Return ``user_id`` if it is a valid id.
+
+    Raises:
+        InputError: not a string matching :data:`~memory_graph.model.ID_PATTERN`.
+    """
+    if not isinstance(user_id, str) or not _ID.match(user_id):
+        raise InputError(
+            f"invalid user id {user_id!r}: 1-128 letters, digits or _.:@#/- "
+            "(starting with a letter or digit)",
+            where=where,
+        )
+    return user_id
+
+
+def _check_text(value: str | None, what: str, limit: int, where: str) -> None:
+    if value is None:
+        return
+    if _CONTROL.search(value):
+        raise InputError(f"{what} contains control characters", where=where)
+    if not value.strip():
+        raise InputError(f"{what} is empty", where=where)
+    if len(value) > limit:
+        raise InputError(f"{what} is {len(value)} characters; the limit is {limit}", where=where)
+
+
+def check_draft(draft: FactDraft, registry: PredicateRegistry, *, where: str) -> PredicateSpec:
+    """Validate everything about a draft that reconciliation would reject, before any write.
+
+    Args:
+        draft: the proposed fact.
+        registry: predicates to canonicalise against.
+        where: where the draft came from (``facts.jsonl:7``, ``drafts[2]``), for the error.
+
+    Returns:
+        The canonical predicate spec.
+
+    Raises:
+        UnknownPredicateError: the predicate is not registered.
+        InputError: control characters, empty or oversized names, invalid episode ids,
+            or an ``invalid_at`` before ``valid_at``.
+    """
+    try:
+        spec = registry.resolve(draft.predicate)
+    except UnknownPredicateError as exc:
+        raise UnknownPredicateError(exc.message, where=where) from exc
+    except InputError as exc:
+        raise InputError(exc.message, where=where) from exc
+    _check_text(draft.subject, "subject", _ENTITY_NAME_MAX, where)
+    object_limit = 1000 if draft.object_kind == "value" else _ENTITY_NAME_MAX
+    _check_text(draft.object, "object", object_limit, where)
+    _check_text(draft.statement, "statement", MAX_STATEMENT_CHARS, where)
+    for eid in (*draft.episode_ids, *draft.contradicts, *draft.restates):
+        if not isinstance(eid, str) or not _ID.match(eid):
+            raise InputError(f"invalid id {eid!r}", where=where)
+    if draft.valid_at and draft.invalid_at and draft.invalid_at < draft.valid_at:
+        raise InputError("invalid_at is before valid_at", where=where)
+    return spec
+
+
+@dataclass
+class _Batch:
+    """Working state of one reconcile call."""
+
+    user_id: str
+    now: datetime
+    report: CommitReport
+    entities: dict[str, Entity] = field(default_factory=dict)  # resolved, by id
+    new_entity_ids: list[str] = field(default_factory=list)
+    aliased_ids: list[str] = field(default_factory=list)  # existing entities given an alias
+    by_name: dict[str, str] = field(default_factory=dict)  # normalised name -> entity id
+    facts: dict[str, Fact] = field(default_factory=dict)  # working graph, by id
+    loaded_keys: set[tuple[str, str]] = field(default_factory=set)
+    inserted: list[str] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+
+
+class Reconciler:
+    """Turns drafts into a write set against one store. Stateless between calls."""
+
+    def __init__(
+        self,
+        store: GraphStore,
+        embedder: Embedder,
+        registry: PredicateRegistry,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        entity_threshold: float = ENTITY_MATCH_THRESHOLD,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.registry = registry
+        self.clock = clock
+        self.entity_threshold = entity_threshold
+
+    async def new_episodes(
+        self, user_id: str, episodes: Sequence[Episode]
+    ) -> tuple[list[Episode], int]:
+        """The episodes not stored yet (first of each id), and how many were skipped."""
+        for i, ep in enumerate(episodes):
+            if ep.user_id != user_id:
+                raise InputError(
+                    f"episode {ep.id!r} belongs to user {ep.user_id!r}, not {user_id!r}",
+                    where=f"episodes[{i}]",
+                )
+        unique = list({ep.id: ep for ep in reversed(episodes)}.values())[::-1]
+        stored = {ep.id for ep in await self.store.get_episodes(user_id, [e.id for e in unique])}
+        fresh = [ep for ep in unique if ep.id not in stored]
+        return fresh, len(episodes) - len(fresh)
+
+    async def reconcile(
+        self, user_id: str, drafts: Sequence[FactDraft], episodes: Sequence[Episode] = ()
+    ) -> tuple[WriteSet, CommitReport]:
+        """Build the write set for ``drafts`` (and the episodes they came from).
+
+        Args:
+            user_id: whose graph this is.
+            drafts: proposed facts; ``episode_ids`` default to all of ``episodes``.
+            episodes: the messages the drafts came from (stored if new).
+
+        Returns:
+            The write set to apply atomically and the report of what it does.
+
+        Raises:
+            UnknownPredicateError: a draft names an unregistered predicate.
+            InputError: a draft or episode is invalid (nothing is written).
+        """
+        check_user_id(user_id)
+        specs = [check_draft(d, self.registry, where=f"drafts[{i}]") for i, d in enumerate(drafts)]
+        now = self.clock()
+        batch = _Batch(user_id, now, CommitReport(user_id=user_id))
+        fresh, skipped = await self.new_episodes(user_id, episodes)
+        batch.report.episodes_added = len(fresh)
+        batch.report.episodes_skipped = skipped
+        episode_times = await self._episode_times(user_id, drafts, episodes)
+
+        names = self._entity_names(drafts)
+        await self._resolve_known_names(batch, names)
+        unresolved = [n for n in names if normalise_name(n) not in batch.by_name]
+
+        # One embedder call for everything this batch may store.
+        statements = [d.statement for d in drafts]
+        texts = [*unresolved, *statements, *(ep.content for ep in fresh)]
+        vectors = self._embed(texts)
+        name_vecs = dict(zip(unresolved, vectors[: len(unresolved)], strict=True))
+        statement_vecs = vectors[len(unresolved) : len(unresolved) + len(statements)]
+        episode_vecs = vectors[len(unresolved) + len(statements) :]
+
+        await self._resolve_by_similarity(batch, drafts, name_vecs)
+        await self._load_named(batch, drafts)
+
+        fact_vectors: dict[str, np.ndarray] = {}
+        default_episodes = tuple(dict.fromkeys(ep.id for ep in episodes))
+        for i, (draft, spec) in enumerate(zip(drafts, specs, strict=True)):
+            fact = self._fact_for(batch, draft, spec, default_episodes, episode_times)
+            await self._load_candidates(batch, fact.subject_id, fact.predicate)
+            res = resolve(
+                fact,
+                [
+                    f
+                    for f in batch.facts.values()
+                    if (f.subject_id, f.predicate) == (fact.subject_id, fact.predicate)
+                    or f.id in draft.contradicts
+                    or f.id in draft.restates
+                ],
+                functional=spec.functional,
+                now=now,
+                contradicts=draft.contradicts,
+                restates=draft.restates,
+            )
+            batch.report.notes.extend(f"drafts[{i}]: {n}" for n in res.notes)
+            for upd in res.updates:
+                batch.facts[upd.id] = upd
+                batch.changed.add(upd.id)
+            for cid in res.closed_ids:
+                if cid not in batch.report.closed_ids:
+                    batch.report.closed_ids.append(cid)
+            if res.merged_into:
+                batch.report.facts_merged += 1
+            if res.insert is not None:
+                batch.facts[res.insert.id] = res.insert
+                batch.changed.add(res.insert.id)
+                if res.insert.id not in batch.inserted:
+                    batch.inserted.append(res.insert.id)
+                fact_vectors[res.insert.id] = statement_vecs[i]
+
+        # A fact inserted and then closed by a later draft of the same batch is still "added".
+        batch.report.closed_ids = [c for c in batch.report.closed_ids if c not in batch.inserted]
+        batch.report.fact_ids = list(batch.inserted)
+        batch.report.facts_added = len(batch.inserted)
+        batch.report.facts_closed = len(batch.report.closed_ids)
+        batch.report.entities_added = len(batch.new_entity_ids)
+
+        writes = WriteSet(
+            user_id=user_id,
+            episodes=fresh,
+            entities=[batch.entities[e] for e in self._entities_to_write(batch)],
+            facts=[batch.facts[f] for f in sorted(batch.changed)],
+            episode_vectors={ep.id: episode_vecs[j] for j, ep in enumerate(fresh)},
+            entity_vectors={
+                eid: name_vecs[batch.entities[eid].name]
+                for eid in batch.new_entity_ids
+                if batch.entities[eid].name in name_vecs
+            },
+            fact_vectors=fact_vectors,
+        )
+        return writes, batch.report
+
+    # -- entities ----------------------------------------------------------------------------
+    @staticmethod
+    def _entity_names(drafts: Sequence[FactDraft]) -> list[str]:
+        names: dict[str, str] = {}
+        for d in drafts:
+            if not d.about_self:
+                names.setdefault(normalise_name(d.subject), d.subject.strip())
+            if d.object is not None and d.object_kind != "value" and not _is_self(d.object):
+                names.setdefault(normalise_name(d.object), d.object.strip())
+        return list(names.values())
+
+    async def _resolve_known_names(self, batch: _Batch, names: list[str]) -> None:
+        found = await self.store.get_entities(batch.user_id, [SELF_ID])
+        if found:
+            batch.entities[SELF_ID] = found[0]
+        if not names:
+            return
+        for ent in await self.store.find_entities(batch.user_id, names):
+            if ent.user_id != batch.user_id:  # defence in depth: never link across users
+                continue
+            batch.entities.setdefault(ent.id, ent)
+            for label in (ent.name, *ent.aliases):
+                key = normalise_name(label)
+                # Prefer the entity whose own name matches over one holding it as an alias.
+                if key not in batch.by_name or normalise_name(ent.name) == key:
+                    batch.by_name[key] = ent.id
+
+    async def _resolve_by_similarity(
+        self, batch: _Batch, drafts: Sequence[FactDraft], name_vecs: dict[str, np.ndarray]
+    ) -> None:
+        for name, vec in name_vecs.items():
+            key = normalise_name(name)
+            if key in batch.by_name:
+                continue
+            hits = await self.store.search_vector(batch.user_id, "entity", vec, 3)
+            best = next((h for h in hits if h.id != SELF_ID), None)
+            if best is not None and best.score >= self.entity_threshold:
+                ent = batch.entities.get(best.id)
+                if ent is None:
+                    got = await self.store.get_entities(batch.user_id, [best.id])
+                    ent = got[0] if got else None
+                if ent is not None:
+                    # Remember the new wording so the next exact lookup finds it.
+                    ent = ent.model_copy(update={"aliases": (*ent.aliases, name)})
+                    batch.entities[ent.id] = ent
+                    batch.by_name[key] = ent.id
+                    batch.report.notes.append(f"linked {name!r} to entity {ent.id} ({ent.name})")
+                    if ent.id not in batch.new_entity_ids and ent.id not in batch.aliased_ids:
+                        batch.aliased_ids.append(ent.id)
+                    continue
+            kind = self._kind_for(drafts, key)
+            eid = entity_id_for(name)
+            batch.entities[eid] = Entity(
+                id=eid, user_id=batch.user_id, name=name, kind=kind, created_at=batch.now
+            )
+            batch.by_name[key] = eid
+            batch.new_entity_ids.append(eid)
+
+    @staticmethod
+    def _kind_for(drafts: Sequence[FactDraft], key: str) -> EntityKind:
+        for d in drafts:
+            if normalise_name(d.subject) == key:
+                return d.subject_kind
+            if d.object and normalise_name(d.object) == key and d.object_kind != "value":
+                return d.object_kind  # type: ignore[return-value]
+        return "other"
+
+    def _entity_id(self, batch: _Batch, name: str) -> str:
+        if _is_self(name):
+            if SELF_ID not in batch.entities:
+                batch.entities[SELF_ID] = Entity(
+                    id=SELF_ID,
+                    user_id=batch.user_id,
+                    name=SELF_NAME,
+                    kind="self",
+                    created_at=batch.now,
+                )
+                batch.new_entity_ids.append(SELF_ID)
+            return SELF_ID
+        return batch.by_name[normalise_name(name)]
+
+    @staticmethod
+    def _entities_to_write(batch: _Batch) -> list[str]:
+        # New entities, and existing ones that gained an alias.
+        return list(dict.fromkeys((*batch.new_entity_ids, *batch.aliased_ids)))
+
+    # -- facts -------------------------------------------------------------------------------
+    async def _episode_times(
+        self, user_id: str, drafts: Sequence[FactDraft], episodes: Sequence[Episode]
+    ) -> dict[str, datetime]:
+        times = {ep.id: ep.occurred_at for ep in episodes}
+        wanted = {e for d in drafts for e in d.episode_ids if e not in times}
+        if wanted:
+            for ep in await self.store.get_episodes(user_id, sorted(wanted)):
+                times[ep.id] = ep.occurred_at
+        return times
+
+    def _fact_for(
+        self,
+        batch: _Batch,
+        draft: FactDraft,
+        spec: PredicateSpec,
+        default_episodes: tuple[str, ...],
+        episode_times: dict[str, datetime],
+    ) -> Fact:
+        subject_id = self._entity_id(batch, "user" if draft.about_self else draft.subject)
+        object_id: str | None = None
+        value: str | None = None
+        if draft.object is not None and draft.object_kind != "value":
+            object_id = self._entity_id(batch, draft.object)
+        elif draft.object is not None:
+            value = draft.object.strip()
+        episode_ids = tuple(dict.fromkeys(draft.episode_ids)) or default_episodes
+        missing = [e for e in episode_ids if e not in episode_times]
+        if missing:
+            batch.report.notes.append(
+                f"{draft.statement[:60]!r}: source episodes not stored: {', '.join(missing)}"
+            )
+        valid_at = draft.valid_at or max(
+            (episode_times[e] for e in episode_ids if e in episode_times), default=batch.now
+        )
+        object_key = object_id or normalise_name(value or "")
+        fid = fact_id_for(
+            subject_id,
+            spec.name,
+            object_key,
+            draft.polarity,
+            valid_at,
+            episode_ids[0] if episode_ids else normalise_name(draft.statement),
+        )
+        try:
+            return Fact(
+                id=fid,
+                user_id=batch.user_id,
+                subject_id=subject_id,
+                predicate=spec.name,
+                object_id=object_id,
+                value=value,
+                statement=draft.statement.strip(),
+                kind=draft.kind,
+                polarity=draft.polarity,
+                confidence=draft.confidence,
+                valid_at=valid_at,
+                invalid_at=draft.invalid_at,
+                recorded_at=batch.now,
+                episode_ids=episode_ids,
+            )
+        except ValidationError as exc:
+            raise InputError(_first_error(exc), where="draft") from exc
+
+    async def _load_candidates(self, batch: _Batch, subject_id: str, predicate: str) -> None:
+        key = (subject_id, predicate)
+        if key in batch.loaded_keys:
+            return
+        batch.loaded_keys.add(key)
+        if subject_id in batch.new_entity_ids and subject_id != SELF_ID:
+            return  # an entity first seen in this batch has no stored facts
+        query = FactQuery(subject_id=subject_id, predicate=predicate, limit=_CANDIDATES_PER_KEY)
+        for f in await self.store.find_facts(batch.user_id, query):
+            batch.facts.setdefault(f.id, f)
+
+    async def _load_named(self, batch: _Batch, drafts: Sequence[FactDraft]) -> None:
+        named = list(dict.fromkeys(i for d in drafts for i in (*d.contradicts, *d.restates)))
+        if not named:
+            return
+        found = {
+            f.id: f
+            for f in await self.store.get_facts(batch.user_id, named)
+            if f.user_id == batch.user_id
+        }
+        for fid in named:
+            if fid in found:
+                batch.facts.setdefault(fid, found[fid])
+            else:
+                batch.report.notes.append(f"fact {fid} named by a draft is unknown; ignored")
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        vectors = np.asarray(self.embedder.embed(texts), dtype=np.float32)
+        if vectors.shape[0] != len(texts):
+            raise ValueError(f"embedder returned {vectors.shape[0]} vectors for {len(texts)}")
+        return vectors
+
+
+def _is_self(name: str) -> bool:
+    return name.strip().casefold() in SELF_NAMES
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err.get("loc", ()))
+    return f"{loc}: {err.get('msg', 'invalid')}" if loc else str(err.get("msg", "invalid"))
