@@ -1,20 +1,400 @@
 """``Memory``: the Python API of the memory graph (no LLM): ingest, recall, inspect, forget.
 
-One async core. The agent (``agent.MemoryAgent``), the tools layer, the CLI and the
-evaluations all go through this class, so every path shares reconciliation and retrieval.
+One async core. The agent, the tools layer, the CLI and the evaluations all go through this
+class, so every path shares reconciliation (:mod:`memory_graph.reconcile`) and retrieval
+(:mod:`memory_graph.retrieve`). Every method takes the ``user_id`` it reads or writes and
+validates it; nothing reads across users.
 
-CONTRACT (skeleton; bodies are filled by the foundation work):
+Example::
 
-* ``add_episodes(episodes)`` -> ``CommitReport``: store messages (no extraction), embedded,
-  idempotent by ``(user_id, id)``.
-* ``commit(user_id, drafts, episodes=())`` -> ``CommitReport``: reconcile drafts against the
-  user's graph (entity resolution, predicate canonicalisation, ``temporal.resolve``) and apply
-  episodes + entities + facts as ONE atomic write set. Bring-your-own facts and the agent's
-  extraction both use it.
-* ``candidates(user_id, text, k)`` -> ``list[Fact]``: existing facts an extraction prompt
-  should see for ``text`` (current first, capped at ``k``).
-* ``recall(user_id, query, as_of=None, preset=None, token_budget=None)`` -> ``MemoryContext``.
-* ``facts(user_id, as_of=None, subject=None, predicate=None, current_only=...)``,
-  ``history(user_id, subject, predicate)``, ``profile``-style reads, ``forget(user_id)``,
-  ``export(user_id)``, ``import_records(records)``.
+    async with open_store("sqlite:///memory.db") as store:
+        memory = Memory(store, make_embedder("minilm"))
+        await memory.commit("u1", [FactDraft(predicate="lives_in", object="Paris",
+                                             statement="I live in Paris")])
+        context = await memory.recall("u1", "where do I live?")
 """
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from memory_graph.drafts import SELF_NAMES, FactDraft
+from memory_graph.embed import Embedder
+from memory_graph.errors import InputError, NotFoundError
+from memory_graph.model import ID_PATTERN, SELF_ID, Entity, Episode, Fact, FactQuery, WriteSet
+from memory_graph.predicates import PredicateRegistry, default_registry
+from memory_graph.reconcile import CommitReport, Reconciler, check_user_id
+from memory_graph.stores.base import GraphStore
+from memory_graph.timeutil import parse_time, utcnow
+
+if TYPE_CHECKING:
+    from memory_graph.retrieve import MemoryContext, RetrievalConfig, Retriever
+
+__all__ = ["MAX_QUERY_CHARS", "CommitReport", "Memory"]
+
+log = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 4_000
+_RRF_K = 60
+_ALL = 1_000_000
+_ID = re.compile(ID_PATTERN)
+
+TimeArg = datetime | date | str | None
+
+
+class Memory:
+    """A user-scoped temporal memory over one :class:`GraphStore`.
+
+    Attributes:
+        store: the graph store (opened by the caller).
+        embedder: turns text into vectors (statements, episodes, entity names, queries).
+        registry: the predicate registry facts are canonicalised against.
+        clock: returns "now" (injectable for tests and simulations).
+    """
+
+    def __init__(
+        self,
+        store: GraphStore,
+        embedder: Embedder,
+        *,
+        registry: PredicateRegistry | None = None,
+        retrieval: str | RetrievalConfig = "balanced",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.registry = registry or default_registry()
+        self.clock = clock
+        self.retrieval = retrieval
+        self._reconciler = Reconciler(store, embedder, self.registry, clock=clock)
+        self._retrievers: dict[str, Retriever] = {}
+        # Commits of one user are serialised: each reads the graph it then writes.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, user_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(user_id, asyncio.Lock())
+
+    # -- writes ------------------------------------------------------------------------------
+    async def add_episodes(self, episodes: Sequence[Episode]) -> CommitReport:
+        """Store messages as episodes (no extraction), with their embeddings.
+
+        Idempotent: an episode whose ``(user_id, id)`` is already stored is skipped and left
+        unchanged.
+
+        Args:
+            episodes: messages of ONE user.
+
+        Returns:
+            How many episodes were added and skipped.
+
+        Raises:
+            InputError: the episodes belong to more than one user.
+        """
+        if not episodes:
+            return CommitReport(user_id="")
+        user_id = check_user_id(episodes[0].user_id)
+        others = sorted({ep.user_id for ep in episodes} - {user_id})
+        if others:
+            raise InputError(
+                f"add_episodes takes episodes of one user; got {user_id!r} and {others[0]!r}",
+                where="episodes",
+            )
+        async with self._lock(user_id):
+            fresh, skipped = await self._reconciler.new_episodes(user_id, episodes)
+            report = CommitReport(
+                user_id=user_id, episodes_added=len(fresh), episodes_skipped=skipped
+            )
+            if fresh:
+                vectors = self.embedder.embed([ep.content for ep in fresh])
+                await self.store.apply(
+                    WriteSet(
+                        user_id=user_id,
+                        episodes=list(fresh),
+                        episode_vectors={ep.id: vectors[i] for i, ep in enumerate(fresh)},
+                    )
+                )
+        return report
+
+    async def commit(
+        self, user_id: str, drafts: Sequence[FactDraft], episodes: Sequence[Episode] = ()
+    ) -> CommitReport:
+        """Reconcile proposed facts against the user's graph and apply them atomically.
+
+        Episodes, new entities, new facts and the facts they close land as one write set:
+        all or nothing. Bring-your-own facts and the agent's extraction both come here.
+
+        Args:
+            user_id: whose graph.
+            drafts: proposed facts (from a model or a facts file).
+            episodes: the messages they came from; stored if new.
+
+        Returns:
+            What was added, closed and merged, with notes.
+
+        Raises:
+            UnknownPredicateError: a draft names an unregistered predicate.
+            InputError: invalid user id, draft or episode; nothing is written.
+        """
+        check_user_id(user_id)
+        async with self._lock(user_id):
+            writes, report = await self._reconciler.reconcile(user_id, drafts, episodes)
+            if not writes.is_empty():
+                await self.store.apply(writes)
+        log.info(
+            "commit %s: +%d facts, %d closed, %d merged, +%d episodes",
+            user_id,
+            report.facts_added,
+            report.facts_closed,
+            report.facts_merged,
+            report.episodes_added,
+        )
+        return report
+
+    # -- reads -------------------------------------------------------------------------------
+    async def candidates(self, user_id: str, text: str, k: int = 20) -> list[Fact]:
+        """Existing facts an extraction step should see for ``text``: current first, at most k.
+
+        Full-text and vector search over the user's facts, fused by reciprocal rank.
+
+        Raises:
+            InputError: invalid user id, empty text or k < 1.
+        """
+        check_user_id(user_id)
+        text = _check_query(text, where="text")
+        if k < 1:
+            raise InputError(f"k must be at least 1, got {k}", where="k")
+        vector = self.embedder.embed([text])[0]
+        by_text = await self.store.search_text(user_id, "fact", text, 2 * k)
+        by_vector = await self.store.search_vector(user_id, "fact", vector, 2 * k)
+        scores: dict[str, float] = {}
+        for hits in (by_text, by_vector):
+            for rank, hit in enumerate(hits):
+                scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
+        ranked = sorted(scores, key=lambda i: -scores[i])
+        found = [f for f in await self.store.get_facts(user_id, ranked) if not f.is_retracted]
+        found.sort(key=lambda f: (not f.is_current, -scores[f.id]))
+        return found[:k]
+
+    async def recall(
+        self,
+        user_id: str,
+        query: str,
+        *,
+        as_of: TimeArg = None,
+        preset: str | RetrievalConfig | None = None,
+        token_budget: int | None = None,
+    ) -> MemoryContext:
+        """What memlane knows that is relevant to ``query``, rendered for a prompt.
+
+        Args:
+            user_id: whose memory.
+            query: the question or turn to recall for (non-empty).
+            as_of: recall the world as it was at this time (date, datetime or ISO string).
+            preset: a named retrieval preset or a config; defaults to the Memory's.
+            token_budget: cap on the rendered context's tokens.
+
+        Raises:
+            InputError: invalid user id, empty or oversized query, unknown preset, bad time.
+        """
+        check_user_id(user_id)
+        query = _check_query(query, where="query")
+        when = _time(as_of, "as_of")
+        retriever = self._retriever(preset if preset is not None else self.retrieval)
+        return await retriever.recall(user_id, query, as_of=when, token_budget=token_budget)
+
+    def _retriever(self, preset: str | RetrievalConfig) -> Retriever:
+        from memory_graph.retrieve import PRESETS, RetrievalConfig, Retriever
+
+        if isinstance(preset, RetrievalConfig):
+            return Retriever(self.store, self.embedder, self.registry, preset)
+        if preset not in PRESETS:
+            raise InputError(
+                f"unknown retrieval preset {preset!r}; known: {', '.join(sorted(PRESETS))}",
+                where="preset",
+            )
+        if preset not in self._retrievers:
+            self._retrievers[preset] = Retriever(
+                self.store, self.embedder, self.registry, PRESETS[preset]
+            )
+        return self._retrievers[preset]
+
+    async def facts(
+        self,
+        user_id: str,
+        *,
+        as_of: TimeArg = None,
+        subject: str | None = None,
+        predicate: str | None = None,
+        current_only: bool = False,
+    ) -> list[Fact]:
+        """Facts of a user, ordered by when they became true.
+
+        Args:
+            user_id: whose memory.
+            as_of: only facts true at this time in the user's world.
+            subject: an entity name, alias or id; ``"user"``/``"I"`` is the user themself.
+            predicate: a predicate or a synonym of one.
+            current_only: only facts believed true now.
+
+        Returns:
+            Matching facts (retracted ones never).
+
+        Raises:
+            NotFoundError: ``subject`` names no entity of this user.
+            InputError: invalid user id, predicate or time.
+        """
+        check_user_id(user_id)
+        query = FactQuery(
+            subject_id=await self._subject_id(user_id, subject) if subject else None,
+            predicate=self._predicate(predicate) if predicate else None,
+            as_of=_time(as_of, "as_of"),
+            current_only=current_only,
+            limit=_ALL,
+        )
+        return await self.store.find_facts(user_id, query)
+
+    async def history(self, user_id: str, subject: str, predicate: str) -> list[Fact]:
+        """Every value ``subject``'s ``predicate`` has had, oldest first, closed ones included.
+
+        Retracted facts are included too (they are history of belief).
+
+        Raises:
+            NotFoundError: ``subject`` names no entity of this user.
+            InputError: invalid user id or predicate.
+        """
+        check_user_id(user_id)
+        query = FactQuery(
+            subject_id=await self._subject_id(user_id, subject),
+            predicate=self._predicate(predicate),
+            include_retracted=True,
+            limit=_ALL,
+        )
+        found = await self.store.find_facts(user_id, query)
+        return sorted(found, key=lambda f: (f.start, f.recorded_at, f.id))
+
+    async def entities(self, user_id: str) -> list[Entity]:
+        """Every entity of a user (people, places, things, and the user themself)."""
+        check_user_id(user_id)
+        return await self.store.list_entities(user_id, limit=_ALL)
+
+    async def episodes(self, user_id: str, ids: Sequence[str]) -> list[Episode]:
+        """Episodes of a user by id (unknown ids are skipped): the provenance of facts."""
+        check_user_id(user_id)
+        return await self.store.get_episodes(user_id, list(ids))
+
+    async def forget(self, user_id: str) -> dict[str, int]:
+        """Delete everything memlane holds about a user; returns counts deleted per type."""
+        check_user_id(user_id)
+        async with self._lock(user_id):
+            return await self.store.forget_user(user_id)
+
+    async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Every record of a user as JSON-ready dicts (the format of :mod:`memory_graph.io`)."""
+        check_user_id(user_id)
+        async for record in self.store.export(user_id):
+            yield record
+
+    async def import_records(
+        self,
+        records: AsyncIterable[dict[str, Any]] | Iterable[dict[str, Any]],
+        *,
+        where_fmt: str = "record {n}",
+    ) -> dict[str, int]:
+        """Load exported records (of any users) into the store: one atomic write per user.
+
+        Every record is validated before anything is written. Records exported without a
+        vector are embedded here. Episodes already stored are left unchanged; entities and
+        facts are upserts by ``(user_id, id)``.
+
+        Args:
+            records: export records (:mod:`memory_graph.io` format).
+            where_fmt: how errors name a record; ``{n}`` is its 1-based position.
+
+        Returns:
+            Counts of records read per type, and ``users``.
+
+        Raises:
+            InputError: a record is malformed (the error names it); nothing is written.
+        """
+        from memory_graph.io import dict_to_writes
+
+        if isinstance(records, AsyncIterable):
+            items: list[object] = [r async for r in records]
+        else:
+            items = list(records)
+        batches = dict_to_writes(items, where_fmt=where_fmt)
+        for writes in batches:
+            check_user_id(writes.user_id)
+            self._fill_vectors(writes)
+        counts = {"episodes": 0, "entities": 0, "facts": 0, "users": len(batches)}
+        for writes in batches:
+            async with self._lock(writes.user_id):
+                await self.store.apply(writes)
+            counts["episodes"] += len(writes.episodes)
+            counts["entities"] += len(writes.entities)
+            counts["facts"] += len(writes.facts)
+        return counts
+
+    def _fill_vectors(self, writes: WriteSet) -> None:
+        # Records exported by a store that kept no vector (or written by hand) get one here,
+        # in one embedder call per write set, so search finds them after import.
+        todo: list[tuple[dict[str, Any], str, str]] = []
+        for ep in writes.episodes:
+            if ep.id not in writes.episode_vectors:
+                todo.append((writes.episode_vectors, ep.id, ep.content))
+        for en in writes.entities:
+            if en.id not in writes.entity_vectors:
+                todo.append((writes.entity_vectors, en.id, en.name))
+        for f in writes.facts:
+            if f.id not in writes.fact_vectors:
+                todo.append((writes.fact_vectors, f.id, f.statement))
+        if not todo:
+            return
+        vectors = self.embedder.embed([text for _, _, text in todo])
+        for (target, rid, _), vec in zip(todo, vectors, strict=True):
+            target[rid] = vec
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _predicate(self, raw: str) -> str:
+        name = self.registry.validate_name(raw)
+        return self.registry.synonyms.get(name, name)
+
+    async def _subject_id(self, user_id: str, subject: str) -> str:
+        text = subject.strip()
+        if not text:
+            raise InputError("subject is empty", where="subject")
+        if text.casefold() in SELF_NAMES:
+            return SELF_ID
+        by_name = await self.store.find_entities(user_id, [text])
+        if by_name:
+            own = [e for e in by_name if e.name.strip().casefold() == text.casefold()]
+            return (own or by_name)[0].id
+        by_id = await self.store.get_entities(user_id, [text]) if _looks_like_id(text) else []
+        if by_id:
+            return by_id[0].id
+        raise NotFoundError(f"no entity named {subject!r} for this user", where="subject")
+
+
+def _looks_like_id(text: str) -> bool:
+    return _ID.match(text) is not None
+
+
+def _check_query(text: object, *, where: str) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("the query is empty; ask something", where=where)
+    if len(text) > MAX_QUERY_CHARS:
+        raise InputError(
+            f"the query is {len(text)} characters; the limit is {MAX_QUERY_CHARS}", where=where
+        )
+    return text.strip()
+
+
+def _time(value: TimeArg, field: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    return parse_time(value, field=field)
