@@ -1,0 +1,202 @@
+"""SQL text and row conversions of the SQLite store (no connection handling here).
+
+Table names below come from the fixed ``TARGETS`` map, never from callers; every value
+travels as a parameter. Lists (aliases, episode ids) are JSON text; times are epoch ms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from memory_graph.model import Entity, Episode, Fact, normalise_name
+from memory_graph.timeutil import from_ms, to_ms
+
+__all__ = [
+    "ENTITY_COLS",
+    "EPISODE_COLS",
+    "FACT_COLS",
+    "FACT_ORDER",
+    "TARGETS",
+    "entity_params",
+    "entity_row",
+    "episode_params",
+    "episode_row",
+    "fact_params",
+    "fact_row",
+    "fts_match",
+    "name_keys",
+]
+
+# target -> (record table, FTS table, vector table)
+TARGETS: dict[str, tuple[str, str, str]] = {
+    "fact": ("facts", "fact_fts", "fact_vectors"),
+    "episode": ("episodes", "episode_fts", "episode_vectors"),
+    "entity": ("entities", "entity_fts", "entity_vectors"),
+}
+
+EPISODE_COLS = "id, user_id, session_id, role, speaker, content, occurred_at, recorded_at"
+ENTITY_COLS = "id, user_id, name, kind, aliases, summary, created_at"
+FACT_COLS = (
+    "id, user_id, subject_id, predicate, object_id, value, statement, kind, polarity, "
+    "confidence, valid_at, invalid_at, recorded_at, expired_at, episode_ids"
+)
+FACT_ORDER = "COALESCE(valid_at, recorded_at), recorded_at, id"
+
+
+def _ms(value: Any) -> int | None:
+    return None if value is None else to_ms(value)
+
+
+def _time(value: int | None) -> Any:
+    return None if value is None else from_ms(value)
+
+
+INSERT_EPISODE = f"""
+    INSERT INTO episodes ({EPISODE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (user_id, id) DO NOTHING
+"""
+
+UPSERT_ENTITY = f"""
+    INSERT INTO entities ({ENTITY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (user_id, id) DO UPDATE SET
+        name = excluded.name, kind = excluded.kind, aliases = excluded.aliases,
+        summary = excluded.summary, created_at = excluded.created_at
+"""
+
+UPSERT_FACT = f"""
+    INSERT INTO facts ({FACT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (user_id, id) DO UPDATE SET
+        subject_id = excluded.subject_id, predicate = excluded.predicate,
+        object_id = excluded.object_id, value = excluded.value,
+        statement = excluded.statement, kind = excluded.kind, polarity = excluded.polarity,
+        confidence = excluded.confidence, valid_at = excluded.valid_at,
+        invalid_at = excluded.invalid_at, recorded_at = excluded.recorded_at,
+        expired_at = excluded.expired_at, episode_ids = excluded.episode_ids
+"""
+
+DELETE_ENTITY_NAMES = """
+    DELETE FROM entity_names
+    WHERE entity_pk IN (SELECT pk FROM entities WHERE user_id = ? AND id = ?)
+"""
+
+INSERT_ENTITY_NAME = """
+    INSERT OR IGNORE INTO entity_names (user_id, norm, entity_pk)
+    SELECT user_id, ?, pk FROM entities WHERE user_id = ? AND id = ?
+"""
+
+
+def upsert_vector_sql(target: str) -> str:
+    """Set the vector of an existing record (no row is written when the record is absent)."""
+    records, _, vectors = TARGETS[target]
+    return f"""
+        INSERT INTO {vectors} (pk, user_id, dim, vec)
+        SELECT pk, user_id, ?, ? FROM {records} WHERE user_id = ? AND id = ?
+        ON CONFLICT (pk) DO UPDATE SET dim = excluded.dim, vec = excluded.vec
+    """
+
+
+def episode_params(ep: Episode) -> tuple[Any, ...]:
+    return (
+        ep.id,
+        ep.user_id,
+        ep.session_id,
+        ep.role,
+        ep.speaker,
+        ep.content,
+        to_ms(ep.occurred_at),
+        to_ms(ep.recorded_at),
+    )
+
+
+def entity_params(en: Entity) -> tuple[Any, ...]:
+    return (
+        en.id,
+        en.user_id,
+        en.name,
+        en.kind,
+        json.dumps(list(en.aliases), ensure_ascii=False),
+        en.summary,
+        to_ms(en.created_at),
+    )
+
+
+def fact_params(f: Fact) -> tuple[Any, ...]:
+    return (
+        f.id,
+        f.user_id,
+        f.subject_id,
+        f.predicate,
+        f.object_id,
+        f.value,
+        f.statement,
+        f.kind,
+        f.polarity,
+        f.confidence,
+        _ms(f.valid_at),
+        _ms(f.invalid_at),
+        to_ms(f.recorded_at),
+        _ms(f.expired_at),
+        json.dumps(list(f.episode_ids)),
+    )
+
+
+def name_keys(en: Entity) -> list[str]:
+    """The normalised keys an entity is found by: its name and each alias."""
+    keys = (normalise_name(n) for n in (en.name, *en.aliases))
+    return list(dict.fromkeys(k for k in keys if k))
+
+
+# Rows come only from records that were validated on the way in, so they are rebuilt with
+# ``model_construct`` (no second validation on every read).
+
+
+def episode_row(row: Sequence[Any]) -> Episode:
+    return Episode.model_construct(
+        id=row[0],
+        user_id=row[1],
+        session_id=row[2],
+        role=row[3],
+        speaker=row[4],
+        content=row[5],
+        occurred_at=from_ms(row[6]),
+        recorded_at=from_ms(row[7]),
+    )
+
+
+def entity_row(row: Sequence[Any]) -> Entity:
+    return Entity.model_construct(
+        id=row[0],
+        user_id=row[1],
+        name=row[2],
+        kind=row[3],
+        aliases=tuple(json.loads(row[4])),
+        summary=row[5],
+        created_at=from_ms(row[6]),
+    )
+
+
+def fact_row(row: Sequence[Any]) -> Fact:
+    return Fact.model_construct(
+        id=row[0],
+        user_id=row[1],
+        subject_id=row[2],
+        predicate=row[3],
+        object_id=row[4],
+        value=row[5],
+        statement=row[6],
+        kind=row[7],
+        polarity=row[8],
+        confidence=row[9],
+        valid_at=_time(row[10]),
+        invalid_at=_time(row[11]),
+        recorded_at=from_ms(row[12]),
+        expired_at=_time(row[13]),
+        episode_ids=tuple(json.loads(row[14])),
+    )
+
+
+def fts_match(terms: Sequence[str]) -> str:
+    """An FTS5 query that ORs ``terms``, each quoted as a literal string."""
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)

@@ -1,0 +1,128 @@
+"""In-memory vector matrices per (user, target, dimension), kept in step with the database.
+
+Loading 100k float32 rows from SQLite takes far longer than the recall budget, so the store
+keeps each searched matrix in memory, normalised, and updates it row by row as write sets
+commit. Only the store's single database thread touches these objects.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+import numpy as np
+
+__all__ = ["VectorCache", "VectorIndex"]
+
+Key = tuple[str, str, int]  # (user_id, target, dim)
+
+
+def _unit(vec: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vec))
+    return vec / norm if norm > 0 else vec
+
+
+class VectorIndex:
+    """A growable matrix of unit rows with an id for each row."""
+
+    def __init__(self, dim: int, ids: list[str], matrix: np.ndarray) -> None:
+        self.dim = dim
+        self.ids = list(ids)
+        self.rows = {rid: i for i, rid in enumerate(self.ids)}
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(ids) else None
+        if norms is not None:
+            norms[norms == 0] = 1.0
+            matrix = matrix / norms
+        self._buf = np.zeros((max(len(ids), 16), dim), dtype=np.float32)
+        self._buf[: len(ids)] = matrix
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._buf.nbytes)
+
+    def upsert(self, rid: str, vec: np.ndarray) -> None:
+        row = self.rows.get(rid)
+        if row is None:
+            row = len(self.ids)
+            if row == self._buf.shape[0]:
+                grown = np.zeros((row + max(row // 4, 1024), self.dim), dtype=np.float32)
+                grown[:row] = self._buf[:row]
+                self._buf = grown
+            self.ids.append(rid)
+            self.rows[rid] = row
+        self._buf[row] = _unit(vec)
+
+    def remove(self, rid: str) -> None:
+        row = self.rows.pop(rid, None)
+        if row is None:
+            return
+        last = len(self.ids) - 1
+        if row != last:  # move the last row into the hole
+            moved = self.ids[last]
+            self._buf[row] = self._buf[last]
+            self.ids[row] = moved
+            self.rows[moved] = row
+        self.ids.pop()
+
+    def top(self, query: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The ``k`` ids with the highest cosine similarity to ``query``, best first."""
+        n = len(self.ids)
+        if n == 0 or k <= 0:
+            return []
+        scores = self._buf[:n] @ _unit(query.astype(np.float32, copy=False))
+        part = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+        # Ties broken by id so results are stable across runs.
+        best = sorted(part.tolist(), key=lambda i: (-float(scores[i]), self.ids[i]))
+        return [(self.ids[i], float(scores[i])) for i in best]
+
+
+class VectorCache:
+    """Least-recently-used set of :class:`VectorIndex` objects under a byte budget."""
+
+    def __init__(self, max_bytes: int = 1 << 30) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Key, VectorIndex] = OrderedDict()
+
+    def get(self, key: Key) -> VectorIndex | None:
+        index = self._items.get(key)
+        if index is not None:
+            self._items.move_to_end(key)
+        return index
+
+    def put(self, key: Key, index: VectorIndex) -> None:
+        self._items[key] = index
+        self._items.move_to_end(key)
+        total = sum(i.nbytes for i in self._items.values())
+        while total > self.max_bytes and len(self._items) > 1:
+            _, dropped = self._items.popitem(last=False)
+            total -= dropped.nbytes
+
+    def upsert(self, user_id: str, target: str, vectors: dict[str, np.ndarray]) -> None:
+        """Reflect committed vectors; a row whose dimension changed leaves the old matrix."""
+        for (uid, tgt, dim), index in self._items.items():
+            if uid != user_id or tgt != target:
+                continue
+            for rid, vec in vectors.items():
+                if vec.shape[0] == dim:
+                    index.upsert(rid, vec)
+                else:
+                    index.remove(rid)
+
+    def remove(self, user_id: str, target: str, ids: Iterable[str]) -> None:
+        """Reflect deleted records."""
+        ids = list(ids)
+        for (uid, tgt, _), index in self._items.items():
+            if uid == user_id and tgt == target:
+                for rid in ids:
+                    index.remove(rid)
+
+    def drop_user(self, user_id: str) -> None:
+        for key in [k for k in self._items if k[0] == user_id]:
+            del self._items[key]
+
+    def clear(self) -> None:
+        self._items.clear()

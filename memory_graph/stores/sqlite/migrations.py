@@ -1,0 +1,237 @@
+"""Named, ordered, idempotent schema migrations for the SQLite store.
+
+Modelled on simonw/llm ``migrations.py``: each migration has a stable name, runs at most
+once per database file, and is recorded in ``schema_migrations``. New migrations are only
+ever appended; a released migration is never edited (write a new one instead).
+
+Every migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the row that
+records it, so a crash mid-migration leaves the database as it was before that migration,
+and two processes opening the same file at once apply each migration exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate"]
+
+log = logging.getLogger(__name__)
+
+# unicode61 folds case and (with remove_diacritics 2) accents, so "Café" finds "cafe";
+# porter stems English words, so "lived" finds "lives".
+_TOKENIZE = "porter unicode61 remove_diacritics 2"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: a stable name and the statements it runs, in order."""
+
+    name: str
+    statements: tuple[str, ...]
+
+
+_CORE = Migration(
+    "0001_core_tables",
+    (
+        # Every record table has an INTEGER PRIMARY KEY ``pk`` (a stable rowid for FTS and
+        # vector rows) and a UNIQUE (user_id, id) key: records are keyed by user and id.
+        """
+        CREATE TABLE episodes (
+            pk INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            session_id TEXT,
+            role TEXT NOT NULL,
+            speaker TEXT,
+            content TEXT NOT NULL,
+            occurred_at INTEGER NOT NULL,
+            recorded_at INTEGER NOT NULL,
+            UNIQUE (user_id, id)
+        )
+        """,
+        "CREATE INDEX episodes_by_time ON episodes (user_id, occurred_at, id)",
+        "CREATE INDEX episodes_by_session ON episodes (user_id, session_id, occurred_at)",
+        """
+        CREATE TABLE entities (
+            pk INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            aliases TEXT NOT NULL DEFAULT '[]',
+            summary TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            UNIQUE (user_id, id)
+        )
+        """,
+        # Normalised name and aliases of each entity, for exact-name lookup.
+        """
+        CREATE TABLE entity_names (
+            user_id TEXT NOT NULL,
+            norm TEXT NOT NULL,
+            entity_pk INTEGER NOT NULL REFERENCES entities (pk) ON DELETE CASCADE,
+            PRIMARY KEY (user_id, norm, entity_pk)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX entity_names_by_entity ON entity_names (entity_pk)",
+        """
+        CREATE TABLE facts (
+            pk INTEGER PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            subject_id TEXT NOT NULL,
+            predicate TEXT NOT NULL,
+            object_id TEXT,
+            value TEXT,
+            statement TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            polarity TEXT NOT NULL,
+            confidence REAL NOT NULL,
+            valid_at INTEGER,
+            invalid_at INTEGER,
+            recorded_at INTEGER NOT NULL,
+            expired_at INTEGER,
+            episode_ids TEXT NOT NULL DEFAULT '[]',
+            UNIQUE (user_id, id)
+        )
+        """,
+        "CREATE INDEX facts_by_subject ON facts (user_id, subject_id, predicate)",
+        "CREATE INDEX facts_by_object ON facts (user_id, object_id)",
+        "CREATE INDEX facts_by_valid ON facts (user_id, valid_at)",
+        # The order find_facts returns: COALESCE(valid_at, recorded_at), recorded_at, id.
+        """
+        CREATE INDEX facts_by_start
+            ON facts (user_id, COALESCE(valid_at, recorded_at), recorded_at, id)
+        """,
+    ),
+)
+
+
+def _fts(table: str, content: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """An external-content FTS5 table over ``content`` kept in sync by triggers.
+
+    Triggers run inside the writing statement's transaction, so the index can never
+    disagree with its table after a commit or a rollback.
+    """
+    cols = ", ".join(columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    return (
+        f"""
+        CREATE VIRTUAL TABLE {table} USING fts5 (
+            {cols}, content='{content}', content_rowid='pk', tokenize='{_TOKENIZE}'
+        )
+        """,
+        f"""
+        CREATE TRIGGER {table}_ai AFTER INSERT ON {content} BEGIN
+            INSERT INTO {table} (rowid, {cols}) VALUES (new.pk, {new});
+        END
+        """,
+        f"""
+        CREATE TRIGGER {table}_ad AFTER DELETE ON {content} BEGIN
+            INSERT INTO {table} ({table}, rowid, {cols}) VALUES ('delete', old.pk, {old});
+        END
+        """,
+        f"""
+        CREATE TRIGGER {table}_au AFTER UPDATE OF {cols} ON {content} BEGIN
+            INSERT INTO {table} ({table}, rowid, {cols}) VALUES ('delete', old.pk, {old});
+            INSERT INTO {table} (rowid, {cols}) VALUES (new.pk, {new});
+        END
+        """,
+    )
+
+
+_FTS = Migration(
+    "0002_full_text",
+    (
+        *_fts("fact_fts", "facts", ("statement", "value")),
+        *_fts("episode_fts", "episodes", ("content",)),
+        *_fts("entity_fts", "entities", ("name", "aliases")),
+    ),
+)
+
+
+def _vector_table(target: str, records: str) -> tuple[str, ...]:
+    # One row per record that has a vector; deleting the record deletes its vector.
+    return (
+        f"""
+        CREATE TABLE {target}_vectors (
+            pk INTEGER PRIMARY KEY REFERENCES {records} (pk) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vec BLOB NOT NULL
+        )
+        """,
+        f"CREATE INDEX {target}_vectors_by_user ON {target}_vectors (user_id, dim)",
+    )
+
+
+_VECTORS = Migration(
+    "0003_vectors",
+    (
+        *_vector_table("fact", "facts"),
+        *_vector_table("episode", "episodes"),
+        *_vector_table("entity", "entities"),
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_CORE, _FTS, _VECTORS)
+
+
+def _ensure_ledger(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"
+    )
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations recorded in this database, in the order they were applied."""
+    _ensure_ledger(conn)
+    rows = conn.execute("SELECT name FROM schema_migrations ORDER BY rowid").fetchall()
+    return [row[0] for row in rows]
+
+
+def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[str]:
+    """Apply every migration not yet recorded, in order. Idempotent.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``): each migration opens its
+    own transaction.
+
+    Returns:
+        The names applied by this call (empty when the schema was already current).
+    """
+    _ensure_ledger(conn)
+    applied: list[str] = []
+    done = set(applied_migrations(conn))
+    for migration in migrations:
+        if migration.name in done:
+            continue  # the common case: a no-op open takes no write lock
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Checked again under the write lock: another process may have just applied it.
+            if conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE name = ?", (migration.name,)
+            ).fetchone():
+                conn.execute("COMMIT")
+                continue
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                (migration.name, int(time.time() * 1000)),
+            )
+            count = conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0]
+            # PRAGMA takes no parameters; ``count`` is an int we computed.
+            conn.execute(f"PRAGMA user_version = {int(count)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.name)
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    return applied

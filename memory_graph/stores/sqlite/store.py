@@ -1,0 +1,532 @@
+"""The embedded store: one SQLite file (WAL, FTS5, float32 vectors with numpy cosine).
+
+Threading: ``sqlite3`` is synchronous, so every database call runs on one dedicated worker
+thread that owns the single connection and the vector cache; the event loop never blocks
+on disk and no lock is needed. Calls are served in order, one at a time.
+
+Durability: WAL with ``synchronous=NORMAL``. In WAL mode NORMAL never corrupts the file and
+never splits a transaction on any crash (a killed process loses nothing committed); only a
+power loss or OS crash may drop the last few commits. FULL would add an fsync to every
+turn's commit for that case alone, which a chat memory does not need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from memory_graph.errors import InputError, MemlaneError, StoreError
+from memory_graph.io import record_to_dict
+from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
+from memory_graph.stores._checks import check_write_set, vector_f32
+from memory_graph.stores._text import query_terms
+from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
+from memory_graph.stores.sqlite import _sql as q
+from memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
+from memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
+from memory_graph.timeutil import to_ms
+
+__all__ = ["SQLiteStore"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -65536",
+    # Freed pages are zeroed, so a forgotten user's text does not linger in the file.
+    "PRAGMA secure_delete = ON",
+)
+
+
+def _target(target: str) -> tuple[str, str, str]:
+    try:
+        return q.TARGETS[target]
+    except KeyError:
+        raise InputError(
+            f"unknown search target {target!r}; expected one of {', '.join(q.TARGETS)}",
+            where="target",
+        ) from None
+
+
+class SQLiteStore(GraphStore):
+    """A :class:`GraphStore` in one SQLite file.
+
+    Args:
+        path: the database file; parent directories are created on :meth:`open`.
+        url: the URL it was opened from (for messages and ``info``).
+        vector_cache_bytes: memory budget of the in-process vector matrices.
+    """
+
+    def __init__(self, path: str | Path, *, url: str = "", vector_cache_bytes: int = 1 << 30):
+        self.path = Path(path)
+        self.url = url or f"sqlite:///{self.path}"
+        self._conn: sqlite3.Connection | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._cache = VectorCache(vector_cache_bytes)
+        self._data_version = 0
+
+    # -- plumbing ----------------------------------------------------------------------------
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None or self._conn is None:
+            raise StoreError("the store is not open (call open() first)", where=self.url)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        assert self._conn is not None
+        return self._conn
+
+    def _check_cache(self) -> None:
+        # data_version changes when another connection (another process) commits; our cache
+        # then no longer reflects the file.
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._cache.clear()
+            self._data_version = version
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in one IMMEDIATE transaction; any failure rolls everything back."""
+        conn = self._db
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not start a write: {exc}", where=self.url) from exc
+        try:
+            result = fn(conn)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            conn.execute("ROLLBACK")
+            if isinstance(exc, MemlaneError):
+                raise
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"write failed and was rolled back: {exc}", where=self.url
+                ) from exc
+            raise
+        return result
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._conn is not None:
+            return
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="memlane-sqlite")
+        loop = asyncio.get_running_loop()
+        try:
+            self._conn = await loop.run_in_executor(self._executor, self._connect)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}", where=self.url) from exc
+        try:
+            for pragma in _PRAGMAS:
+                conn.execute(pragma)
+            migrate(conn)
+            self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot prepare {self.path}: {exc}", where=self.url) from exc
+        return conn
+
+    async def close(self) -> None:
+        if self._conn is None or self._executor is None:
+            return
+        conn, executor = self._conn, self._executor
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(executor, conn.close)
+        finally:
+            self._conn = None
+            self._executor = None
+            self._cache.clear()
+            executor.shutdown(wait=True)
+
+    # -- writes ------------------------------------------------------------------------------
+    async def apply(self, writes: WriteSet) -> None:
+        vectors = check_write_set(writes)  # before the database is touched
+        if writes.is_empty() and not any(vectors.values()):
+            return
+        await self._run(self._apply, writes, vectors)
+
+    def _apply(self, writes: WriteSet, vectors: dict[str, dict[str, np.ndarray]]) -> None:
+        self._check_cache()
+
+        def tx(conn: sqlite3.Connection) -> None:
+            conn.executemany(q.INSERT_EPISODE, [q.episode_params(e) for e in writes.episodes])
+            if writes.entities:
+                conn.executemany(q.UPSERT_ENTITY, [q.entity_params(e) for e in writes.entities])
+                keys = [(e.user_id, e.id) for e in writes.entities]
+                conn.executemany(q.DELETE_ENTITY_NAMES, keys)
+                conn.executemany(
+                    q.INSERT_ENTITY_NAME,
+                    [(k, e.user_id, e.id) for e in writes.entities for k in q.name_keys(e)],
+                )
+            conn.executemany(q.UPSERT_FACT, [q.fact_params(f) for f in writes.facts])
+            for target, by_id in vectors.items():
+                if by_id:
+                    self._write_vectors(conn, writes.user_id, target, by_id)
+
+        self._write(tx)
+        for target, by_id in vectors.items():
+            if by_id:
+                self._cache.upsert(writes.user_id, target, by_id)
+
+    def _write_vectors(
+        self, conn: sqlite3.Connection, user_id: str, target: str, by_id: dict[str, np.ndarray]
+    ) -> None:
+        rows = [(v.shape[0], v.tobytes(), user_id, rid) for rid, v in by_id.items()]
+        cur = conn.executemany(q.upsert_vector_sql(target), rows)
+        if cur.rowcount != len(rows):
+            records = q.TARGETS[target][0]
+            known = {
+                r[0]
+                for r in conn.execute(
+                    f"SELECT id FROM {records} WHERE user_id = ? "
+                    "AND id IN (SELECT value FROM json_each(?))",
+                    (user_id, json.dumps(list(by_id))),
+                )
+            }
+            missing = sorted(set(by_id) - known)
+            raise InputError(
+                f"vector for {target} {missing[0]!r}, which is neither in the write set nor stored",
+                where=f"{target} {missing[0]} vector",
+            )
+
+    async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:
+        ids = list(dict.fromkeys(fact_ids))
+        if not ids:
+            return 0
+        return await self._run(self._delete_facts, user_id, ids)
+
+    def _delete_facts(self, user_id: str, ids: list[str]) -> int:
+        self._check_cache()
+
+        def tx(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "DELETE FROM facts WHERE user_id = ? AND id IN (SELECT value FROM json_each(?))",
+                (user_id, json.dumps(ids)),
+            )
+            return cur.rowcount
+
+        deleted = self._write(tx)
+        self._cache.remove(user_id, "fact", ids)
+        return deleted
+
+    async def forget_user(self, user_id: str) -> dict[str, int]:
+        return await self._run(self._forget_user, user_id)
+
+    def _forget_user(self, user_id: str) -> dict[str, int]:
+        def tx(conn: sqlite3.Connection) -> dict[str, int]:
+            counts = {}
+            # Entity names and vectors go by ON DELETE CASCADE; FTS rows by trigger.
+            for key, table in (
+                ("facts", "facts"),
+                ("entities", "entities"),
+                ("episodes", "episodes"),
+            ):
+                counts[key] = conn.execute(
+                    f"DELETE FROM {table} WHERE user_id = ?", (user_id,)
+                ).rowcount
+            if any(counts.values()):
+                # Merge the FTS segments so no deleted token survives in an old segment.
+                for _, fts, _ in q.TARGETS.values():
+                    conn.execute(f"INSERT INTO {fts} ({fts}) VALUES ('optimize')")
+            return counts
+
+        counts = self._write(tx)
+        self._cache.drop_user(user_id)
+        if any(counts.values()):
+            # Old page images in the WAL would still hold the user's data.
+            busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                log.info("WAL checkpoint after forget deferred: other readers are active")
+        return {
+            "episodes": counts["episodes"],
+            "entities": counts["entities"],
+            "facts": counts["facts"],
+        }
+
+    # -- reads by id / filter ----------------------------------------------------------------
+    def _by_ids(
+        self, table: str, cols: str, conv: Callable[[Any], T], user_id: str, ids: list[str]
+    ) -> list[T]:
+        rows = self._db.execute(
+            f"SELECT {cols} FROM {table} WHERE user_id = ? "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (user_id, json.dumps(ids)),
+        ).fetchall()
+        found = {row[0]: row for row in rows}
+        return [conv(found[i]) for i in dict.fromkeys(ids) if i in found]
+
+    async def get_episodes(self, user_id: str, ids: Sequence[str]) -> list[Episode]:
+        if not ids:
+            return []
+        return await self._run(
+            self._by_ids, "episodes", q.EPISODE_COLS, q.episode_row, user_id, list(ids)
+        )
+
+    async def get_entities(self, user_id: str, ids: Sequence[str]) -> list[Entity]:
+        if not ids:
+            return []
+        return await self._run(
+            self._by_ids, "entities", q.ENTITY_COLS, q.entity_row, user_id, list(ids)
+        )
+
+    async def get_facts(self, user_id: str, ids: Sequence[str]) -> list[Fact]:
+        if not ids:
+            return []
+        return await self._run(self._by_ids, "facts", q.FACT_COLS, q.fact_row, user_id, list(ids))
+
+    async def find_facts(self, user_id: str, query: FactQuery) -> list[Fact]:
+        where = ["user_id = ?"]
+        params: list[Any] = [user_id]
+        for column in ("subject_id", "predicate", "object_id"):
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.kinds:
+            where.append("kind IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(query.kinds)))
+        if query.current_only:
+            where.append("invalid_at IS NULL AND expired_at IS NULL")
+        if query.as_of is not None:
+            # FactQuery.matches -> Fact.valid_during: started by then, not yet invalid.
+            when = to_ms(query.as_of)
+            where.append(
+                "(valid_at IS NULL OR valid_at <= ?) AND (invalid_at IS NULL OR invalid_at > ?)"
+            )
+            params += [when, when]
+        if query.as_of is not None or not query.include_retracted:
+            where.append("NOT (expired_at IS NOT NULL AND invalid_at IS NULL)")
+        sql = (
+            f"SELECT {q.FACT_COLS} FROM facts WHERE {' AND '.join(where)} "
+            f"ORDER BY {q.FACT_ORDER} LIMIT ?"
+        )
+        params.append(query.limit)
+        return await self._run(self._select, sql, params, q.fact_row)
+
+    def _select(self, sql: str, params: Sequence[Any], conv: Callable[[Any], T]) -> list[T]:
+        return [conv(row) for row in self._db.execute(sql, params)]
+
+    async def find_entities(self, user_id: str, names: Sequence[str]) -> list[Entity]:
+        keys = list(dict.fromkeys(k for k in (normalise_name(n) for n in names) if k))
+        if not keys:
+            return []
+        sql = (
+            f"SELECT {', '.join('e.' + c.strip() for c in q.ENTITY_COLS.split(','))} "
+            "FROM entities e WHERE e.user_id = ? AND e.pk IN ("
+            " SELECT entity_pk FROM entity_names WHERE user_id = ?"
+            " AND norm IN (SELECT value FROM json_each(?))) ORDER BY e.id"
+        )
+        return await self._run(
+            self._select, sql, (user_id, user_id, json.dumps(keys)), q.entity_row
+        )
+
+    async def list_entities(self, user_id: str, limit: int = 10_000) -> list[Entity]:
+        sql = f"SELECT {q.ENTITY_COLS} FROM entities WHERE user_id = ? ORDER BY id LIMIT ?"
+        return await self._run(self._select, sql, (user_id, limit), q.entity_row)
+
+    async def episodes_in_session(
+        self, user_id: str, session_id: str | None, limit: int = 20
+    ) -> list[Episode]:
+        session = "session_id IS NULL" if session_id is None else "session_id = ?"
+        params: list[Any] = [user_id] if session_id is None else [user_id, session_id]
+        sql = (
+            f"SELECT * FROM (SELECT {q.EPISODE_COLS} FROM episodes WHERE user_id = ? AND "
+            f"{session} ORDER BY occurred_at DESC, id DESC LIMIT ?) ORDER BY occurred_at, id"
+        )
+        return await self._run(self._select, sql, [*params, limit], q.episode_row)
+
+    # -- search ------------------------------------------------------------------------------
+    async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
+        records, fts, _ = _target(target)
+        terms = query_terms(text)
+        if not terms or k <= 0:
+            return []
+        # bm25() is lower-is-better; Hit scores are higher-is-better.
+        sql = (
+            f"SELECT r.id, -bm25({fts}) AS score FROM {fts} JOIN {records} r "
+            f"ON r.pk = {fts}.rowid WHERE {fts} MATCH ? AND r.user_id = ? "
+            "ORDER BY score DESC, r.id LIMIT ?"
+        )
+        params = (q.fts_match(terms), user_id, k)
+        return await self._run(self._select, sql, params, lambda row: Hit(row[0], float(row[1])))
+
+    async def search_vector(
+        self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
+    ) -> list[Hit]:
+        _target(target)
+        query = vector_f32(vector, where="query vector")
+        if k <= 0:
+            return []
+        return await self._run(self._search_vector, user_id, target, query, k)
+
+    def _search_vector(self, user_id: str, target: str, query: np.ndarray, k: int) -> list[Hit]:
+        self._check_cache()
+        dim = int(query.shape[0])
+        key = (user_id, target, dim)
+        index = self._cache.get(key)
+        if index is None:
+            records, _, vectors = q.TARGETS[target]
+            rows = self._db.execute(
+                f"SELECT r.id, v.vec FROM {vectors} v JOIN {records} r ON r.pk = v.pk "
+                "WHERE v.user_id = ? AND v.dim = ?",
+                (user_id, dim),
+            ).fetchall()
+            matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, dim)
+            index = VectorIndex(dim, [r[0] for r in rows], matrix)
+            self._cache.put(key, index)
+        return [Hit(rid, score) for rid, score in index.top(query, k)]
+
+    async def neighbourhood(
+        self, user_id: str, entity_ids: Sequence[str], hops: int = 1, limit: int = 200
+    ) -> list[Fact]:
+        """Facts touching the entities, nearest hop first and newest first within a hop."""
+        if not entity_ids or hops < 1 or limit < 1:
+            return []
+        return await self._run(self._neighbourhood, user_id, list(entity_ids), hops, limit)
+
+    def _neighbourhood(self, user_id: str, seeds: list[str], hops: int, limit: int) -> list[Fact]:
+        sql = (
+            f"SELECT pk, {q.FACT_COLS} FROM facts WHERE pk IN ("
+            " SELECT pk FROM facts WHERE user_id = ?1"
+            "  AND subject_id IN (SELECT value FROM json_each(?2))"
+            " UNION SELECT pk FROM facts WHERE user_id = ?1"
+            "  AND object_id IN (SELECT value FROM json_each(?2)))"
+            " AND pk NOT IN (SELECT value FROM json_each(?3))"
+            " ORDER BY COALESCE(valid_at, recorded_at) DESC, recorded_at DESC, id LIMIT ?4"
+        )
+        visited = set(seeds)
+        frontier = list(dict.fromkeys(seeds))
+        out: list[Fact] = []
+        seen_pks: list[int] = []
+        for _ in range(hops):
+            if not frontier or len(out) >= limit:
+                break
+            rows = self._db.execute(
+                sql,
+                (user_id, json.dumps(frontier), json.dumps(seen_pks), limit - len(out)),
+            ).fetchall()
+            nxt: list[str] = []
+            for row in rows:
+                seen_pks.append(row[0])
+                fact = q.fact_row(row[1:])
+                out.append(fact)
+                for end in (fact.subject_id, fact.object_id):
+                    if end and end not in visited:
+                        visited.add(end)
+                        nxt.append(end)
+            frontier = nxt
+        return out
+
+    # -- whole-store -------------------------------------------------------------------------
+    async def users(self) -> list[str]:
+        sql = (
+            "SELECT user_id FROM episodes UNION SELECT user_id FROM entities "
+            "UNION SELECT user_id FROM facts ORDER BY 1"
+        )
+        return await self._run(self._select, sql, (), lambda row: str(row[0]))
+
+    async def counts(self, user_id: str | None = None) -> dict[str, int]:
+        return await self._run(self._counts, user_id)
+
+    def _counts(self, user_id: str | None) -> dict[str, int]:
+        out = {}
+        for key in ("episodes", "entities", "facts"):
+            if user_id is None:
+                row = self._db.execute(f"SELECT count(*) FROM {key}").fetchone()
+            else:
+                row = self._db.execute(
+                    f"SELECT count(*) FROM {key} WHERE user_id = ?", (user_id,)
+                ).fetchone()
+            out[key] = int(row[0])
+        return out
+
+    async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
+        # One read in one call: a consistent snapshot even while others write.
+        records = await self._run(self._export, user_id)
+        for record in records:
+            yield record
+
+    def _export(self, user_id: str) -> list[dict[str, Any]]:
+        self._db.execute("BEGIN")
+        try:
+            out: list[dict[str, Any]] = []
+            parts: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
+                ("episode", q.EPISODE_COLS, "r.occurred_at, r.id", q.episode_row),
+                ("entity", q.ENTITY_COLS, "r.id", q.entity_row),
+                ("fact", q.FACT_COLS, "r.id", q.fact_row),
+            )
+            for target, cols, order, conv in parts:
+                records, _, vectors = q.TARGETS[target]
+                rcols = ", ".join("r." + c.strip() for c in cols.split(","))
+                sql = (
+                    f"SELECT {rcols}, v.vec FROM {records} r LEFT JOIN {vectors} v "
+                    f"ON v.pk = r.pk WHERE r.user_id = ? ORDER BY {order}"
+                )
+                for row in self._db.execute(sql, (user_id,)):
+                    vec = None if row[-1] is None else np.frombuffer(row[-1], dtype="<f4")
+                    out.append(record_to_dict(conv(row[:-1]), vec))
+            return out
+        finally:
+            self._db.execute("COMMIT")
+
+    async def info(self) -> StoreInfo:
+        return await self._run(self._info)
+
+    def _info(self) -> StoreInfo:
+        conn = self._db
+        applied = applied_migrations(conn)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        fts = {fts: fts in tables for _, fts, _ in q.TARGETS.values()}
+        journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        problems = []
+        missing = [m.name for m in MIGRATIONS if m.name not in applied]
+        if missing:
+            problems.append(f"migrations not applied: {', '.join(missing)}")
+        problems += [f"full-text table {name} is missing" for name, ok in fts.items() if not ok]
+        if journal != "wal":
+            problems.append(f"journal_mode is {journal}, expected wal")
+        details: dict[str, Any] = {
+            "path": str(self.path),
+            "sqlite_version": sqlite3.sqlite_version,
+            "schema_version": conn.execute("PRAGMA user_version").fetchone()[0],
+            "migrations": applied,
+            "journal_mode": journal,
+            "fts": fts,
+            "counts": self._counts(None),
+            "users": conn.execute(
+                "SELECT count(*) FROM (SELECT user_id FROM episodes UNION "
+                "SELECT user_id FROM entities UNION SELECT user_id FROM facts)"
+            ).fetchone()[0],
+            "bytes": self.path.stat().st_size if self.path.exists() else 0,
+        }
+        return StoreInfo(
+            url=self.url,
+            backend="sqlite",
+            ok=not problems,
+            details=details,
+            problems=tuple(problems),
+        )
