@@ -1,0 +1,51 @@
+"""Helpers the tool modules share: argument checks and name lookup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from memory_graph.errors import InputError
+from memory_graph.model import ID_PATTERN, Fact
+from memory_graph.timeutil import parse_time
+
+if TYPE_CHECKING:
+    from memory_graph.memory import Memory
+
+_ID = re.compile(ID_PATTERN)
+
+TimeArg = str | datetime | None
+
+
+def check_id(value: str, what: str) -> str:
+    """An id that may go to a store, or :class:`InputError` naming ``what``."""
+    if not isinstance(value, str) or not _ID.match(value):
+        raise InputError(f"not a valid id: {value!r}", where=what)
+    return value
+
+
+def opt_time(value: TimeArg, what: str) -> datetime | None:
+    """``None`` or an aware UTC datetime parsed from ``value``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_time(value, field=what)
+
+
+def check_text(value: str, what: str, limit: int) -> str:
+    """Non-empty text of at most ``limit`` characters, stripped."""
+    text = (value or "").strip()
+    if not text:
+        raise InputError("must not be empty", where=what)
+    if len(text) > limit:
+        raise InputError(f"is {len(text)} characters; the limit is {limit}", where=what)
+    return text
+
+
+async def entity_names(memory: Memory, user_id: str, facts: Iterable[Fact]) -> dict[str, str]:
+    """Names of the entities ``facts`` mention, by id."""
+    ids = sorted({i for f in facts for i in (f.subject_id, f.object_id) if i})
+    if not ids:
+        return {}
+    return {e.id: e.name for e in await memory.store.get_entities(user_id, ids)}

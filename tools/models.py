@@ -1,0 +1,255 @@
+"""Typed results of the memory tools: what the CLI prints, the HTTP API returns and MCP sends.
+
+Views flatten the domain records for readers: a fact carries its subject's and object's names
+and a ``status`` so a table, a JSON client or an LLM need not join anything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memory_graph.model import Entity, Episode, Fact, FactKind, Polarity
+
+__all__ = [
+    "Corrected",
+    "Diff",
+    "EntityView",
+    "EpisodeView",
+    "Explanation",
+    "Export",
+    "FactList",
+    "FactStatus",
+    "FactView",
+    "Forgotten",
+    "GraphView",
+    "History",
+    "Profile",
+    "Remembered",
+    "SearchResult",
+    "Timeline",
+    "TimelineEvent",
+]
+
+FactStatus = Literal["current", "ended", "retracted"]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class EntityView(_View):
+    """A node of the user's graph."""
+
+    id: str
+    name: str
+    kind: str
+    aliases: list[str] = Field(default_factory=list)
+    summary: str = ""
+
+    @classmethod
+    def of(cls, entity: Entity) -> EntityView:
+        return cls(
+            id=entity.id,
+            name=entity.name,
+            kind=entity.kind,
+            aliases=list(entity.aliases),
+            summary=entity.summary,
+        )
+
+
+class EpisodeView(_View):
+    """A message memlane learned from, with when it was said."""
+
+    id: str
+    session_id: str | None = None
+    role: str
+    speaker: str | None = None
+    content: str
+    occurred_at: datetime
+    recorded_at: datetime
+    score: float | None = None
+
+    @classmethod
+    def of(cls, episode: Episode, score: float | None = None) -> EpisodeView:
+        return cls(
+            id=episode.id,
+            session_id=episode.session_id,
+            role=episode.role,
+            speaker=episode.speaker,
+            content=episode.content,
+            occurred_at=episode.occurred_at,
+            recorded_at=episode.recorded_at,
+            score=score,
+        )
+
+
+class FactView(_View):
+    """One fact with its names resolved, its validity window and its belief window."""
+
+    id: str
+    subject_id: str
+    subject: str = Field(description="the subject's name")
+    predicate: str
+    object_id: str | None = None
+    object: str | None = Field(default=None, description="the object's name, or the value")
+    statement: str
+    kind: FactKind
+    polarity: Polarity
+    confidence: float
+    valid_at: datetime | None = Field(default=None, description="became true in the world")
+    invalid_at: datetime | None = Field(default=None, description="stopped being true")
+    recorded_at: datetime = Field(description="when memlane learned it")
+    expired_at: datetime | None = Field(default=None, description="when memlane stopped believing")
+    episode_ids: list[str] = Field(default_factory=list)
+    status: FactStatus
+    score: float | None = None
+
+    @classmethod
+    def of(cls, fact: Fact, names: dict[str, str], score: float | None = None) -> FactView:
+        """A view of ``fact``; ``names`` maps entity ids to names (missing ids show as ids)."""
+        status: FactStatus = (
+            "current" if fact.is_current else "retracted" if fact.is_retracted else "ended"
+        )
+        obj = names.get(fact.object_id, fact.object_id) if fact.object_id else fact.value
+        return cls(
+            id=fact.id,
+            subject_id=fact.subject_id,
+            subject=names.get(fact.subject_id, fact.subject_id),
+            predicate=fact.predicate,
+            object_id=fact.object_id,
+            object=obj,
+            statement=fact.statement,
+            kind=fact.kind,
+            polarity=fact.polarity,
+            confidence=fact.confidence,
+            valid_at=fact.valid_at,
+            invalid_at=fact.invalid_at,
+            recorded_at=fact.recorded_at,
+            expired_at=fact.expired_at,
+            episode_ids=list(fact.episode_ids),
+            status=status,
+            score=score,
+        )
+
+
+class Profile(_View):
+    """What memlane believes is true about the user (now, or as of a time), grouped by kind."""
+
+    user_id: str
+    as_of: datetime | None = None
+    facts: dict[str, list[FactView]] = Field(
+        description="facts keyed by kind: fact, preference, event, trait"
+    )
+    count: int
+
+
+class SearchResult(_View):
+    """Facts and messages relevant to a query, and the compact text an LLM would be given."""
+
+    user_id: str
+    query: str
+    as_of: datetime | None = None
+    facts: list[FactView]
+    superseded: list[FactView] = Field(default_factory=list)
+    episodes: list[EpisodeView] = Field(default_factory=list)
+    text: str = ""
+
+
+class FactList(_View):
+    """Facts matching a filter."""
+
+    user_id: str
+    as_of: datetime | None = None
+    subject: str | None = None
+    predicate: str | None = None
+    facts: list[FactView]
+
+
+class History(_View):
+    """Every value a subject's predicate has had, oldest first, with validity windows."""
+
+    user_id: str
+    subject: str
+    predicate: str
+    facts: list[FactView]
+
+
+class Explanation(_View):
+    """Why memlane believes a fact: its source messages and what it replaced or was replaced by."""
+
+    user_id: str
+    fact: FactView
+    learned_at: datetime
+    episodes: list[EpisodeView]
+    superseded: list[FactView] = Field(description="facts this one closed")
+    superseded_by: list[FactView] = Field(description="facts that closed this one")
+
+
+class Diff(_View):
+    """What became true and what stopped being true in the user's world between two times."""
+
+    user_id: str
+    since: datetime
+    until: datetime
+    started: list[FactView]
+    ended: list[FactView]
+
+
+class Remembered(_View):
+    """An explicit memory: the note fact and the episode that records the request."""
+
+    user_id: str
+    fact: FactView
+    episode: EpisodeView
+
+
+class Corrected(_View):
+    """A correction: the retracted fact, its replacement, and the episode recording it."""
+
+    user_id: str
+    old: FactView
+    new: FactView
+    episode: EpisodeView
+
+
+class Forgotten(_View):
+    """What was deleted."""
+
+    user_id: str
+    fact_id: str | None = None
+    deleted: dict[str, int]
+
+
+class Export(_View):
+    """Every record of a user, in the ``memory_graph.io`` record format."""
+
+    user_id: str
+    records: list[dict[str, Any]]
+    counts: dict[str, int]
+
+
+class GraphView(_View):
+    """The user's graph as of a time: entities (nodes) and the facts between them (edges)."""
+
+    user_id: str
+    as_of: datetime | None = None
+    entities: list[EntityView]
+    facts: list[FactView]
+
+
+class TimelineEvent(_View):
+    """One change: a fact started or ended in the world, or memlane retracted it."""
+
+    at: datetime
+    change: Literal["started", "ended", "retracted"]
+    fact: FactView
+
+
+class Timeline(_View):
+    """Changes to the user's graph, newest first."""
+
+    user_id: str
+    events: list[TimelineEvent]

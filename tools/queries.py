@@ -1,0 +1,308 @@
+"""Read-only memory queries, written once over :class:`~memory_graph.memory.Memory`.
+
+Every function takes the memory and the user id first; the CLI, the HTTP API, MCP and the
+LangChain tools are thin callers of these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from memory_graph.errors import InputError, NotFoundError
+from memory_graph.model import Fact, FactQuery
+from memory_graph.reconcile import check_user_id
+from memory_graph.timeutil import utcnow
+from tools._common import TimeArg, check_id, check_text, entity_names, opt_time
+from tools.models import (
+    Diff,
+    EntityView,
+    EpisodeView,
+    Explanation,
+    Export,
+    FactList,
+    FactView,
+    GraphView,
+    History,
+    Profile,
+    SearchResult,
+    Timeline,
+    TimelineEvent,
+)
+
+if TYPE_CHECKING:
+    from memory_graph.memory import Memory
+
+__all__ = [
+    "diff",
+    "export",
+    "facts",
+    "graph",
+    "history",
+    "profile",
+    "search",
+    "timeline",
+    "why",
+]
+
+KIND_ORDER = ("fact", "preference", "trait", "event")
+MAX_QUERY_CHARS = 2_000
+MAX_K = 100
+
+
+async def _views(memory: Memory, user_id: str, found: list[Fact]) -> list[FactView]:
+    names = await entity_names(memory, user_id, found)
+    return [FactView.of(f, names) for f in found]
+
+
+async def profile(memory: Memory, user_id: str, as_of: TimeArg = None) -> Profile:
+    """What memlane believes about the user now (or as of a time), grouped by kind.
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+        as_of: a time in the user's world; ``None`` means the current facts.
+    """
+    when = opt_time(as_of, "as_of")
+    found = await memory.facts(user_id, as_of=when, current_only=when is None)
+    views = await _views(memory, user_id, found)
+    grouped: dict[str, list[FactView]] = {k: [] for k in KIND_ORDER}
+    for view in views:
+        grouped.setdefault(view.kind, []).append(view)
+    return Profile(user_id=user_id, as_of=when, facts=grouped, count=len(views))
+
+
+async def search(
+    memory: Memory, user_id: str, query: str, as_of: TimeArg = None, k: int = 10
+) -> SearchResult:
+    """Facts and messages relevant to ``query`` (hybrid, graph-aware retrieval).
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+        query: what to look for, in plain words.
+        as_of: answer as of this time in the user's world (``None``: now).
+        k: at most this many facts and this many messages.
+    """
+    text = check_text(query, "query", MAX_QUERY_CHARS)
+    if not 1 <= k <= MAX_K:
+        raise InputError(f"must be between 1 and {MAX_K}, got {k}", where="k")
+    when = opt_time(as_of, "as_of")
+    ctx = await memory.recall(user_id, text, as_of=when)
+    picked = [cf.fact for cf in ctx.facts[:k]] + [cf.fact for cf in ctx.superseded[:k]]
+    names = await entity_names(memory, user_id, picked)
+    return SearchResult(
+        user_id=user_id,
+        query=text,
+        as_of=when,
+        facts=[FactView.of(cf.fact, names, cf.score) for cf in ctx.facts[:k]],
+        superseded=[FactView.of(cf.fact, names, cf.score) for cf in ctx.superseded[:k]],
+        episodes=[EpisodeView.of(ce.episode, ce.score) for ce in ctx.episodes[:k]],
+        text=ctx.text,
+    )
+
+
+async def facts(
+    memory: Memory,
+    user_id: str,
+    subject: str | None = None,
+    predicate: str | None = None,
+    as_of: TimeArg = None,
+) -> FactList:
+    """Facts, optionally about one subject and predicate, now or as of a time.
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+        subject: an entity name (``user`` for the user themself); ``None`` for all.
+        predicate: a predicate name such as ``lives_in``; ``None`` for all.
+        as_of: a time in the user's world; ``None`` means the current facts.
+    """
+    when = opt_time(as_of, "as_of")
+    found = await memory.facts(
+        user_id,
+        as_of=when,
+        subject=subject or None,
+        predicate=predicate or None,
+        current_only=when is None,
+    )
+    return FactList(
+        user_id=user_id,
+        as_of=when,
+        subject=subject or None,
+        predicate=predicate or None,
+        facts=await _views(memory, user_id, found),
+    )
+
+
+async def history(memory: Memory, user_id: str, subject: str, predicate: str) -> History:
+    """Every value ``subject``'s ``predicate`` has had, oldest first, with validity windows.
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+        subject: an entity name (``user`` for the user themself).
+        predicate: a predicate name such as ``lives_in``.
+    """
+    subject = check_text(subject, "subject", 300)
+    predicate = check_text(predicate, "predicate", 64)
+    found = await memory.history(user_id, subject, predicate)
+    return History(
+        user_id=user_id,
+        subject=subject,
+        predicate=predicate,
+        facts=await _views(memory, user_id, found),
+    )
+
+
+def _replaced(old: Fact, new: Fact, functional: bool) -> bool:
+    """``new`` closed ``old``.
+
+    A correction retracts ``old`` when it records ``new``; a contradiction ends ``old`` where
+    ``new`` starts, for a functional predicate any other value, otherwise the same value with
+    the opposite polarity.
+    """
+    if old.id == new.id or old.start > new.start:
+        return False
+    if old.is_retracted:
+        return old.expired_at == new.recorded_at
+    if old.invalid_at is None or old.invalid_at != new.start:
+        return False
+    if functional:
+        return old.object_key != new.object_key or old.polarity != new.polarity
+    return old.object_key == new.object_key and old.polarity != new.polarity
+
+
+async def why(memory: Memory, user_id: str, fact_id: str) -> Explanation:
+    """Why memlane believes a fact: the messages it came from, when it was learned, and what it
+    superseded or was superseded by.
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+        fact_id: the fact's id (as shown by profile, facts, search or history).
+
+    Raises:
+        NotFoundError: the user has no such fact.
+    """
+    check_user_id(user_id)
+    check_id(fact_id, "fact_id")
+    got = await memory.store.get_facts(user_id, [fact_id])
+    if not got:
+        raise NotFoundError(f"no fact {fact_id!r} for this user", where="fact_id")
+    fact = got[0]
+    # Retracted facts are part of the story (a correction replaced them), so include them.
+    related = await memory.store.find_facts(
+        user_id,
+        FactQuery(subject_id=fact.subject_id, predicate=fact.predicate, include_retracted=True),
+    )
+    functional = memory.registry.is_functional(fact.predicate)
+    superseded = [g for g in related if _replaced(g, fact, functional)]
+    superseded_by = [g for g in related if _replaced(fact, g, functional)]
+    episodes = await memory.store.get_episodes(user_id, list(fact.episode_ids))
+    names = await entity_names(memory, user_id, [fact, *superseded, *superseded_by])
+    return Explanation(
+        user_id=user_id,
+        fact=FactView.of(fact, names),
+        learned_at=fact.recorded_at,
+        episodes=[EpisodeView.of(e) for e in episodes],
+        superseded=[FactView.of(g, names) for g in superseded],
+        superseded_by=[FactView.of(g, names) for g in superseded_by],
+    )
+
+
+async def diff(memory: Memory, user_id: str, since: TimeArg, until: TimeArg = None) -> Diff:
+    """What became true and what stopped being true in the user's world between two times.
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+        since: the earlier time (exclusive).
+        until: the later time (inclusive); ``None`` means now.
+    """
+    start = opt_time(since, "since")
+    if start is None:
+        raise InputError("a start time is required", where="since")
+    end = opt_time(until, "until") or utcnow()
+    if end < start:
+        raise InputError("is before 'since'", where="until")
+    found = await memory.facts(user_id)
+    started = [f for f in found if not f.is_retracted and start < f.start <= end]
+    ended = [f for f in found if f.invalid_at is not None and start < f.invalid_at <= end]
+    names = await entity_names(memory, user_id, [*started, *ended])
+    return Diff(
+        user_id=user_id,
+        since=start,
+        until=end,
+        started=[FactView.of(f, names) for f in sorted(started, key=lambda f: f.start)],
+        ended=[FactView.of(f, names) for f in sorted(ended, key=lambda f: f.invalid_at or f.start)],
+    )
+
+
+async def graph(memory: Memory, user_id: str, as_of: TimeArg = None) -> GraphView:
+    """The user's graph now (or as of a time): the facts and the entities they connect.
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+        as_of: a time in the user's world; ``None`` means the current facts.
+    """
+    when = opt_time(as_of, "as_of")
+    found = await memory.facts(user_id, as_of=when, current_only=when is None)
+    used = {i for f in found for i in (f.subject_id, f.object_id) if i}
+    entities = [e for e in await memory.entities(user_id) if e.id in used]
+    names = {e.id: e.name for e in entities}
+    return GraphView(
+        user_id=user_id,
+        as_of=when,
+        entities=[EntityView.of(e) for e in entities],
+        facts=[FactView.of(f, names) for f in found],
+    )
+
+
+async def timeline(memory: Memory, user_id: str, limit: int = 200) -> Timeline:
+    """Changes to the user's graph, newest first: facts starting, ending, or being retracted.
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+        limit: at most this many events.
+    """
+    if not 1 <= limit <= 10_000:
+        raise InputError(f"must be between 1 and 10000, got {limit}", where="limit")
+    check_user_id(user_id)
+    query = FactQuery(include_retracted=True, limit=1_000_000)
+    found = await memory.store.find_facts(user_id, query)
+    names = await entity_names(memory, user_id, found)
+    events: list[tuple[datetime, str, Fact]] = []
+    for f in found:
+        if f.is_retracted:
+            assert f.expired_at is not None
+            events.append((f.expired_at, "retracted", f))
+            continue
+        events.append((f.start, "started", f))
+        if f.invalid_at is not None:
+            events.append((f.invalid_at, "ended", f))
+    events.sort(key=lambda e: (e[0], e[1], e[2].id), reverse=True)
+    return Timeline(
+        user_id=user_id,
+        events=[
+            TimelineEvent(at=at, change=change, fact=FactView.of(f, names))  # type: ignore[arg-type]
+            for at, change, f in events[:limit]
+        ],
+    )
+
+
+async def export(memory: Memory, user_id: str) -> Export:
+    """Every record of the user (episodes, entities, facts) in the export record format.
+
+    Args:
+        memory: the memory to read.
+        user_id: whose memory.
+    """
+    records = [r async for r in memory.export(user_id)]
+    counts: dict[str, int] = {}
+    for r in records:
+        kind = str(r.get("type", "record"))
+        counts[kind] = counts.get(kind, 0) + 1
+    return Export(user_id=user_id, records=records, counts=counts)
