@@ -1,0 +1,191 @@
+// memlane inspector: the user's graph (cytoscape), a timeline of changes, and provenance.
+// All data comes from the JSON API; every piece of user text is inserted as text, never HTML.
+(function () {
+  "use strict";
+
+  const userId = decodeURIComponent(location.pathname.replace(/^\/inspect\//, "").replace(/\/$/, ""));
+  const base = "/users/" + encodeURIComponent(userId);
+  const KEY = "memlane.apiKey";
+  const state = { cy: null, asOf: null, ready: false };
+  window.memlaneInspector = state;
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") node.className = v;
+      else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function showError(message) {
+    const box = $("error");
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  async function api(path) {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const headers = {};
+      const key = sessionStorage.getItem(KEY);
+      if (key) headers["X-API-Key"] = key;
+      const res = await fetch(base + path, { headers });
+      if (res.status === 401 && attempt === 0) {
+        const entered = prompt("This memlane server needs an API key:");
+        if (!entered) break;
+        sessionStorage.setItem(KEY, entered);
+        continue;
+      }
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error((body.code || res.status) + ": " + (body.message || res.statusText));
+      return body;
+    }
+    throw new Error("unauthorised");
+  }
+
+  const day = (iso) => (iso ? iso.slice(0, 10) : "…");
+  const when = (iso) => (iso ? iso.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, "Z") : "");
+
+  function elements(graph) {
+    const nodes = graph.entities.map((e) => ({
+      group: "nodes",
+      data: { id: "e:" + e.id, label: e.name, kind: e.kind },
+      classes: e.kind === "self" || e.id === "self" ? "entity self" : "entity",
+    }));
+    const edges = [];
+    for (const f of graph.facts) {
+      let target = f.object_id ? "e:" + f.object_id : null;
+      if (!target) {
+        // A literal value is drawn as its own small node, one per fact.
+        target = "v:" + f.id;
+        nodes.push({ group: "nodes", data: { id: target, label: f.object || "", kind: "value" }, classes: "value" });
+      }
+      edges.push({
+        group: "edges",
+        data: { id: "f:" + f.id, factId: f.id, source: "e:" + f.subject_id, target, label: f.predicate, kind: f.kind },
+        classes: f.polarity === "negative" ? "negative" : "",
+      });
+    }
+    // Facts may point at an entity the graph view did not include (deleted since): keep edges drawable.
+    const known = new Set(nodes.map((n) => n.data.id));
+    for (const e of edges) {
+      for (const end of [e.data.source, e.data.target]) {
+        if (!known.has(end)) {
+          known.add(end);
+          nodes.push({ group: "nodes", data: { id: end, label: end.slice(2), kind: "other" }, classes: "entity" });
+        }
+      }
+    }
+    return nodes.concat(edges);
+  }
+
+  const style = [
+    { selector: "node", style: { label: "data(label)", "font-size": 11, "text-valign": "bottom", "text-margin-y": 4,
+      "background-color": "#60a5fa", width: 26, height: 26, color: "#1d2430" } },
+    { selector: "node.self", style: { "background-color": "#f59e0b", width: 38, height: 38, "font-weight": "bold" } },
+    { selector: "node[kind = 'person']", style: { "background-color": "#34d399" } },
+    { selector: "node[kind = 'place']", style: { "background-color": "#a78bfa" } },
+    { selector: "node[kind = 'org']", style: { "background-color": "#f472b6" } },
+    { selector: "node.value", style: { shape: "round-rectangle", "background-color": "#e5e7eb", width: 16, height: 16 } },
+    { selector: "edge", style: { label: "data(label)", "font-size": 9, width: 2, "line-color": "#94a3b8",
+      "target-arrow-color": "#94a3b8", "target-arrow-shape": "triangle", "curve-style": "bezier",
+      "text-rotation": "autorotate", "text-background-color": "#fff", "text-background-opacity": 0.8 } },
+    { selector: "edge.negative", style: { "line-style": "dashed", "line-color": "#f87171" } },
+    { selector: ":selected", style: { "line-color": "#2563eb", "target-arrow-color": "#2563eb", width: 4 } },
+  ];
+
+  async function loadGraph() {
+    const query = state.asOf ? "?as_of=" + encodeURIComponent(state.asOf) : "";
+    const graph = await api("/graph" + query);
+    if (state.cy) state.cy.destroy();
+    state.cy = cytoscape({
+      container: $("graph"),
+      elements: elements(graph),
+      style,
+      layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 90 },
+      wheelSensitivity: 0.3,
+    });
+    state.cy.on("tap", "edge", (evt) => showWhy(evt.target.data("factId")));
+    $("summary").textContent =
+      graph.entities.length + " entities, " + graph.facts.length + " facts " + (state.asOf ? "as of " + state.asOf : "now");
+  }
+
+  async function loadTimeline() {
+    const data = await api("/timeline?limit=200");
+    const list = $("timeline");
+    list.replaceChildren();
+    for (const ev of data.events) {
+      list.append(
+        el("li", { "data-fact-id": ev.fact.id, onclick: () => showWhy(ev.fact.id) },
+          el("time", { datetime: ev.at }, when(ev.at)),
+          el("span", { class: "change " + ev.change }, ev.change), " ", ev.fact.statement)
+      );
+    }
+    if (!data.events.length) list.append(el("li", { class: "muted" }, "nothing yet"));
+  }
+
+  function factLine(f) {
+    return el("div", {}, el("span", { class: "statement" }, f.statement), " ",
+      el("span", { class: "window" }, "(" + day(f.valid_at) + " → " + day(f.invalid_at) + ", " + f.status + ")"));
+  }
+
+  async function showWhy(factId) {
+    try {
+      const why = await api("/facts/" + encodeURIComponent(factId) + "/why");
+      const f = why.fact;
+      const body = $("provenance-body");
+      body.replaceChildren(
+        factLine(f),
+        el("div", { class: "window" }, f.subject + " · " + f.predicate + " · " + (f.object || "") + " · " + f.kind),
+        el("div", { class: "window" }, "learned " + when(why.learned_at) + (f.expired_at ? " · retracted " + when(f.expired_at) : "")),
+        el("h2", {}, "Source messages"),
+        ...(why.episodes.length
+          ? why.episodes.map((e) => el("div", { class: "episode" },
+              el("div", { class: "meta" }, e.role + (e.session_id ? " · " + e.session_id : "") + " · " + when(e.occurred_at)),
+              e.content))
+          : [el("div", { class: "muted" }, "no source messages")]),
+        ...(why.superseded.length ? [el("h2", {}, "Replaced"), ...why.superseded.map(factLine)] : []),
+        ...(why.superseded_by.length ? [el("h2", {}, "Replaced by"), ...why.superseded_by.map(factLine)] : [])
+      );
+      $("provenance").hidden = false;
+      $("provenance").dataset.factId = factId;
+      if (state.cy) {
+        state.cy.elements().unselect();
+        state.cy.$id("f:" + factId).select();
+      }
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+  state.showWhy = showWhy;
+
+  async function refresh() {
+    try {
+      await Promise.all([loadGraph(), loadTimeline()]);
+      state.ready = true;
+      document.body.dataset.ready = "true";
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  $("user").textContent = userId;
+  $("asof-form").addEventListener("submit", (evt) => {
+    evt.preventDefault();
+    state.asOf = $("asof").value || null;
+    refresh();
+  });
+  $("now").addEventListener("click", () => {
+    $("asof").value = "";
+    state.asOf = null;
+    refresh();
+  });
+  refresh();
+})();
