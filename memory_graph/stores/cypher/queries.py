@@ -1,0 +1,288 @@
+"""All Cypher text of the Cypher store, in one place, parameterised.
+
+Graph shape (the same on Neo4j and FalkorDB)::
+
+    (:Entity)-[:SUBJECT_OF]->(:Fact)-[:OBJECT]->(:Entity)
+                              (:Fact)-[:FROM]->(:Episode)
+
+Facts are *nodes*, not relationships: node indexes (range, full-text, vector) exist on both
+servers, relationship indexes do not (reliably). A fact's ``subject_id``, ``object_id`` and
+``episode_ids`` properties are authoritative and indexed; the three relationship types make
+the graph walkable in Neo4j Browser or FalkorDB's browser and are kept in step by
+:attr:`Queries.apply`. Every node and every relationship carries ``user_id``: the patterns
+below are only ever written through :func:`node` and :func:`rel`, which add it, and every
+query takes ``$user_id``. Times are epoch-millisecond integers.
+
+Labels and relationship types come from fixed tuples; no identifier is ever built from
+model or user text.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from memory_graph.stores.cypher.dialect import Dialect
+
+__all__ = [
+    "ENTITY_FIELDS",
+    "EPISODE_FIELDS",
+    "FACT_FIELDS",
+    "LABELS",
+    "REL_TYPES",
+    "SEARCHABLE",
+    "Queries",
+    "node",
+    "rel",
+]
+
+LABELS: Final = ("Episode", "Entity", "Fact")
+REL_TYPES: Final = ("SUBJECT_OF", "OBJECT", "FROM")
+META_LABEL: Final = "MemlaneMeta"
+SCHEMA_VERSION: Final = 1
+
+EPISODE_FIELDS: Final = (
+    "id",
+    "session_id",
+    "role",
+    "speaker",
+    "content",
+    "occurred_at",
+    "recorded_at",
+)
+ENTITY_FIELDS: Final = ("id", "name", "kind", "aliases", "summary", "created_at")
+FACT_FIELDS: Final = (
+    "id",
+    "subject_id",
+    "predicate",
+    "object_id",
+    "value",
+    "statement",
+    "kind",
+    "polarity",
+    "confidence",
+    "valid_at",
+    "invalid_at",
+    "recorded_at",
+    "expired_at",
+    "episode_ids",
+)
+FIELDS: Final = {"Episode": EPISODE_FIELDS, "Entity": ENTITY_FIELDS, "Fact": FACT_FIELDS}
+
+#: Per label: the property the full-text index covers, and the vector property.
+TEXT_PROP: Final = "search_text"
+VECTOR_PROP: Final = "embedding"
+SEARCHABLE: Final = {"fact": "Fact", "episode": "Episode", "entity": "Entity"}
+
+#: Range indexes (every label on user_id and id; facts also on their endpoints).
+RANGE_INDEXES: Final = (
+    *((label, "user_id") for label in LABELS),
+    *((label, "id") for label in LABELS),
+    ("Fact", "subject_id"),
+    ("Fact", "object_id"),
+    ("Episode", "session_id"),
+    (META_LABEL, "key"),
+)
+
+
+def node(var: str, label: str, id_expr: str | None = None) -> str:
+    """A node pattern scoped to ``$user_id`` (and to ``id_expr`` when given)."""
+    if label not in LABELS:
+        raise ValueError(f"unknown label {label!r}")
+    key = f", id: {id_expr}" if id_expr else ""
+    return f"({var}:{label} {{user_id: $user_id{key}}})"
+
+
+def rel(rel_type: str, var: str = "") -> str:
+    """A relationship pattern scoped to ``$user_id``."""
+    if rel_type not in REL_TYPES:
+        raise ValueError(f"unknown relationship type {rel_type!r}")
+    return f"[{var}:{rel_type} {{user_id: $user_id}}]"
+
+
+def project(var: str, label: str) -> str:
+    """Return the model fields of ``var`` by name (never the embedding)."""
+    return ", ".join(f"{var}.{f} AS {f}" for f in FIELDS[label])
+
+
+def _some(var: str) -> str:
+    """``FOREACH`` over one element when ``var`` matched, none otherwise."""
+    return f"FOREACH (_ IN CASE WHEN {var} IS NULL THEN [] ELSE [1] END |"
+
+
+class Queries:
+    """The store's statements for one dialect, built once."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        vec = dialect.vector_expr("row.vec")
+        keep_or_set = f"CASE WHEN row.vec IS NULL THEN n.{VECTOR_PROP} ELSE {vec} END"
+
+        # One statement per write set: FalkorDB has no transactions, but each statement is
+        # atomic on both servers. ``WITH count(*) AS _`` ends each section with exactly one
+        # row, whatever the previous UNWIND produced (an empty list gives zero rows).
+        self.apply = f"""
+UNWIND $episodes AS row
+MERGE {node("n", "Episode", "row.id")}
+ON CREATE SET n += row.props, n.{VECTOR_PROP} = {vec}
+WITH count(*) AS _
+UNWIND $entities AS row
+MERGE {node("n", "Entity", "row.id")}
+ON CREATE SET n.write_token = $token
+SET n += row.props
+SET n.{VECTOR_PROP} = {keep_or_set}
+WITH count(*) AS _
+UNWIND $facts AS row
+MERGE {node("n", "Fact", "row.id")}
+SET n += row.props
+SET n.{VECTOR_PROP} = {keep_or_set}
+WITH n
+OPTIONAL MATCH (n)-[old:SUBJECT_OF|OBJECT|FROM]-()
+DELETE old
+WITH DISTINCT n
+OPTIONAL MATCH {node("s", "Entity", "n.subject_id")}
+{_some("s")} MERGE (s)-{rel("SUBJECT_OF")}->(n))
+WITH DISTINCT n
+OPTIONAL MATCH {node("o", "Entity", "n.object_id")}
+{_some("o")} MERGE (n)-{rel("OBJECT")}->(o))
+WITH DISTINCT n
+UNWIND CASE WHEN size(n.episode_ids) = 0 THEN [null] ELSE n.episode_ids END AS ep_id
+OPTIONAL MATCH {node("ep", "Episode", "ep_id")}
+{_some("ep")} MERGE (n)-{rel("FROM")}->(ep))
+WITH count(*) AS _
+UNWIND $entity_ids AS eid
+MATCH {node("e", "Entity", "eid")}
+WHERE e.write_token = $token
+REMOVE e.write_token
+WITH e
+OPTIONAL MATCH {node("f", "Fact")}
+WHERE f.subject_id = e.id
+{_some("f")} MERGE (e)-{rel("SUBJECT_OF")}->(f))
+WITH DISTINCT e
+OPTIONAL MATCH {node("f", "Fact")}
+WHERE f.object_id = e.id
+{_some("f")} MERGE (f)-{rel("OBJECT")}->(e))
+WITH count(*) AS _
+RETURN 1 AS ok
+"""
+        self.get = {
+            label: f"""
+UNWIND $ids AS wanted
+MATCH {node("n", label, "wanted")}
+RETURN {project("n", label)}
+"""
+            for label in LABELS
+        }
+        self.get_embeddings = {
+            label: f"""
+MATCH {node("n", label)}
+WHERE n.id IN $ids AND n.{VECTOR_PROP} IS NOT NULL
+RETURN n.id AS id, n.{VECTOR_PROP} AS vec
+"""
+            for label in LABELS
+        }
+        self.delete_facts = f"""
+UNWIND $ids AS wanted
+MATCH {node("n", "Fact", "wanted")}
+DETACH DELETE n
+RETURN count(*) AS deleted
+"""
+        self.forget = {
+            label: f"""
+MATCH {node("n", label)}
+DETACH DELETE n
+RETURN count(*) AS deleted
+"""
+            for label in LABELS
+        }
+        self.find_entities = f"""
+MATCH {node("n", "Entity")}
+WHERE any(k IN n.name_keys WHERE k IN $keys)
+RETURN {project("n", "Entity")}
+ORDER BY n.id
+"""
+        self.list_entities = f"""
+MATCH {node("n", "Entity")}
+RETURN {project("n", "Entity")}
+ORDER BY n.id
+LIMIT $limit
+"""
+        self.session_episodes = f"""
+MATCH {node("n", "Episode")}
+WHERE ($session_id IS NULL AND n.session_id IS NULL) OR n.session_id = $session_id
+RETURN {project("n", "Episode")}
+ORDER BY n.occurred_at DESC, n.recorded_at DESC, n.id DESC
+LIMIT $limit
+"""
+        self.touching = f"""
+CALL {{
+  MATCH {node("n", "Fact")} WHERE n.subject_id IN $ids RETURN n
+  UNION
+  MATCH {node("n", "Fact")} WHERE n.object_id IN $ids RETURN n
+}}
+RETURN {project("n", "Fact")}
+ORDER BY n.id
+LIMIT $limit
+"""
+        self.users = " UNION ".join(
+            f"MATCH (n:{label}) RETURN DISTINCT n.user_id AS user_id" for label in LABELS
+        )
+        self.count_all = {label: f"MATCH (n:{label}) RETURN count(n) AS n" for label in LABELS}
+        self.count_user = {
+            label: f"MATCH {node('n', label)} RETURN count(n) AS n" for label in LABELS
+        }
+        export_order = {"Episode": "n.occurred_at, n.id", "Entity": "n.id", "Fact": "n.id"}
+        self.export_page = {
+            label: f"""
+MATCH {node("n", label)}
+RETURN {project("n", label)}
+ORDER BY {export_order[label]}
+SKIP $skip LIMIT $limit
+"""
+            for label in LABELS
+        }
+        self.fulltext = {
+            target: f"""
+{dialect.fulltext_call(label, TEXT_PROP)}
+WITH node AS n, score WHERE n.user_id = $user_id
+RETURN n.id AS id, score
+ORDER BY score DESC, id
+LIMIT $k
+"""
+            for target, label in SEARCHABLE.items()
+        }
+        self.vector = {
+            target: f"""
+{dialect.vector_call(label, VECTOR_PROP)}
+WITH node AS n, score WHERE n.user_id = $user_id
+RETURN n.id AS id, score
+"""
+            for target, label in SEARCHABLE.items()
+        }
+        exact_order = "ASC" if dialect.name == "falkordb" else "DESC"
+        self.vector_exact = {
+            target: f"""
+MATCH {node("n", label)}
+WHERE n.{VECTOR_PROP} IS NOT NULL
+WITH n, {dialect.exact_similarity("n", VECTOR_PROP)} AS score
+RETURN n.id AS id, score
+ORDER BY score {exact_order}, id
+LIMIT $k
+"""
+            for target, label in SEARCHABLE.items()
+        }
+        self.count_label = {label: f"MATCH (n:{label}) RETURN count(n) AS n" for label in LABELS}
+        self.read_meta = f"MATCH (m:{META_LABEL} {{key: 'schema'}}) RETURN m.version AS version"
+        self.write_meta = (
+            f"MERGE (m:{META_LABEL} {{key: 'schema'}}) SET m.version = $version RETURN m.version"
+        )
+
+    def find_facts(self, where: list[str]) -> str:
+        """Facts matching fixed WHERE fragments (see ``store._fact_filter``), ordered."""
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        return f"""
+MATCH {node("n", "Fact")}
+{clause}
+RETURN {project("n", "Fact")}
+ORDER BY coalesce(n.valid_at, n.recorded_at), n.recorded_at, n.id
+LIMIT $limit
+"""

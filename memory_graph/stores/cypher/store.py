@@ -1,0 +1,502 @@
+"""``CypherStore``: the :class:`GraphStore` port over any Cypher server, written once.
+
+All statements are in :mod:`.queries`; the server differences are in :mod:`.dialect`; the
+connection is a :class:`.session.CypherSession` (FalkorDB or Neo4j). This module turns
+records into parameter rows and rows back into records.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from memory_graph.errors import StoreError
+from memory_graph.io import record_to_dict
+from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
+from memory_graph.stores._checks import check_write_set
+from memory_graph.stores._text import query_terms
+from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
+from memory_graph.stores.cypher.queries import (
+    LABELS,
+    RANGE_INDEXES,
+    SCHEMA_VERSION,
+    SEARCHABLE,
+    TEXT_PROP,
+    VECTOR_PROP,
+    Queries,
+)
+from memory_graph.stores.cypher.session import CypherSession, Rows
+from memory_graph.timeutil import from_ms, to_ms
+
+__all__ = ["CypherStore"]
+
+log = logging.getLogger(__name__)
+
+_PAGE = 1000
+_HOPS_MAX = 4
+
+
+def _ms(value: Any) -> int | None:
+    return None if value is None else to_ms(value)
+
+
+def _time(value: Any) -> Any:
+    return None if value is None else from_ms(int(value))
+
+
+# -- records <-> parameter rows ----------------------------------------------------------------
+
+
+def _episode_props(ep: Episode) -> dict[str, Any]:
+    return {
+        "session_id": ep.session_id,
+        "role": ep.role,
+        "speaker": ep.speaker,
+        "content": ep.content,
+        "occurred_at": to_ms(ep.occurred_at),
+        "recorded_at": to_ms(ep.recorded_at),
+        TEXT_PROP: ep.content,
+    }
+
+
+def _name_keys(en: Entity) -> list[str]:
+    keys = (normalise_name(n) for n in (en.name, *en.aliases))
+    return list(dict.fromkeys(k for k in keys if k))
+
+
+def _entity_props(en: Entity) -> dict[str, Any]:
+    return {
+        "name": en.name,
+        "kind": en.kind,
+        "aliases": list(en.aliases),
+        "summary": en.summary,
+        "created_at": to_ms(en.created_at),
+        "name_keys": _name_keys(en),
+        TEXT_PROP: " ".join((en.name, *en.aliases)),
+    }
+
+
+def _fact_props(f: Fact) -> dict[str, Any]:
+    return {
+        "subject_id": f.subject_id,
+        "predicate": f.predicate,
+        "object_id": f.object_id,
+        "value": f.value,
+        "statement": f.statement,
+        "kind": f.kind,
+        "polarity": f.polarity,
+        "confidence": float(f.confidence),
+        "valid_at": _ms(f.valid_at),
+        "invalid_at": _ms(f.invalid_at),
+        "recorded_at": to_ms(f.recorded_at),
+        "expired_at": _ms(f.expired_at),
+        "episode_ids": list(f.episode_ids),
+        TEXT_PROP: f.statement if f.value is None else f"{f.statement}\n{f.value}",
+    }
+
+
+# Rows come only from records validated on the way in, so they are rebuilt without a second
+# validation (as the SQLite store does).
+
+
+def _episode(user_id: str, r: dict[str, Any]) -> Episode:
+    return Episode.model_construct(
+        id=r["id"],
+        user_id=user_id,
+        session_id=r["session_id"],
+        role=r["role"],
+        speaker=r["speaker"],
+        content=r["content"],
+        occurred_at=from_ms(int(r["occurred_at"])),
+        recorded_at=from_ms(int(r["recorded_at"])),
+    )
+
+
+def _entity(user_id: str, r: dict[str, Any]) -> Entity:
+    return Entity.model_construct(
+        id=r["id"],
+        user_id=user_id,
+        name=r["name"],
+        kind=r["kind"],
+        aliases=tuple(r["aliases"] or ()),
+        summary=r["summary"] or "",
+        created_at=from_ms(int(r["created_at"])),
+    )
+
+
+def _fact(user_id: str, r: dict[str, Any]) -> Fact:
+    return Fact.model_construct(
+        id=r["id"],
+        user_id=user_id,
+        subject_id=r["subject_id"],
+        predicate=r["predicate"],
+        object_id=r["object_id"],
+        value=r["value"],
+        statement=r["statement"],
+        kind=r["kind"],
+        polarity=r["polarity"],
+        confidence=float(r["confidence"]),
+        valid_at=_time(r["valid_at"]),
+        invalid_at=_time(r["invalid_at"]),
+        recorded_at=from_ms(int(r["recorded_at"])),
+        expired_at=_time(r["expired_at"]),
+        episode_ids=tuple(r["episode_ids"] or ()),
+    )
+
+
+def _rows(records: Sequence[Any], props: Any, vectors: dict[str, np.ndarray]) -> list[dict]:
+    out = []
+    for rec in records:
+        vec = vectors.get(rec.id)
+        out.append(
+            {"id": rec.id, "props": props(rec), "vec": None if vec is None else vec.tolist()}
+        )
+    return out
+
+
+def _fact_filter(q: FactQuery) -> tuple[list[str], dict[str, Any]]:
+    """WHERE fragments (fixed text) and their parameters for ``FactQuery.matches``."""
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": q.limit}
+    for name in ("subject_id", "predicate", "object_id"):
+        value = getattr(q, name)
+        if value is not None:
+            where.append(f"n.{name} = ${name}")
+            params[name] = value
+    if q.kinds:
+        where.append("n.kind IN $kinds")
+        params["kinds"] = list(q.kinds)
+    if q.current_only:
+        where.append("n.invalid_at IS NULL AND n.expired_at IS NULL")
+    if q.as_of is not None:
+        where.append("(n.valid_at IS NULL OR n.valid_at <= $as_of)")
+        where.append("(n.invalid_at IS NULL OR n.invalid_at > $as_of)")
+        params["as_of"] = to_ms(q.as_of)
+    if q.as_of is not None or not q.include_retracted:
+        where.append("NOT (n.expired_at IS NOT NULL AND n.invalid_at IS NULL)")
+    return where, params
+
+
+class CypherStore(GraphStore):
+    """A user-scoped temporal graph on a Cypher server (FalkorDB or Neo4j 5)."""
+
+    def __init__(self, session: CypherSession, *, url: str | None = None) -> None:
+        self.session = session
+        self.dialect = session.dialect
+        self.q = Queries(self.dialect)
+        self.url = url or session.display_url
+        self._dims: dict[str, int] = {}
+        self._open = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._open:
+            return
+        await self.session.connect()
+        try:
+            await self._ensure_schema()
+        except BaseException:
+            await self.session.close()
+            raise
+        self._open = True
+
+    async def close(self) -> None:
+        self._open = False
+        await self.session.close()
+
+    async def _index_rows(self) -> Rows:
+        return await self.session.read(self.dialect.list_indexes)
+
+    async def _ensure_schema(self) -> None:
+        """Create missing indexes and constraints (idempotent; safe to race with another)."""
+        rows = await self._index_rows()
+        have = {(i.label, i.properties, i.kind) for i in self.dialect.parse_indexes(rows)}
+        wanted: list[tuple[tuple[str, tuple[str, ...], str], str | None]] = []
+        for label, prop in RANGE_INDEXES:
+            wanted.append(((label, (prop,), "range"), self.dialect.range_index(label, prop)))
+        for label in LABELS:
+            wanted.append(
+                ((label, (TEXT_PROP,), "fulltext"), self.dialect.fulltext_index(label, TEXT_PROP))
+            )
+            wanted.append(((label, ("user_id", "id"), "unique"), self.dialect.unique_key(label)))
+        for key, ddl in wanted:
+            if ddl is None or key in have:
+                continue
+            await self._ddl(ddl, key)
+        for label in LABELS:
+            dim = self.dialect.vector_dimension(rows, label)
+            if dim is not None:
+                self._dims[label] = dim
+        meta = await self.session.read(self.q.read_meta)
+        version = meta[0]["version"] if meta else None
+        if version is None:
+            await self.session.write(self.q.write_meta, {"version": SCHEMA_VERSION})
+        elif int(version) > SCHEMA_VERSION:
+            raise StoreError(
+                f"the graph has schema version {version}; this memlane knows up to "
+                f"{SCHEMA_VERSION}: upgrade memlane",
+                where=self.url,
+            )
+
+    async def _ddl(self, ddl: str, key: tuple[str, tuple[str, ...], str]) -> None:
+        try:
+            await self.session.write(ddl)
+        except StoreError:
+            # Another process may have created it between our check and our DDL.
+            rows = await self._index_rows()
+            have = {(i.label, i.properties, i.kind) for i in self.dialect.parse_indexes(rows)}
+            if key not in have:
+                raise
+
+    async def _ensure_vector_index(self, label: str, dim: int) -> None:
+        known = self._dims.get(label)
+        if known is None:
+            rows = await self._index_rows()
+            known = self.dialect.vector_dimension(rows, label)
+        if known is None:
+            ddl = self.dialect.vector_index(label, VECTOR_PROP, dim)
+            await self._ddl(ddl, (label, (VECTOR_PROP,), "vector"))
+            rows = await self._index_rows()
+            known = self.dialect.vector_dimension(rows, label)
+            if known is None:
+                raise StoreError(f"vector index on {label} was not created", where=self.url)
+        self._dims[label] = known
+        if known != dim:
+            raise StoreError(
+                f"{label.lower()} vectors have {dim} dimensions but this graph's vector index "
+                f"has {known}; use the embedder the graph was built with",
+                where=self.url,
+            )
+
+    def _params(self, user_id: str, **extra: Any) -> dict[str, Any]:
+        """Every statement's parameters start from ``user_id`` (see ``queries.node``)."""
+        return {"user_id": user_id, **extra}
+
+    # -- writes ------------------------------------------------------------------------------
+    async def apply(self, writes: WriteSet) -> None:
+        vectors = check_write_set(writes)
+        if writes.is_empty():
+            return
+        for target, by_id in vectors.items():
+            dims = {v.shape[0] for v in by_id.values()}
+            if len(dims) > 1:
+                raise StoreError(f"{target} vectors of mixed dimensions {sorted(dims)}")
+            if dims:
+                await self._ensure_vector_index(SEARCHABLE[target], dims.pop())
+        params = self._params(
+            writes.user_id,
+            token=uuid.uuid4().hex,
+            episodes=_rows(writes.episodes, _episode_props, vectors["episode"]),
+            entities=_rows(writes.entities, _entity_props, vectors["entity"]),
+            facts=_rows(writes.facts, _fact_props, vectors["fact"]),
+            entity_ids=[e.id for e in writes.entities],
+        )
+        await self.session.write(self.q.apply, params)
+
+    async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:
+        if not fact_ids:
+            return 0
+        rows = await self.session.write(
+            self.q.delete_facts, self._params(user_id, ids=list(dict.fromkeys(fact_ids)))
+        )
+        return int(rows[0]["deleted"]) if rows else 0
+
+    async def forget_user(self, user_id: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        # Facts first: their relationships go with them.
+        for label, key in (("Fact", "facts"), ("Entity", "entities"), ("Episode", "episodes")):
+            rows = await self.session.write(self.q.forget[label], self._params(user_id))
+            out[key] = int(rows[0]["deleted"]) if rows else 0
+        return {"episodes": out["episodes"], "entities": out["entities"], "facts": out["facts"]}
+
+    # -- reads -------------------------------------------------------------------------------
+    async def _get(self, label: str, user_id: str, ids: Sequence[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        rows = await self.session.read(self.q.get[label], self._params(user_id, ids=list(ids)))
+        by_id = {r["id"]: r for r in rows}
+        return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
+
+    async def get_episodes(self, user_id: str, ids: Sequence[str]) -> list[Episode]:
+        return [_episode(user_id, r) for r in await self._get("Episode", user_id, ids)]
+
+    async def get_entities(self, user_id: str, ids: Sequence[str]) -> list[Entity]:
+        return [_entity(user_id, r) for r in await self._get("Entity", user_id, ids)]
+
+    async def get_facts(self, user_id: str, ids: Sequence[str]) -> list[Fact]:
+        return [_fact(user_id, r) for r in await self._get("Fact", user_id, ids)]
+
+    async def find_facts(self, user_id: str, query: FactQuery) -> list[Fact]:
+        where, params = _fact_filter(query)
+        rows = await self.session.read(self.q.find_facts(where), self._params(user_id, **params))
+        return [_fact(user_id, r) for r in rows]
+
+    async def find_entities(self, user_id: str, names: Sequence[str]) -> list[Entity]:
+        keys = list(dict.fromkeys(k for k in (normalise_name(n) for n in names) if k))
+        if not keys:
+            return []
+        rows = await self.session.read(self.q.find_entities, self._params(user_id, keys=keys))
+        return [_entity(user_id, r) for r in rows]
+
+    async def list_entities(self, user_id: str, limit: int = 10_000) -> list[Entity]:
+        rows = await self.session.read(
+            self.q.list_entities, self._params(user_id, limit=int(limit))
+        )
+        return [_entity(user_id, r) for r in rows]
+
+    async def episodes_in_session(
+        self, user_id: str, session_id: str | None, limit: int = 20
+    ) -> list[Episode]:
+        rows = await self.session.read(
+            self.q.session_episodes,
+            self._params(user_id, session_id=session_id, limit=int(limit)),
+        )
+        return [_episode(user_id, r) for r in reversed(rows)]
+
+    # -- search ------------------------------------------------------------------------------
+    async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
+        query = self.dialect.fulltext_query(query_terms(text))
+        if query is None or k <= 0:
+            return []
+        rows = await self.session.read(
+            self.q.fulltext[target], self._params(user_id, q=query, k=int(k))
+        )
+        if self.dialect.fulltext_scores_are_ranks:
+            return [Hit(r["id"], 1.0 / (1 + rank)) for rank, r in enumerate(rows)]
+        return [Hit(r["id"], float(r["score"])) for r in rows]
+
+    async def search_vector(
+        self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
+    ) -> list[Hit]:
+        label = SEARCHABLE[target]
+        vec = np.asarray(vector, dtype=np.float32).ravel()
+        dim = self._dims.get(label)
+        if k <= 0 or dim is None or vec.shape[0] != dim or not np.any(vec):
+            return []
+        values = vec.tolist()
+        # The index is shared by every user of the graph: ask for more than k, keep this
+        # user's, and fall back to an exact scan of this user's vectors when others crowded
+        # them out.
+        fetch = max(4 * k, k + 20)
+        rows = await self.session.read(
+            self.q.vector[target], self._params(user_id, n=fetch, v=values)
+        )
+        if len(rows) < k:
+            total = await self.session.read(self.q.count_label[label])
+            if total and int(total[0]["n"]) > fetch:
+                rows = await self.session.read(
+                    self.q.vector_exact[target], self._params(user_id, v=values, k=int(k))
+                )
+        hits = [Hit(r["id"], self.dialect.similarity(r["score"])) for r in rows]
+        hits.sort(key=lambda h: (-h.score, h.id))
+        return hits[:k]
+
+    async def neighbourhood(
+        self, user_id: str, entity_ids: Sequence[str], hops: int = 1, limit: int = 200
+    ) -> list[Fact]:
+        frontier = list(dict.fromkeys(entity_ids))
+        seen_entities = set(frontier)
+        found: dict[str, Fact] = {}
+        for _ in range(max(0, min(int(hops), _HOPS_MAX))):
+            if not frontier or len(found) >= limit:
+                break
+            rows = await self.session.read(
+                self.q.touching, self._params(user_id, ids=frontier, limit=int(limit) * 4)
+            )
+            nxt: list[str] = []
+            for r in rows:
+                if r["id"] in found:
+                    continue
+                fact = _fact(user_id, r)
+                found[fact.id] = fact
+                for eid in (fact.subject_id, fact.object_id):
+                    if eid and eid not in seen_entities:
+                        seen_entities.add(eid)
+                        nxt.append(eid)
+            frontier = nxt
+        return list(found.values())[:limit]
+
+    # -- whole-store -------------------------------------------------------------------------
+    async def users(self) -> list[str]:
+        rows = await self.session.read(self.q.users)
+        return sorted({r["user_id"] for r in rows if r["user_id"] is not None})
+
+    async def counts(self, user_id: str | None = None) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for label, key in (("Episode", "episodes"), ("Entity", "entities"), ("Fact", "facts")):
+            if user_id is None:
+                rows = await self.session.read(self.q.count_all[label])
+            else:
+                rows = await self.session.read(self.q.count_user[label], self._params(user_id))
+            out[key] = int(rows[0]["n"]) if rows else 0
+        return out
+
+    async def _vectors(self, label: str, user_id: str, ids: list[str]) -> dict[str, np.ndarray]:
+        if label not in self._dims or not ids:
+            return {}
+        rows = await self.session.read(self.q.get_embeddings[label], self._params(user_id, ids=ids))
+        return {r["id"]: np.asarray(r["vec"], dtype=np.float32) for r in rows}
+
+    async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
+        """Every record of a user with its vector: episodes by ``occurred_at, id``, entities and
+        facts by ``id`` (the order ``memory_graph.io`` documents)."""
+        for label, convert in (("Episode", _episode), ("Entity", _entity), ("Fact", _fact)):
+            skip = 0
+            while True:
+                rows = await self.session.read(
+                    self.q.export_page[label], self._params(user_id, skip=skip, limit=_PAGE)
+                )
+                if not rows:
+                    break
+                vectors = await self._vectors(label, user_id, [r["id"] for r in rows])
+                for r in rows:
+                    yield record_to_dict(convert(user_id, r), vectors.get(r["id"]))
+                if len(rows) < _PAGE:
+                    break
+                skip += _PAGE
+
+    async def info(self) -> StoreInfo:
+        problems: list[str] = []
+        details: dict[str, Any] = {"dialect": self.dialect.name}
+        try:
+            if not self._open:
+                await self.open()
+            details["server"] = await self.session.server_version()
+            rows = await self._index_rows()
+            specs = self.dialect.parse_indexes(rows)
+            details["indexes"] = [
+                f"{s.kind} {s.label}({', '.join(s.properties)}) {s.state}" for s in specs
+            ]
+            have = {(s.label, s.properties, s.kind) for s in specs}
+            for label, prop in RANGE_INDEXES:
+                if (label, (prop,), "range") not in have:
+                    problems.append(f"missing range index on {label}.{prop}")
+            for label in LABELS:
+                if (label, (TEXT_PROP,), "fulltext") not in have:
+                    problems.append(f"missing full-text index on {label}.{TEXT_PROP}")
+            problems += [
+                f"index {s.kind} {s.label}({', '.join(s.properties)}) is {s.state}"
+                for s in specs
+                if s.state not in ("ONLINE", "OPERATIONAL")
+            ]
+            details["vector_dimensions"] = dict(self._dims)
+            meta = await self.session.read(self.q.read_meta)
+            details["schema_version"] = meta[0]["version"] if meta else None
+            if details["schema_version"] != SCHEMA_VERSION:
+                problems.append(
+                    f"schema version is {details['schema_version']}, expected {SCHEMA_VERSION}"
+                )
+            details["counts"] = await self.counts()
+        except StoreError as exc:
+            problems.append(str(exc))
+        return StoreInfo(
+            url=self.url,
+            backend=self.dialect.name,
+            ok=not problems,
+            details=details,
+            problems=tuple(problems),
+        )
