@@ -58,12 +58,10 @@ def open_store(url: str) -> GraphStore:
 
         return SQLiteStore(_sqlite_path(url), url=url)
 
-    # -- graph servers (CYPHER engineer): dispatch to memory_graph.stores.cypher here --------
-    # if scheme == "falkordb":
-    #     from memory_graph.stores.cypher import ...
-    # if scheme in ("neo4j", "neo4j+s", "bolt", "bolt+s"):
-    #     from memory_graph.stores.cypher import ...
-    # ----------------------------------------------------------------------------------------
+    if scheme in ("falkordb", "neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
+        from memory_graph.stores.cypher import open_cypher_store
+
+        return open_cypher_store(url)
 
     raise InputError(
         f"unknown store URL scheme {scheme or '(none)'!r}; accepted: "
