@@ -227,14 +227,22 @@ class Reconciler:
         names = self._entity_names(drafts)
         await self._resolve_known_names(batch, names)
         unresolved = [n for n in names if normalise_name(n) not in batch.by_name]
+        needs_self = SELF_ID not in batch.entities and any(
+            d.about_self or (d.object_kind != "value" and d.object and _is_self(d.object))
+            for d in drafts
+        )
+        if needs_self:
+            self._entity_id(batch, SELF_NAME)  # created now so its name is embedded below
 
         # One embedder call for everything this batch may store.
         statements = [d.statement for d in drafts]
-        texts = [*unresolved, *statements, *(ep.content for ep in fresh)]
+        new_names = [*unresolved, *([SELF_NAME] if needs_self else [])]
+        texts = [*new_names, *statements, *(ep.content for ep in fresh)]
         vectors = self._embed(texts)
-        name_vecs = dict(zip(unresolved, vectors[: len(unresolved)], strict=True))
-        statement_vecs = vectors[len(unresolved) : len(unresolved) + len(statements)]
-        episode_vecs = vectors[len(unresolved) + len(statements) :]
+        name_vecs = dict(zip(new_names, vectors[: len(new_names)], strict=True))
+        statement_vecs = vectors[len(new_names) : len(new_names) + len(statements)]
+        episode_vecs = vectors[len(new_names) + len(statements) :]
+        self_vec = name_vecs.pop(SELF_NAME, None) if needs_self else None
 
         await self._resolve_by_similarity(batch, drafts, name_vecs)
         await self._load_named(batch, drafts)
@@ -294,6 +302,8 @@ class Reconciler:
             },
             fact_vectors=fact_vectors,
         )
+        if self_vec is not None:
+            writes.entity_vectors[SELF_ID] = self_vec
         return writes, batch.report
 
     # -- entities ----------------------------------------------------------------------------
