@@ -1,0 +1,1 @@
+"""Helpers shared by the tools, server, MCP and inspector tests."""
