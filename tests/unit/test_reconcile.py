@@ -1,0 +1,207 @@
+"""The reconciler: drafts -> one write set, against the real SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory_graph.drafts import FactDraft
+from memory_graph.embedders import HashEmbedder
+from memory_graph.errors import InputError, UnknownPredicateError
+from memory_graph.model import SELF_ID, Entity, Episode, WriteSet
+from memory_graph.predicates import default_registry
+from memory_graph.reconcile import Reconciler, check_draft
+from memory_graph.stores import open_store
+from memory_graph.stores.base import GraphStore
+from memory_graph.timeutil import parse_time
+
+pytestmark = pytest.mark.unit
+
+NOW = parse_time("2025-01-01")
+
+
+class CountingEmbedder(HashEmbedder):
+    """The real hash embedder, counting its batches (the reconciler promises one per call)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        return super().embed(texts)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[GraphStore]:
+    s = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    async with s:
+        yield s
+
+
+def reconciler(store: GraphStore, embedder: HashEmbedder | None = None) -> Reconciler:
+    return Reconciler(store, embedder or HashEmbedder(), default_registry(), clock=lambda: NOW)
+
+
+def episode(eid: str, when: str, user: str = "u1") -> Episode:
+    return Episode(
+        id=eid, user_id=user, content=f"message {eid}", occurred_at=when, recorded_at=NOW
+    )
+
+
+async def test_one_embedder_call_and_nothing_written(store: GraphStore) -> None:
+    emb = CountingEmbedder()
+    drafts = [
+        FactDraft(predicate="lives_in", object="Oslo", object_kind="place", statement="Oslo"),
+        FactDraft(
+            subject="Kim",
+            predicate="works_at",
+            object="Acme",
+            object_kind="org",
+            statement="Kim works at Acme",
+        ),
+        FactDraft(predicate="likes", object="tea", statement="I like tea"),
+    ]
+    writes, report = await reconciler(store, emb).reconcile(
+        "u1", drafts, [episode("m1", "2024-01-01"), episode("m2", "2024-01-02")]
+    )
+    assert emb.calls == 1
+    assert report.facts_added == 3 and report.episodes_added == 2
+    assert report.entities_added == 4  # self, Oslo, Kim, Acme
+    assert set(writes.fact_vectors) == {f.id for f in writes.facts}
+    assert set(writes.entity_vectors) == {e.id for e in writes.entities}
+    assert set(writes.episode_vectors) == {"m1", "m2"}
+    # the drafts default to the batch's episodes and to the latest of their times
+    assert all(f.episode_ids == ("m1", "m2") for f in writes.facts)
+    assert all(f.valid_at == parse_time("2024-01-02") for f in writes.facts)
+    assert await store.counts("u1") == {"episodes": 0, "entities": 0, "facts": 0}
+
+
+async def test_valid_at_defaults_to_now_without_episodes(store: GraphStore) -> None:
+    writes, _ = await reconciler(store).reconcile(
+        "u1", [FactDraft(predicate="age", object="41", statement="I am 41")]
+    )
+    assert writes.facts[0].valid_at == NOW and writes.facts[0].episode_ids == ()
+
+
+async def test_similar_name_links_to_existing_entity(store: GraphStore) -> None:
+    emb = HashEmbedder()
+    ent = Entity(id="e_city", user_id="u1", name="New York City", kind="place", created_at=NOW)
+    await store.apply(
+        WriteSet(user_id="u1", entities=[ent], entity_vectors={"e_city": emb.embed([ent.name])[0]})
+    )
+    # a different normalised name (no exact match) whose hash vector is close (cosine ~0.85)
+    draft = FactDraft(
+        predicate="visited",
+        object="New York City NYC",
+        object_kind="place",
+        statement="I visited NYC",
+    )
+    rec = Reconciler(store, emb, default_registry(), clock=lambda: NOW, entity_threshold=0.8)
+    writes, report = await rec.reconcile("u1", [draft])
+    assert writes.facts[0].object_id == "e_city"
+    assert report.entities_added == 1  # only the user themself
+    linked = next(e for e in writes.entities if e.id == "e_city")
+    assert linked.aliases == ("New York City NYC",)
+
+
+async def test_other_users_entities_are_never_linked(store: GraphStore) -> None:
+    emb = HashEmbedder()
+    ent = Entity(id="e_bob", user_id="u2", name="Bob", kind="person", created_at=NOW)
+    await store.apply(
+        WriteSet(user_id="u2", entities=[ent], entity_vectors={"e_bob": emb.embed(["Bob"])[0]})
+    )
+    draft = FactDraft(predicate="friend_of", object="Bob", object_kind="person", statement="Bob")
+    writes, _ = await reconciler(store, emb).reconcile("u1", [draft])
+    new_bob = next(e for e in writes.entities if e.name == "Bob")
+    assert new_bob.user_id == "u1"
+
+
+async def test_contradicts_named_fact_of_same_subject_is_closed(store: GraphStore) -> None:
+    rec = reconciler(store)
+    first, _ = await rec.reconcile(
+        "u1",
+        [FactDraft(predicate="likes", object="meat", statement="I like meat")],
+        [episode("m1", "2023-01-01")],
+    )
+    await store.apply(first)
+    meat = first.facts[0].id
+    draft = FactDraft(
+        predicate="diet", object="vegan", statement="I am vegan now", contradicts=[meat]
+    )
+    writes, report = await rec.reconcile("u1", [draft], [episode("m2", "2024-01-01")])
+    assert report.closed_ids == [meat]
+    closed = next(f for f in writes.facts if f.id == meat)
+    assert closed.invalid_at == parse_time("2024-01-01") and closed.expired_at == NOW
+
+
+async def test_restates_merges_into_the_named_fact(store: GraphStore) -> None:
+    rec = reconciler(store)
+    first, _ = await rec.reconcile(
+        "u1",
+        [FactDraft(predicate="lives_in", object="NYC", statement="I live in NYC")],
+        [episode("m1", "2023-01-01")],
+    )
+    await store.apply(first)
+    nyc = first.facts[0].id
+    draft = FactDraft(
+        predicate="lives_in", object="New York", statement="I live in New York", restates=[nyc]
+    )
+    writes, report = await rec.reconcile("u1", [draft], [episode("m2", "2024-01-01")])
+    assert report.facts_added == 0 and report.facts_merged == 1
+    assert [f.episode_ids for f in writes.facts] == [("m1", "m2")]
+
+
+@pytest.mark.parametrize(
+    ("draft", "error", "text"),
+    [
+        (
+            FactDraft(predicate="owns_spaceship", statement="x"),
+            UnknownPredicateError,
+            "owns_spaceship",
+        ),
+        (FactDraft(predicate="Lives In!", statement="x"), InputError, "invalid predicate"),
+        (FactDraft(predicate="likes", object="a\x00b", statement="x"), InputError, "control"),
+        (
+            FactDraft(predicate="likes", statement="x", episode_ids=["bad id"]),
+            InputError,
+            "invalid id",
+        ),
+        (
+            FactDraft(
+                predicate="likes", statement="x", valid_at="2024-01-02", invalid_at="2024-01-01"
+            ),
+            InputError,
+            "before valid_at",
+        ),
+        (
+            FactDraft(predicate="friend_of", object="B" * 301, object_kind="person", statement="x"),
+            InputError,
+            "limit is 300",
+        ),
+    ],
+)
+def test_check_draft_rejects(draft: FactDraft, error: type[Exception], text: str) -> None:
+    with pytest.raises(error) as err:
+        check_draft(draft, default_registry(), where="drafts[0]")
+    assert text in str(err.value)
+    assert str(err.value).startswith("drafts[0]")
+
+
+async def test_episode_of_another_user_is_rejected(store: GraphStore) -> None:
+    with pytest.raises(InputError):
+        await reconciler(store).reconcile("u1", [], [episode("m1", "2024-01-01", user="u2")])
+
+
+async def test_self_entity_is_reused(store: GraphStore) -> None:
+    rec = reconciler(store)
+    w1, r1 = await rec.reconcile("u1", [FactDraft(predicate="age", object="40", statement="40")])
+    await store.apply(w1)
+    _, r2 = await rec.reconcile("u1", [FactDraft(predicate="age", object="41", statement="41")])
+    assert r1.entities_added == 1 and r2.entities_added == 0
+    assert SELF_ID in {e.id for e in w1.entities}
+    assert isinstance(NOW, datetime)
