@@ -37,6 +37,7 @@ def _tool(spec: ToolSpec, memory: Memory, user_id: str) -> BaseTool:
         args_schema=spec.args,
         response_format="content_and_artifact",
         handle_tool_error=True,
+        handle_validation_error=True,
     )
 
 
