@@ -115,26 +115,32 @@ class Queries:
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
         vec = dialect.vector_expr("row.vec")
-        keep_or_set = f"CASE WHEN row.vec IS NULL THEN n.{VECTOR_PROP} ELSE {vec} END"
+        set_vectors = "".join(
+            f"""
+WITH count(*) AS _
+UNWIND $vectors.{label} AS row
+MATCH {node("n", label, "row.id")}
+SET n.{VECTOR_PROP} = {vec}"""
+            for label in LABELS
+        )
 
         # One statement per write set: FalkorDB has no transactions, but each statement is
         # atomic on both servers. ``WITH count(*) AS _`` ends each section with exactly one
         # row, whatever the previous UNWIND produced (an empty list gives zero rows).
+        # Vectors go last, by id, so a vector may also update a record stored earlier.
         self.apply = f"""
 UNWIND $episodes AS row
 MERGE {node("n", "Episode", "row.id")}
-ON CREATE SET n += row.props, n.{VECTOR_PROP} = {vec}
+ON CREATE SET n += row.props
 WITH count(*) AS _
 UNWIND $entities AS row
 MERGE {node("n", "Entity", "row.id")}
 ON CREATE SET n.write_token = $token
 SET n += row.props
-SET n.{VECTOR_PROP} = {keep_or_set}
 WITH count(*) AS _
 UNWIND $facts AS row
 MERGE {node("n", "Fact", "row.id")}
 SET n += row.props
-SET n.{VECTOR_PROP} = {keep_or_set}
 WITH n
 OPTIONAL MATCH (n)-[old:SUBJECT_OF|OBJECT|FROM]-()
 DELETE old
@@ -160,10 +166,18 @@ WHERE f.subject_id = e.id
 WITH DISTINCT e
 OPTIONAL MATCH {node("f", "Fact")}
 WHERE f.object_id = e.id
-{_some("f")} MERGE (f)-{rel("OBJECT")}->(e))
+{_some("f")} MERGE (f)-{rel("OBJECT")}->(e)){set_vectors}
 WITH count(*) AS _
 RETURN 1 AS ok
 """
+        self.existing = {
+            label: f"""
+MATCH {node("n", label)}
+WHERE n.id IN $ids
+RETURN n.id AS id
+"""
+            for label in LABELS
+        }
         self.get = {
             label: f"""
 UNWIND $ids AS wanted

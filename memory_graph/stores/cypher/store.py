@@ -8,13 +8,14 @@ records into parameter rows and rows back into records.
 from __future__ import annotations
 
 import logging
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from memory_graph.errors import StoreError
+from memory_graph.errors import InputError, StoreError
 from memory_graph.io import record_to_dict
 from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memory_graph.stores._checks import check_write_set
@@ -51,6 +52,18 @@ def _time(value: Any) -> Any:
 # -- records <-> parameter rows ----------------------------------------------------------------
 
 
+def _fold(text: str) -> str:
+    """Accent- and case-folded text, so ``zurich`` finds ``Zürich`` on both servers.
+
+    RediSearch and Lucene's standard analyser keep diacritics (SQLite's FTS5 folds them);
+    folding what is indexed and what is asked the same way gives every backend the same
+    matches. Line breaks become spaces (RediSearch does not split words on them).
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())
+
+
 def _episode_props(ep: Episode) -> dict[str, Any]:
     return {
         "session_id": ep.session_id,
@@ -59,7 +72,7 @@ def _episode_props(ep: Episode) -> dict[str, Any]:
         "content": ep.content,
         "occurred_at": to_ms(ep.occurred_at),
         "recorded_at": to_ms(ep.recorded_at),
-        TEXT_PROP: ep.content,
+        TEXT_PROP: _fold(ep.content),
     }
 
 
@@ -76,7 +89,7 @@ def _entity_props(en: Entity) -> dict[str, Any]:
         "summary": en.summary,
         "created_at": to_ms(en.created_at),
         "name_keys": _name_keys(en),
-        TEXT_PROP: " ".join((en.name, *en.aliases)),
+        TEXT_PROP: _fold(" ".join((en.name, *en.aliases))),
     }
 
 
@@ -95,7 +108,7 @@ def _fact_props(f: Fact) -> dict[str, Any]:
         "recorded_at": to_ms(f.recorded_at),
         "expired_at": _ms(f.expired_at),
         "episode_ids": list(f.episode_ids),
-        TEXT_PROP: f.statement if f.value is None else f"{f.statement}\n{f.value}",
+        TEXT_PROP: _fold(f"{f.statement} {f.value or ''}"),
     }
 
 
@@ -148,14 +161,8 @@ def _fact(user_id: str, r: dict[str, Any]) -> Fact:
     )
 
 
-def _rows(records: Sequence[Any], props: Any, vectors: dict[str, np.ndarray]) -> list[dict]:
-    out = []
-    for rec in records:
-        vec = vectors.get(rec.id)
-        out.append(
-            {"id": rec.id, "props": props(rec), "vec": None if vec is None else vec.tolist()}
-        )
-    return out
+def _rows(records: Sequence[Any], props: Any) -> list[dict[str, Any]]:
+    return [{"id": rec.id, "props": props(rec)} for rec in records]
 
 
 def _fact_filter(q: FactQuery) -> tuple[list[str], dict[str, Any]]:
@@ -278,22 +285,47 @@ class CypherStore(GraphStore):
 
     # -- writes ------------------------------------------------------------------------------
     async def apply(self, writes: WriteSet) -> None:
-        vectors = check_write_set(writes)
-        if writes.is_empty():
+        vectors = check_write_set(writes)  # before the server is touched
+        if writes.is_empty() and not any(vectors.values()):
             return
+        written = {
+            "episode": {e.id for e in writes.episodes},
+            "entity": {e.id for e in writes.entities},
+            "fact": {f.id for f in writes.facts},
+        }
         for target, by_id in vectors.items():
+            if not by_id:
+                continue
+            label = SEARCHABLE[target]
             dims = {v.shape[0] for v in by_id.values()}
             if len(dims) > 1:
-                raise StoreError(f"{target} vectors of mixed dimensions {sorted(dims)}")
-            if dims:
-                await self._ensure_vector_index(SEARCHABLE[target], dims.pop())
+                raise InputError(f"{target} vectors of mixed dimensions {sorted(dims)}")
+            await self._ensure_vector_index(label, dims.pop())
+            # A vector may update a stored record; one for no record at all is an error
+            # (checked before the write: a FalkorDB statement cannot be aborted halfway).
+            elsewhere = [rid for rid in by_id if rid not in written[target]]
+            if elsewhere:
+                rows = await self.session.read(
+                    self.q.existing[label], self._params(writes.user_id, ids=elsewhere)
+                )
+                missing = sorted(set(elsewhere) - {r["id"] for r in rows})
+                if missing:
+                    raise InputError(
+                        f"vector for {target} {missing[0]!r}, which is neither in the write "
+                        "set nor stored",
+                        where=f"{target} {missing[0]} vector",
+                    )
         params = self._params(
             writes.user_id,
             token=uuid.uuid4().hex,
-            episodes=_rows(writes.episodes, _episode_props, vectors["episode"]),
-            entities=_rows(writes.entities, _entity_props, vectors["entity"]),
-            facts=_rows(writes.facts, _fact_props, vectors["fact"]),
+            episodes=_rows(writes.episodes, _episode_props),
+            entities=_rows(writes.entities, _entity_props),
+            facts=_rows(writes.facts, _fact_props),
             entity_ids=[e.id for e in writes.entities],
+            vectors={
+                SEARCHABLE[target]: [{"id": rid, "vec": v.tolist()} for rid, v in by_id.items()]
+                for target, by_id in vectors.items()
+            },
         )
         await self.session.write(self.q.apply, params)
 
@@ -359,7 +391,7 @@ class CypherStore(GraphStore):
 
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
-        query = self.dialect.fulltext_query(query_terms(text))
+        query = self.dialect.fulltext_query([_fold(t) for t in query_terms(text)])
         if query is None or k <= 0:
             return []
         rows = await self.session.read(
