@@ -7,15 +7,28 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from agent.settings import Settings
 from memory_graph.errors import MemlaneError
 
-__all__ = ["StoreOption", "JsonOption", "emit_json", "load_settings", "run"]
+if TYPE_CHECKING:
+    from memory_graph.memory import Memory
+    from memory_graph.predicates import PredicateRegistry
+
+__all__ = [
+    "JsonOption",
+    "StoreOption",
+    "emit_json",
+    "load_settings",
+    "make_registry",
+    "open_memory",
+    "run",
+]
 
 T = TypeVar("T")
 
@@ -54,3 +67,32 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
 def emit_json(data: Any) -> None:
     """One JSON document on stdout."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def make_registry(settings: Settings) -> PredicateRegistry:
+    """The default predicates extended with those in settings (``MEMLANE_*_PREDICATES``)."""
+    from memory_graph.predicates import default_registry
+
+    return default_registry().extend(
+        functional=settings.functional_predicates,
+        multi_valued=settings.multi_valued_predicates,
+        synonyms=settings.predicate_synonyms,
+    )
+
+
+@asynccontextmanager
+async def open_memory(settings: Settings) -> AsyncIterator[Memory]:
+    """A :class:`Memory` over the store and embedder the settings name; closes the store."""
+    from memory_graph.embedders import make_embedder
+    from memory_graph.memory import Memory
+    from memory_graph.stores import open_store
+
+    registry = make_registry(settings)
+    store = open_store(settings.store)
+    async with store:
+        yield Memory(
+            store,
+            make_embedder(settings.embedder),
+            registry=registry,
+            retrieval=settings.retrieval_preset,
+        )
