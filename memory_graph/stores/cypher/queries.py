@@ -227,14 +227,16 @@ RETURN {project("n", "Episode")}
 ORDER BY n.occurred_at DESC, n.recorded_at DESC, n.id DESC
 LIMIT $limit
 """
+        # Newest first within a hop, as every backend ranks a hub's many facts.
         self.touching = f"""
 CALL {{
   MATCH {node("n", "Fact")} WHERE n.subject_id IN $ids RETURN n
   UNION
   MATCH {node("n", "Fact")} WHERE n.object_id IN $ids RETURN n
 }}
+WITH n WHERE NOT n.id IN $seen
 RETURN {project("n", "Fact")}
-ORDER BY n.id
+ORDER BY coalesce(n.valid_at, n.recorded_at) DESC, n.recorded_at DESC, n.id
 LIMIT $limit
 """
         self.users = " UNION ".join(

@@ -38,7 +38,6 @@ __all__ = ["CypherStore"]
 log = logging.getLogger(__name__)
 
 _PAGE = 1000
-_HOPS_MAX = 4
 
 
 def _ms(value: Any) -> int | None:
@@ -430,27 +429,29 @@ class CypherStore(GraphStore):
     async def neighbourhood(
         self, user_id: str, entity_ids: Sequence[str], hops: int = 1, limit: int = 200
     ) -> list[Fact]:
+        # Breadth first, one statement per hop: hop-1 facts outrank hop-2 facts under the limit.
         frontier = list(dict.fromkeys(entity_ids))
-        seen_entities = set(frontier)
-        found: dict[str, Fact] = {}
-        for _ in range(max(0, min(int(hops), _HOPS_MAX))):
+        visited = set(frontier)
+        found: list[Fact] = []
+        seen: list[str] = []
+        for _ in range(max(0, int(hops))):
             if not frontier or len(found) >= limit:
                 break
             rows = await self.session.read(
-                self.q.touching, self._params(user_id, ids=frontier, limit=int(limit) * 4)
+                self.q.touching,
+                self._params(user_id, ids=frontier, seen=seen, limit=int(limit) - len(found)),
             )
             nxt: list[str] = []
             for r in rows:
-                if r["id"] in found:
-                    continue
                 fact = _fact(user_id, r)
-                found[fact.id] = fact
-                for eid in (fact.subject_id, fact.object_id):
-                    if eid and eid not in seen_entities:
-                        seen_entities.add(eid)
-                        nxt.append(eid)
+                seen.append(fact.id)
+                found.append(fact)
+                for end in (fact.subject_id, fact.object_id):
+                    if end and end not in visited:
+                        visited.add(end)
+                        nxt.append(end)
             frontier = nxt
-        return list(found.values())[:limit]
+        return found
 
     # -- whole-store -------------------------------------------------------------------------
     async def users(self) -> list[str]:
