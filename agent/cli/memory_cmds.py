@@ -1,9 +1,361 @@
-"""Placeholder: commands of this group are registered here."""
+"""Memory commands: ingest files, recall, inspect facts and history, export/import, forget.
+
+A thin layer over :class:`memory_graph.memory.Memory`: each command opens the store named by
+``--store`` (or ``MEMLANE_STORE``), calls one method, and prints a Rich table or, with
+``--json``, one JSON document on stdout. Errors print ``error [code]: message`` on stderr and
+exit with status 2.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent.cli._common import JsonOption, StoreOption, emit_json, load_settings, open_memory, run
+from memory_graph.errors import InputError
+from memory_graph.files import FileKind, ingest_file
+from memory_graph.memory import Memory
+from memory_graph.model import Fact
+from memory_graph.timeutil import to_iso
+
+__all__ = ["register"]
+
+_PROGRESS_FROM = 500  # records; smaller files finish before a bar would be useful
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False)
+
+
+async def _names(memory: Memory, user_id: str) -> dict[str, str]:
+    return {e.id: e.name for e in await memory.entities(user_id)}
+
+
+def _fact_row(fact: Fact, names: dict[str, str]) -> dict[str, Any]:
+    status = "current" if fact.is_current else ("retracted" if fact.is_retracted else "closed")
+    return {
+        "id": fact.id,
+        "subject": names.get(fact.subject_id, fact.subject_id),
+        "predicate": fact.predicate,
+        "object": names.get(fact.object_id, fact.object_id) if fact.object_id else fact.value,
+        "polarity": fact.polarity,
+        "statement": fact.statement,
+        "valid_at": to_iso(fact.valid_at),
+        "invalid_at": to_iso(fact.invalid_at),
+        "status": status,
+    }
+
+
+def _facts_json(facts: list[Fact], names: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    for fact in facts:
+        record = fact.model_dump(mode="json")
+        record["subject_name"] = names.get(fact.subject_id, fact.subject_id)
+        record["object_name"] = names.get(fact.object_id) if fact.object_id else None
+        record["status"] = _fact_row(fact, names)["status"]
+        out.append(record)
+    return out
+
+
+def _facts_table(title: str, facts: list[Fact], names: dict[str, str]) -> Table:
+    table = Table(title=title, show_lines=False)
+    for col in ("subject", "predicate", "object", "statement", "valid from", "until", "status"):
+        table.add_column(col, overflow="fold")
+    for fact in facts:
+        row = _fact_row(fact, names)
+        neg = "not " if fact.polarity == "negative" else ""
+        table.add_row(
+            row["subject"],
+            neg + row["predicate"],
+            row["object"] or "",
+            row["statement"],
+            (row["valid_at"] or "")[:10],
+            (row["invalid_at"] or "")[:10],
+            row["status"],
+        )
+    return table
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    except OSError:
+        return 0  # ingest_file reports the problem with the file
+
+
+def ingest(
+    file: Path = typer.Argument(..., help="JSONL file of messages and/or facts"),
+    kind: str | None = typer.Option(
+        None, "--kind", help="messages or facts (default: detected per line)"
+    ),
+    user: str | None = typer.Option(None, "--user", help="user of lines without user_id"),
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Validate a whole JSONL file, then store its messages and facts (no LLM).
+
+    Every line is checked first; one bad line stops the ingest with its line number and
+    nothing is written. Re-ingesting a file adds nothing new.
+    """
+    settings = load_settings(store)
+    if kind is not None and kind not in ("messages", "facts"):
+        raise typer.BadParameter("use messages or facts", param_hint="--kind")
+    file_kind: FileKind | None = kind  # type: ignore[assignment]
+
+    async def go() -> Any:
+        total = _count_lines(file)
+        from tqdm import tqdm
+
+        with tqdm(
+            total=total,
+            unit="rec",
+            desc=f"ingest {file.name}",
+            file=sys.stderr,
+            disable=total < _PROGRESS_FROM,
+        ) as bar:
+            async with open_memory(settings) as memory:
+                return await ingest_file(
+                    memory, file, kind=file_kind, user_id=user, on_progress=bar.update
+                )
+
+    report = run(go)
+    if as_json:
+        emit_json(report.model_dump(mode="json"))
+        return
+    console = _console()
+    console.print(
+        f"[bold]{report.path}[/]: {report.lines} lines ({report.kind}) for "
+        f"{len(report.users)} user(s)"
+    )
+    table = Table(show_header=False, box=None)
+    for label, value in (
+        ("episodes added", report.episodes_added),
+        ("episodes already stored", report.episodes_skipped),
+        ("entities added", report.entities_added),
+        ("facts added", report.facts_added),
+        ("facts closed", report.facts_closed),
+        ("facts restated", report.facts_merged),
+    ):
+        table.add_row(label, str(value))
+    console.print(table)
+
+
+def recall(
+    user: str = typer.Argument(..., help="user id"),
+    query: str = typer.Argument(..., help="what to recall for"),
+    as_of: str | None = typer.Option(None, "--as-of", help="recall the world as of this date"),
+    preset: str | None = typer.Option(None, "--preset", help="retrieval preset (fast, ...)"),
+    tokens: int | None = typer.Option(None, "--tokens", help="token budget of the context"),
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Recall what memlane knows that is relevant to QUERY, as the agent would."""
+    settings = load_settings(store)
+    if not query.strip():
+        typer.echo("error [invalid_input]: query: the query is empty; ask something", err=True)
+        raise typer.Exit(2)
+
+    async def go() -> Any:
+        async with open_memory(settings) as memory:
+            return await memory.recall(
+                user,
+                query,
+                as_of=as_of,
+                preset=preset,
+                token_budget=tokens or settings.context_tokens,
+            )
+
+    ctx = run(go)
+    if as_json:
+        emit_json(ctx.model_dump(mode="json"))
+        return
+    console = _console()
+    console.print(ctx.text or "[dim](nothing relevant remembered)[/]", markup=not ctx.text)
+    console.print(
+        f"[dim]{len(ctx.facts)} facts, {len(ctx.episodes)} episodes, {ctx.tokens} tokens[/]"
+    )
+
+
+def facts(
+    user: str = typer.Argument(..., help="user id"),
+    as_of: str | None = typer.Option(None, "--as-of", help="facts true at this date"),
+    subject: str | None = typer.Option(None, "--subject", help="entity name ('user' = the user)"),
+    predicate: str | None = typer.Option(None, "--predicate", help="predicate or synonym"),
+    show_all: bool = typer.Option(False, "--all", help="include closed facts (history)"),
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List a user's facts: current ones by default, as of a date, or --all."""
+    settings = load_settings(store)
+
+    async def go() -> tuple[list[Fact], dict[str, str]]:
+        async with open_memory(settings) as memory:
+            found = await memory.facts(
+                user,
+                as_of=as_of,
+                subject=subject,
+                predicate=predicate,
+                current_only=not show_all and as_of is None,
+            )
+            return found, await _names(memory, user)
+
+    found, names = run(go)
+    if as_json:
+        emit_json(_facts_json(found, names))
+        return
+    when = f"as of {as_of}" if as_of else ("all" if show_all else "current")
+    _console().print(_facts_table(f"{user}: {len(found)} facts ({when})", found, names))
+
+
+def history(
+    user: str = typer.Argument(..., help="user id"),
+    subject: str = typer.Argument(..., help="entity name ('user' = the user)"),
+    predicate: str = typer.Argument(..., help="predicate or synonym"),
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Every value SUBJECT's PREDICATE has had, oldest first, with validity windows."""
+    settings = load_settings(store)
+
+    async def go() -> tuple[list[Fact], dict[str, str]]:
+        async with open_memory(settings) as memory:
+            found = await memory.history(user, subject, predicate)
+            return found, await _names(memory, user)
+
+    found, names = run(go)
+    if as_json:
+        emit_json(_facts_json(found, names))
+        return
+    _console().print(_facts_table(f"{user}: {subject} {predicate}", found, names))
+
+
+def forget(
+    user: str = typer.Argument(..., help="user id"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete everything memlane holds about USER (episodes, entities, facts, vectors)."""
+    settings = load_settings(store)
+    if not yes and not typer.confirm(f"Delete all memory of {user!r}?", default=False):
+        typer.echo("aborted; nothing deleted", err=True)
+        raise typer.Exit(1)
+
+    async def go() -> dict[str, int]:
+        async with open_memory(settings) as memory:
+            return await memory.forget(user)
+
+    counts = run(go)
+    if as_json:
+        emit_json(counts)
+        return
+    _console().print(
+        f"forgot {user}: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    )
+
+
+def export(
+    user: str = typer.Argument(..., help="user id"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="file (default: stdout)"),
+    store: str | None = StoreOption,
+) -> None:
+    """Write every record of USER as JSONL (the format `memlane import` reads)."""
+    settings = load_settings(store)
+
+    async def go() -> int:
+        async with open_memory(settings) as memory:
+            if output is None:
+                n = 0
+                async for record in memory.export(user):
+                    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    n += 1
+                return n
+            # Write beside the target and rename, so a failed export never leaves half a file.
+            fd, tmp = tempfile.mkstemp(dir=output.parent or Path("."), suffix=".part")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    n = 0
+                    async for record in memory.export(user):
+                        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                        n += 1
+                os.replace(tmp, output)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            return n
+
+    n = run(go)
+    if output is not None:
+        typer.echo(f"exported {n} records of {user} to {output}", err=True)
+
+
+def _read_records(path: Path) -> list[tuple[int, Any]]:
+    """Non-blank lines of a JSONL file, parsed, with their line numbers."""
+    out: list[tuple[int, Any]] = []
+    try:
+        with open(path, "rb") as fh:
+            for line, raw in enumerate(fh, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    out.append((line, json.loads(raw.decode("utf-8"))))
+                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                    raise InputError(f"malformed JSON: {exc}", where=f"{path}:{line}") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror or exc}", where=str(path)) from exc
+    return out
+
+
+def import_(
+    file: Path = typer.Argument(..., help="JSONL written by `memlane export`"),
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Load records written by `memlane export` (all lines are checked before any write)."""
+    settings = load_settings(store)
+
+    async def go() -> dict[str, int]:
+        numbered = _read_records(file)
+        lines = [line for line, _ in numbered]
+        async with open_memory(settings) as memory:
+            try:
+                return await memory.import_records(
+                    [rec for _, rec in numbered],
+                    where_fmt="#{n}",
+                )
+            except InputError as exc:
+                # Name the file line, not the record's position among non-blank lines.
+                where = exc.where or ""
+                if where.startswith("#") and where[1:].split()[0].isdigit():
+                    head, _, rest = where[1:].partition(" ")
+                    where = f"{file}:{lines[int(head) - 1]}" + (f" {rest}" if rest else "")
+                raise InputError(exc.message, where=where) from exc
+
+    counts = run(go)
+    if as_json:
+        emit_json(counts)
+        return
+    _console().print(
+        f"imported {counts['episodes']} episodes, {counts['entities']} entities, "
+        f"{counts['facts']} facts for {counts['users']} user(s)"
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to ``app``."""
+    """Add the memory commands to ``app``."""
+    app.command("ingest")(ingest)
+    app.command("recall")(recall)
+    app.command("facts")(facts)
+    app.command("history")(history)
+    app.command("forget")(forget)
+    app.command("export")(export)
+    app.command("import")(import_)
