@@ -7,6 +7,7 @@ no multi-statement transactions, so the store makes every logical write one stat
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -46,14 +47,22 @@ class FalkorDBSession(CypherSession):
     async def connect(self) -> None:
         if self._db is not None:
             return
-        db = FalkorDB(
-            host=self.host,
-            port=self.port,
-            password=self._password,
-            username=self._username,
-            socket_timeout=self._timeout,
-            socket_connect_timeout=min(self._timeout, 5.0),
-        )
+        try:
+            # The client probes for a cluster with a *blocking* INFO call while it is built:
+            # build it in a worker thread so the event loop never waits on the network.
+            db = await asyncio.to_thread(
+                FalkorDB,
+                host=self.host,
+                port=self.port,
+                password=self._password,
+                username=self._username,
+                socket_timeout=self._timeout,
+                socket_connect_timeout=min(self._timeout, 5.0),
+            )
+        except redis_errors.RedisError as exc:
+            raise StoreError(
+                f"cannot reach FalkorDB at {self.host}:{self.port}: {exc}", where=self.display_url
+            ) from exc
         try:
             await db.connection.ping()
         except redis_errors.RedisError as exc:
