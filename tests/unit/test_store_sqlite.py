@@ -1,0 +1,218 @@
+"""The SQLite backend beyond the contract: migrations, URLs, vector cache, forgetting bytes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory_graph.errors import InputError
+from memory_graph.model import WriteSet
+from memory_graph.stores import open_store
+from memory_graph.stores._text import query_terms
+from memory_graph.stores.sqlite import SQLiteStore
+from memory_graph.stores.sqlite.migrations import (
+    MIGRATIONS,
+    Migration,
+    applied_migrations,
+    migrate,
+)
+from tests.conftest import Sample
+
+pytestmark = pytest.mark.unit
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+# -- migrations ---------------------------------------------------------------------------------
+def test_migrations_run_once_in_order(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "m.db")
+    names = [m.name for m in MIGRATIONS]
+    assert migrate(conn) == names
+    assert migrate(conn) == []
+    assert applied_migrations(conn) == names
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(names)
+
+
+def test_a_new_migration_is_applied_once(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "m.db")
+    migrate(conn)
+    extra = (*MIGRATIONS, Migration("0099_notes", ("CREATE TABLE notes (x TEXT)",)))
+    assert migrate(conn, extra) == ["0099_notes"]
+    assert migrate(conn, extra) == []
+    assert applied_migrations(conn)[-1] == "0099_notes"
+
+
+def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "m.db")
+    migrate(conn)
+    broken = (*MIGRATIONS, Migration("0099_broken", ("CREATE TABLE half (x)", "NOT SQL")))
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn, broken)
+    assert "0099_broken" not in applied_migrations(conn)
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "half" not in tables
+
+
+async def test_reopening_a_store_is_a_no_op(tmp_path: Path, sample: Sample) -> None:
+    url = f"sqlite:///{tmp_path / 'a' / 'b' / 'memory.db'}"  # parent dirs are created
+    async with open_store(url) as store:
+        await store.apply(sample.turn("alice", 1))
+        await store.open()  # idempotent while open
+    for _ in range(2):
+        async with open_store(url) as store:
+            info = await store.info()
+            assert info.ok
+            assert info.details["migrations"] == [m.name for m in MIGRATIONS]
+            assert info.details["schema_version"] == len(MIGRATIONS)
+            assert info.details["fts"] == {
+                "fact_fts": True,
+                "episode_fts": True,
+                "entity_fts": True,
+            }
+            assert await store.counts("alice") == {"episodes": 1, "entities": 1, "facts": 3}
+    await store.close()  # closing twice is fine
+
+
+# -- URLs -------------------------------------------------------------------------------------
+def test_sqlite_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    absolute = open_store(f"sqlite:///{tmp_path / 'x.db'}")
+    assert isinstance(absolute, SQLiteStore) and absolute.path == tmp_path / "x.db"
+    monkeypatch.chdir(tmp_path)
+    relative = open_store("sqlite:///data/x.db")
+    assert isinstance(relative, SQLiteStore) and relative.path == Path("data/x.db")
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("", "empty"),
+        ("redis://localhost/0", "'redis'"),
+        ("postgres://x", "sqlite://"),
+        ("sqlite:///:memory:", "in-memory"),
+        ("sqlite://relative.db", "sqlite:///PATH"),
+        ("/just/a/path.db", "(none)"),
+    ],
+)
+def test_bad_urls_name_the_problem(url: str, words: str) -> None:
+    with pytest.raises(InputError) as err:
+        open_store(url)
+    assert words in str(err.value)
+
+
+# -- vector cache -----------------------------------------------------------------------------
+def unit(i: int, dim: int = 64) -> np.ndarray:
+    return np.eye(dim, dtype=np.float32)[i]
+
+
+async def test_vector_cache_follows_deletes_and_forget(tmp_path: Path, sample: Sample) -> None:
+    async with open_store(f"sqlite:///{tmp_path / 'v.db'}") as store:
+        facts = [sample.fact("alice", f"f{i}", f"fact {i}") for i in range(3)]
+        vectors = {f"f{i}": unit(i) for i in range(3)}
+        await store.apply(WriteSet("alice", facts=facts, fact_vectors=vectors))
+        assert (await store.search_vector("alice", "fact", unit(1), 1))[0].id == "f1"
+        await store.delete_facts("alice", ["f1"])
+        assert "f1" not in {h.id for h in await store.search_vector("alice", "fact", unit(1), 3)}
+        # an upsert of a fact keeps its vector
+        await store.apply(WriteSet("alice", facts=[facts[2].model_copy(update={"value": "x"})]))
+        assert (await store.search_vector("alice", "fact", unit(2), 1))[0].id == "f2"
+        await store.forget_user("alice")
+        assert await store.search_vector("alice", "fact", unit(2), 3) == []
+
+
+async def test_vector_cache_sees_writes_of_another_connection(
+    tmp_path: Path, sample: Sample
+) -> None:
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    async with open_store(url) as reader, open_store(url) as writer:
+        await writer.apply(
+            WriteSet("alice", facts=[sample.fact("alice", "f0", "a")], fact_vectors={"f0": unit(0)})
+        )
+        assert [h.id for h in await reader.search_vector("alice", "fact", unit(5), 5)] == ["f0"]
+        await writer.apply(
+            WriteSet("alice", facts=[sample.fact("alice", "f5", "b")], fact_vectors={"f5": unit(5)})
+        )
+        assert (await reader.search_vector("alice", "fact", unit(5), 1))[0].id == "f5"
+        await writer.delete_facts("alice", ["f5"])
+        assert [h.id for h in await reader.search_vector("alice", "fact", unit(5), 5)] == ["f0"]
+
+
+async def test_vectors_of_another_dimension_are_not_mixed(tmp_path: Path, sample: Sample) -> None:
+    async with open_store(f"sqlite:///{tmp_path / 'v.db'}") as store:
+        facts = [sample.fact("alice", f"f{i}", f"fact {i}") for i in range(2)]
+        await store.apply(
+            WriteSet("alice", facts=facts, fact_vectors={"f0": unit(0), "f1": unit(0, dim=32)})
+        )
+        assert [h.id for h in await store.search_vector("alice", "fact", unit(0), 5)] == ["f0"]
+        assert [h.id for h in await store.search_vector("alice", "fact", unit(0, 32), 5)] == ["f1"]
+        # f0 re-embedded at 32 dimensions leaves the 64-d matrix
+        await store.apply(WriteSet("alice", fact_vectors={"f0": unit(1, dim=32)}))
+        assert await store.search_vector("alice", "fact", unit(0), 5) == []
+        hits = await store.search_vector("alice", "fact", unit(1, 32), 5)
+        assert [h.id for h in hits] == ["f0", "f1"]
+
+
+# -- forgetting -------------------------------------------------------------------------------
+async def test_forget_leaves_no_trace_in_tables_or_file(tmp_path: Path, sample: Sample) -> None:
+    db = tmp_path / "f.db"
+    secret = "Xylophonist"
+    async with open_store(f"sqlite:///{db}") as store:
+        for n in range(20):
+            await store.apply(sample.turn("bob", n))
+        writes = sample.turn("alice-secret-user", 1)
+        writes.facts.append(
+            sample.fact("alice-secret-user", "s1", f"The user is a {secret}", value=secret)
+        )
+        writes.entities.append(
+            sample.entity("alice-secret-user", "s2", secret, aliases=(f"{secret}s",))
+        )
+        writes.episodes.append(sample.episode("alice-secret-user", "s3", f"I'm a {secret}!"))
+        await store.apply(writes)
+        await store.forget_user("alice-secret-user")
+        assert await store.users() == ["bob"]
+
+    conn = sqlite3.connect(db)
+    tables = [
+        r[0]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if not r[0].startswith("sqlite_")
+    ]
+    for table in tables:
+        for row in conn.execute(f"SELECT * FROM {table}"):
+            text = repr(row).lower()
+            assert "alice-secret-user" not in text and secret.lower() not in text, table
+    for fts in ("fact_fts", "episode_fts", "entity_fts"):
+        hits = conn.execute(f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", (secret,)).fetchall()
+        assert hits == [], fts
+    conn.close()
+    for path in db.parent.iterdir():
+        if path.name.startswith(db.name):
+            data = path.read_bytes().lower()
+            assert b"alice-secret-user" not in data, path.name
+            assert secret.lower().encode() not in data, path.name
+
+
+# -- query terms --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("Where does the user live?", ["user", "live"]),
+        ('"paris" AND (lyon OR nice*) NOT: -x', ["paris", "lyon", "nice", "x"]),
+        ("the and or", ["the", "and", "or"]),
+        ("Zoë's café, Zürich", ["zoë", "s", "café", "zürich"]),
+        ("snake_case start-up", ["snake", "case", "start"]),  # "up" is a stopword
+        ("", []),
+        ('*:"()', []),
+        ("a a A", ["a"]),
+    ],
+)
+def test_query_terms(text: str, terms: list[str]) -> None:
+    assert query_terms(text) == terms
+
+
+def test_query_terms_are_capped() -> None:
+    assert len(query_terms(" ".join(f"w{i}" for i in range(500)))) == 32
