@@ -1,0 +1,176 @@
+"""Relative and absolute date phrases, resolved against the time a message was said.
+
+Used by the offline model to do what a real model is asked to do in the extraction prompt:
+"last month", "two years ago", "next Friday", "in 2019" become dates.
+
+Conventions (a real model would pick similar ones): "last month" / "last year" mean the first
+day of that month / year; "N months ago" keeps the day; "next Friday" is the first Friday
+after the turn's day; a bare month ("in May") is the latest May not after the turn, or the
+next May for plans.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+__all__ = ["DateHit", "find_date", "shift_months", "strip_dates"]
+
+_NUMBERS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "a couple of": 2,
+    "a few": 3,
+    "several": 3,
+}
+_WEEKDAYS = [d.lower() for d in calendar.day_name]
+_MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+_MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+
+_NUM = r"(?P<n>\d+|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + ")"
+_UNIT = r"(?P<unit>day|week|month|year)s?"
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_WEEKDAY = r"(?P<weekday>" + "|".join(_WEEKDAYS) + r")"
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("ago", re.compile(rf"\b{_NUM}\s+{_UNIT}\s+ago\b", re.I)),
+    ("in_n", re.compile(rf"\bin\s+{_NUM}\s+{_UNIT}\b", re.I)),
+    ("rel_weekday", re.compile(rf"\b(?P<dir>next|last|this|on)\s+{_WEEKDAY}\b", re.I)),
+    ("rel_unit", re.compile(r"\b(?P<dir>next|last|this)\s+(?P<unit>week|month|year)\b", re.I)),
+    (
+        "month_day",
+        re.compile(
+            rf"\b(?:on\s+)?{_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?"
+            r"(?:,?\s+(?P<year>\d{4}))?\b",
+            re.I,
+        ),
+    ),
+    (
+        "month_year",
+        re.compile(rf"\b(?:back in|in|since|from)\s+{_MONTH}(?:\s+(?P<year>\d{{4}}))?\b", re.I),
+    ),
+    ("year", re.compile(r"\b(?:in|since|from|back in)\s+(?P<year>(?:19|20)\d{2})\b", re.I)),
+    ("iso", re.compile(r"\b(?:on\s+)?(?P<iso>\d{4}-\d{2}-\d{2})\b")),
+    ("word", re.compile(r"\b(?P<word>yesterday|today|tomorrow|tonight|recently|just now)\b", re.I)),
+]
+
+
+@dataclass(frozen=True)
+class DateHit:
+    """A date phrase found in a text: where it is and the day it means."""
+
+    start: int
+    end: int
+    when: datetime
+    text: str
+
+
+def _day(dt: datetime) -> datetime:
+    return datetime(dt.year, dt.month, dt.day, tzinfo=UTC)
+
+
+def shift_months(dt: datetime, months: int) -> datetime:
+    """``dt`` moved by whole months, the day clamped to the target month's length."""
+    index = dt.year * 12 + (dt.month - 1) + months
+    year, month = divmod(index, 12)
+    day = min(dt.day, calendar.monthrange(year, month + 1)[1])
+    return dt.replace(year=year, month=month + 1, day=day)
+
+
+def _count(raw: str) -> int:
+    raw = raw.lower()
+    return int(raw) if raw.isdigit() else _NUMBERS.get(raw, 1)
+
+
+def _shift(now: datetime, n: int, unit: str) -> datetime:
+    unit = unit.lower()
+    if unit == "day":
+        return now + timedelta(days=n)
+    if unit == "week":
+        return now + timedelta(weeks=n)
+    if unit == "month":
+        return shift_months(now, n)
+    return shift_months(now, 12 * n)
+
+
+def _resolve(kind: str, m: re.Match[str], now: datetime, future: bool) -> datetime | None:
+    today = _day(now)
+    g = m.groupdict()
+    if kind == "ago":
+        return _shift(today, -_count(g["n"]), g["unit"])
+    if kind == "in_n":
+        return _shift(today, _count(g["n"]), g["unit"])
+    if kind == "rel_weekday":
+        target = _WEEKDAYS.index(g["weekday"].lower())
+        direction = g["dir"].lower()
+        if direction == "last" or (direction == "on" and not future):
+            back = (today.weekday() - target) % 7 or 7
+            return today - timedelta(days=back)
+        ahead = (target - today.weekday()) % 7 or 7
+        return today + timedelta(days=ahead)
+    if kind == "rel_unit":
+        direction, unit = g["dir"].lower(), g["unit"].lower()
+        step = {"next": 1, "last": -1, "this": 0}[direction]
+        if unit == "week":
+            return today + timedelta(weeks=step)
+        if unit == "month":
+            return shift_months(today.replace(day=1), step)
+        return today.replace(year=today.year + step, month=1, day=1)
+    if kind in {"month_day", "month_year"}:
+        month = _MONTHS[g["month"].lower().rstrip(".")]
+        day = int(g.get("day") or 1)
+        if g.get("year"):
+            year = int(g["year"])
+        elif future:
+            year = today.year if (month, day) >= (today.month, today.day) else today.year + 1
+        else:
+            year = today.year if (month, day) <= (today.month, today.day) else today.year - 1
+        try:
+            return datetime(year, month, day, tzinfo=UTC)
+        except ValueError:
+            return None
+    if kind == "year":
+        return datetime(int(g["year"]), 1, 1, tzinfo=UTC)
+    if kind == "iso":
+        try:
+            return datetime.fromisoformat(g["iso"]).replace(tzinfo=UTC)
+        except ValueError:
+            return None
+    word = g["word"].lower()
+    offset = {"yesterday": -1, "tomorrow": 1}.get(word, 0)
+    return today + timedelta(days=offset)
+
+
+def find_date(text: str, now: datetime, *, future: bool = False) -> DateHit | None:
+    """The first date phrase in ``text`` resolved against ``now`` (None if there is none)."""
+    best: DateHit | None = None
+    for kind, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            when = _resolve(kind, m, now, future)
+            if when is None:
+                continue
+            if best is None or m.start() < best.start:
+                best = DateHit(m.start(), m.end(), when, m.group(0))
+            break
+    return best
+
+
+def strip_dates(text: str) -> str:
+    """``text`` without its date phrases (so "Berlin last month" reads "Berlin")."""
+    for _, pattern in _PATTERNS:
+        text = pattern.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()

@@ -1,0 +1,328 @@
+"""Extraction: one call per user turn (or batch of turns) turns messages into fact drafts.
+
+The model sees the new message(s), a few recent ones for context, the turn time (to resolve
+"last month"), who the user is, the predicate list, and the candidate existing facts under
+short ids (``F1``..``Fn``). It answers with :class:`ExtractionOutput`; ``restates`` and
+``contradicts`` name candidates by those short ids, which the caller maps back to fact ids.
+
+Validation checks the answer against the prompt it answers: pass
+``{"fact_ids": ..., "registry": ...}`` as pydantic validation context (see
+:func:`validation_context`) and ids the prompt did not show, or unknown predicates, are
+validation errors the gateway's repair retry can show the model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from memory_graph.drafts import ObjectKind
+from memory_graph.errors import InputError
+from memory_graph.model import EntityKind, FactKind, Polarity
+from memory_graph.predicates import PredicateRegistry
+from memory_graph.timeutil import parse_time, to_iso
+from prompts._template import Template
+
+__all__ = [
+    "TASK",
+    "CandidateFact",
+    "ExtractedEntity",
+    "ExtractedFact",
+    "ExtractionInput",
+    "ExtractionOutput",
+    "PredicateLine",
+    "Turn",
+    "build_messages",
+    "compact_schema",
+    "validation_context",
+]
+
+TASK = "extract_memory"
+
+
+# -- input -------------------------------------------------------------------------------------
+class Turn(BaseModel):
+    """One chat message."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["user", "assistant", "system"] = "user"
+    content: str = Field(min_length=1)
+    at: datetime | None = None
+
+
+class CandidateFact(BaseModel):
+    """An existing fact shown to the model under a short id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    short_id: str = Field(pattern=r"^F[1-9][0-9]{0,3}$")
+    subject: str
+    predicate: str
+    object: str | None = None
+    statement: str
+    polarity: Polarity = "positive"
+    valid_at: datetime | None = None
+    invalid_at: datetime | None = None
+
+
+class PredicateLine(BaseModel):
+    """A predicate the model may use."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    functional: bool
+    description: str = ""
+
+
+class ExtractionInput(BaseModel):
+    """Everything the extraction prompt needs; a missing piece fails here, not at run time."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    user_name: str | None = None
+    turn_time: datetime
+    new_turns: list[Turn] = Field(min_length=1)
+    recent_turns: list[Turn] = Field(default_factory=list)
+    candidates: list[CandidateFact] = Field(default_factory=list, max_length=100)
+    predicates: list[PredicateLine] = Field(min_length=1)
+
+    @classmethod
+    def predicate_lines(cls, registry: PredicateRegistry) -> list[PredicateLine]:
+        """The registry's predicates as prompt lines."""
+        return [
+            PredicateLine(name=s.name, functional=s.functional, description=s.description)
+            for s in registry.describe()
+        ]
+
+
+# -- output ------------------------------------------------------------------------------------
+class ExtractedEntity(BaseModel):
+    """A person, place, organisation, pet or thing in the user's life named in the messages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300, description="the name as written")
+    kind: EntityKind = Field(default="other", description="what it is")
+
+
+class ExtractedFact(BaseModel):
+    """One durable fact the new messages state or clearly imply."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str = Field(
+        default="user",
+        min_length=1,
+        max_length=300,
+        description='"user" for the user, else the name of the person/pet/thing it is about',
+    )
+    predicate: str = Field(min_length=1, max_length=64, description="one of PREDICATES")
+    object: str | None = Field(
+        default=None, max_length=1000, description="the value or entity name, short"
+    )
+    object_kind: ObjectKind = Field(
+        default="value", description='"value" for a literal, else the entity kind'
+    )
+    statement: str = Field(
+        min_length=1, max_length=2000, description="one short third-person sentence"
+    )
+    kind: FactKind = "fact"
+    polarity: Polarity = Field(
+        default="positive", description='"negative" when denied or no longer true for the user'
+    )
+    valid_at: str | None = Field(
+        default=None, description="ISO date it became true, relative times resolved; else null"
+    )
+    invalid_at: str | None = Field(
+        default=None, description="ISO date it stopped being true, only if the messages say so"
+    )
+    confidence: float = Field(default=0.9, ge=0.0, le=1.0)
+    restates: list[str] = Field(default_factory=list, description="ids of facts it repeats")
+    contradicts: list[str] = Field(
+        default_factory=list, description="ids of facts it makes no longer true"
+    )
+
+    @field_validator("valid_at", "invalid_at")
+    @classmethod
+    def _iso(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip() or value.strip().lower() in {"null", "none"}:
+            return None
+        try:
+            return to_iso(parse_time(value, field=info.field_name or "time"))
+        except InputError as exc:
+            raise ValueError(exc.message) from exc
+
+    @field_validator("predicate")
+    @classmethod
+    def _predicate(cls, value: str, info: ValidationInfo) -> str:
+        registry = (info.context or {}).get("registry")
+        if registry is None:
+            return value
+        try:
+            return str(registry.canonical(value))
+        except InputError as exc:
+            raise ValueError(
+                f"unknown predicate {value!r}; use one of PREDICATES (or 'note')"
+            ) from exc
+
+    @field_validator("restates", "contradicts")
+    @classmethod
+    def _known_ids(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        known = (info.context or {}).get("fact_ids")
+        if known is None:
+            return value
+        unknown = [v for v in value if v not in known]
+        if unknown:
+            shown = ", ".join(sorted(known)) or "none"
+            raise ValueError(f"ids {unknown} are not EXISTING FACTS (shown: {shown})")
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> ExtractedFact:
+        if self.valid_at and self.invalid_at and self.invalid_at < self.valid_at:
+            raise ValueError(f"invalid_at {self.invalid_at} is before valid_at {self.valid_at}")
+        return self
+
+
+class ExtractionOutput(BaseModel):
+    """The new messages' facts about the user and the people, pets, places and things in
+    their life. Empty lists when the messages hold nothing worth remembering."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entities: list[ExtractedEntity] = Field(default_factory=list)
+    facts: list[ExtractedFact] = Field(default_factory=list)
+
+
+def validation_context(
+    data: ExtractionInput, registry: PredicateRegistry | None = None
+) -> dict[str, Any]:
+    """Validation context for :class:`ExtractionOutput` answering ``data``."""
+    return {"fact_ids": {c.short_id for c in data.candidates}, "registry": registry}
+
+
+# -- messages ----------------------------------------------------------------------------------
+def _type_of(node: dict[str, Any]) -> str:
+    if "$ref" in node:
+        return str(node["$ref"]).rsplit("/", 1)[-1]
+    if "enum" in node:
+        return "|".join(str(v) for v in node["enum"])
+    if "const" in node:
+        return str(node["const"])
+    if "anyOf" in node:
+        return "|".join(_type_of(n) for n in node["anyOf"])
+    if node.get("type") == "array":
+        return f"[{_type_of(node.get('items', {}))}]"
+    return str(node.get("type", "any"))
+
+
+def _describe_object(name: str, node: dict[str, Any]) -> list[str]:
+    doc = " ".join(str(node.get("description", "")).split())
+    lines = [f"{name}: {doc}".rstrip(": ")]
+    required = set(node.get("required", ()))
+    for prop, spec in node.get("properties", {}).items():
+        line = f"  {prop}: {_type_of(spec)}"
+        if prop not in required and "default" in spec:
+            line += f" = {json.dumps(spec['default'])}"
+        if spec.get("description"):
+            line += f"; {spec['description']}"
+        lines.append(line)
+    return lines
+
+
+def compact_schema(model: type[BaseModel]) -> str:
+    """A terse, readable rendering of ``model.model_json_schema()`` for the prompt.
+
+    Types, enums, defaults and descriptions all come from the schema; ``A|B`` is a choice,
+    ``[T]`` a list, ``= v`` a default (the field may be left out).
+    """
+    schema = model.model_json_schema()
+    lines = _describe_object(model.__name__, schema)
+    for name, node in schema.get("$defs", {}).items():
+        lines.extend(_describe_object(name, node))
+    return "\n".join(lines)
+
+
+SYSTEM = Template(
+    "extract_memory.system",
+    """TASK: $task
+You keep a long-term memory about a user. From NEW MESSAGES, extract the durable facts \
+they state or clearly imply about the user and the people, pets, places and things in \
+their life (not small talk, not questions, not what the assistant said).
+Rules:
+- subject "user" is the user; predicate is a name from PREDICATES (* = one value at a time).
+- valid_at: ISO date the fact became true. Resolve relative times ("last month", "two years \
+ago", "next Friday") against TURN TIME. null if not said.
+- A past story ("back when I lived in X") is a fact with invalid_at set, not a new current one.
+- polarity "negative" for something denied or stopped ("I don't like X anymore").
+- restates: EXISTING FACTS ids it repeats. contradicts: ids it makes untrue (same subject). \
+Only ids shown.
+PREDICATES:
+$predicates
+Answer with one JSON object, an $answer:
+$schema""",
+)
+
+USER = Template(
+    "extract_memory.user",
+    """TURN TIME: $turn_time
+USER: $user_name
+EXISTING FACTS (id | subject | predicate | object | valid from..to):
+$candidates
+RECENT MESSAGES:
+$recent
+NEW MESSAGES:
+$new""",
+)
+
+
+def _day(dt: datetime | None) -> str:
+    return (to_iso(dt) or "")[:10] or "?"
+
+
+def _turn_line(turn: Turn) -> str:
+    stamp = f"[{to_iso(turn.at)}] " if turn.at else ""
+    return f"{stamp}{turn.role}: {turn.content}"
+
+
+def _candidate_line(c: CandidateFact) -> str:
+    window = f"{_day(c.valid_at)}..{_day(c.invalid_at) if c.invalid_at else 'now'}"
+    # The statement repeats the triple; it is shown only when there is no object to read.
+    obj = c.object if c.object is not None else c.statement
+    predicate = c.predicate if c.polarity == "positive" else f"NOT {c.predicate}"
+    return f"{c.short_id} | {c.subject} | {predicate} | {obj} | {window}"
+
+
+def render_predicates(lines: Sequence[PredicateLine]) -> str:
+    """One line per predicate: ``name*: description`` (``*`` marks functional)."""
+    return "\n".join(
+        f"{p.name}{'*' if p.functional else ''}: {p.description}".rstrip(": ") for p in lines
+    )
+
+
+def build_messages(data: ExtractionInput) -> list[dict[str, str]]:
+    """The chat messages for one extraction call."""
+    system = SYSTEM.render(
+        {
+            "task": TASK,
+            "predicates": render_predicates(data.predicates),
+            "schema": compact_schema(ExtractionOutput),
+            "answer": ExtractionOutput.__name__,
+        }
+    )
+    user = USER.render(
+        {
+            "turn_time": to_iso(data.turn_time),
+            "user_name": data.user_name or "(name unknown)",
+            "candidates": "\n".join(_candidate_line(c) for c in data.candidates) or "(none)",
+            "recent": "\n".join(_turn_line(t) for t in data.recent_turns) or "(none)",
+            "new": "\n".join(_turn_line(t) for t in data.new_turns),
+        }
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
