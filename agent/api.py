@@ -1,0 +1,506 @@
+"""``MemoryAgent``: a chat agent with a temporal memory, as a Python API.
+
+Example::
+
+    agent = MemoryAgent.from_settings(Settings())     # MEMLANE_* variables
+    result = await agent.achat("u1", "I moved to Berlin last month")
+    print(result.reply)
+    context = await agent.recall("u1", "where do I live?")
+    await agent.aclose()
+
+or, synchronously (the agent keeps its own event loop)::
+
+    with MemoryAgent.from_settings(Settings()) as agent:
+        print(agent.chat("u1", "hi").reply)
+
+Each :meth:`achat` runs the LangGraph loop ``recall -> respond -> extract -> reconcile ->
+commit`` on the thread ``user_id/session_id`` (checkpointed in SQLite). Memory writing costs
+one extraction call per turn and commits one atomic write set. With ``defer_writes`` it runs
+in a per-user background queue; failures are kept and shown by :meth:`write_errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.runtime import Runtime
+from platformdirs import user_data_dir
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.graph import build_chat_graph, build_write_graph
+from agent.llm import CallRecord, LLMGateway
+from agent.offline import register as register_offline
+from agent.queue import WriteFailure, WriteQueue
+from agent.settings import Settings
+from agent.state import AgentContext, AgentOptions, TurnState
+from memory_graph.embed import Embedder
+from memory_graph.embedders import make_embedder
+from memory_graph.errors import InputError, MemlaneError
+from memory_graph.memory import Memory
+from memory_graph.model import MAX_CONTENT_CHARS
+from memory_graph.predicates import default_registry
+from memory_graph.reconcile import CommitReport, check_user_id
+from memory_graph.retrieve import MemoryContext
+from memory_graph.stores import GraphStore, open_store
+from memory_graph.timeutil import parse_time, to_iso, utcnow
+
+__all__ = ["ChatResult", "IngestMessage", "IngestResult", "MemoryAgent"]
+
+log = logging.getLogger(__name__)
+
+TimeArg = datetime | str | None
+
+
+class ChatResult(BaseModel):
+    """One turn's outcome: the reply and what happened to memory.
+
+    ``write_status`` is ``committed`` (``report`` says what changed), ``queued`` (deferred),
+    or ``failed`` (``write_error`` says why; memory is unchanged).
+    """
+
+    user_id: str
+    session_id: str | None
+    reply: str
+    memory: str = Field(description="the memory context the reply was conditioned on")
+    write_status: str
+    write_error: dict[str, str] | None = None
+    report: CommitReport | None = None
+    calls: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.write_status in ("committed", "queued", "skipped")
+
+
+class IngestMessage(BaseModel):
+    """A message to ingest through extraction."""
+
+    role: str = "user"
+    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    at: datetime | None = None
+    session_id: str | None = None
+    id: str | None = None
+    speaker: str | None = None
+
+
+class IngestResult(BaseModel):
+    """What ingesting a conversation through extraction did."""
+
+    user_id: str
+    batches: int = 0
+    messages: int = 0
+    llm_calls: int = 0
+    reports: list[CommitReport] = Field(default_factory=list)
+
+    @property
+    def facts_added(self) -> int:
+        return sum(r.facts_added for r in self.reports)
+
+    @property
+    def facts_closed(self) -> int:
+        return sum(r.facts_closed for r in self.reports)
+
+
+def _checkpoint_path(settings: Settings) -> str:
+    if settings.checkpoint_db:
+        return settings.checkpoint_db
+    if settings.store.startswith("sqlite:///"):
+        return str(Path(settings.store[len("sqlite:///") :]).with_suffix(".threads.db"))
+    return str(Path(user_data_dir("memlane")) / "threads.db")
+
+
+@dataclass
+class _Resources:
+    store: GraphStore
+    memory: Memory
+    saver: BaseCheckpointSaver[Any]
+    conn: aiosqlite.Connection | None
+    chat_graph: Any
+    write_graph: Any
+    queue: WriteQueue = field(default_factory=WriteQueue)
+
+
+class MemoryAgent:
+    """A memory-backed chat agent over any LiteLLM model.
+
+    Args:
+        memory: the user-scoped memory (its store opened by the caller), or None to open one
+            from ``settings`` on first use.
+        gateway: the LLM gateway (model, retries, accounting).
+        settings: where the store, model and embedder come from when not given, and options.
+        options: loop options (defaults from ``settings``).
+        checkpointer: a LangGraph checkpointer; default: SQLite file next to the store.
+        embedder: overrides ``settings.embedder`` when the agent opens its own memory.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings | None = None,
+        memory: Memory | None = None,
+        gateway: LLMGateway | None = None,
+        options: AgentOptions | None = None,
+        checkpointer: BaseCheckpointSaver[Any] | None = None,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        s = self.settings
+        register_offline()
+        self.gateway = gateway or LLMGateway(
+            s.model, timeout_s=s.llm_timeout_s, max_retries=s.llm_max_retries
+        )
+        self.options = options or AgentOptions(
+            candidates=s.extract_candidates,
+            context_tokens=s.context_tokens,
+            defer_writes=s.defer_writes,
+        )
+        self._memory = memory
+        self._checkpointer = checkpointer
+        self._embedder = embedder
+        self._res: _Resources | None = None
+        self._open_lock = asyncio.Lock()
+        self._runner: asyncio.Runner | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> MemoryAgent:
+        """An agent configured from settings (store, model, embedder, options)."""
+        return cls(settings=settings, **kwargs)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def _open(self) -> _Resources:
+        async with self._open_lock:
+            if self._res is not None:
+                return self._res
+            s = self.settings
+            if self._memory is not None:
+                memory = self._memory
+                store = memory.store
+            else:
+                store = open_store(s.store)
+                await store.open()
+                registry = default_registry().extend(
+                    functional=s.functional_predicates,
+                    multi_valued=s.multi_valued_predicates,
+                    synonyms=s.predicate_synonyms,
+                )
+                embedder = self._embedder or make_embedder(s.embedder)
+                memory = Memory(store, embedder, registry=registry, retrieval=s.retrieval_preset)
+            conn = None
+            saver = self._checkpointer
+            if saver is None:
+                path = _checkpoint_path(s)
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                conn = await aiosqlite.connect(path)
+                saver = AsyncSqliteSaver(conn)
+            defer = self._defer_node if self.options.defer_writes else None
+            self._res = _Resources(
+                store=store,
+                memory=memory,
+                saver=saver,
+                conn=conn,
+                chat_graph=build_chat_graph(defer=defer).compile(checkpointer=saver),
+                write_graph=build_write_graph().compile(),
+            )
+            return self._res
+
+    async def aclose(self) -> None:
+        """Drain background writes, then close the checkpointer and (if ours) the store."""
+        res, self._res = self._res, None
+        if res is None:
+            return
+        await res.queue.close()
+        if res.conn is not None:
+            await res.conn.close()
+        if self._memory is None:
+            await res.store.close()
+
+    async def __aenter__(self) -> MemoryAgent:
+        await self._open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- sync wrappers -----------------------------------------------------------------------
+    def _run(self, coro: Any) -> Any:
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(coro)
+
+    def chat(self, user_id: str, message: str, **kwargs: Any) -> ChatResult:
+        """Synchronous :meth:`achat` (on the agent's own event loop; not inside a running loop)."""
+        result: ChatResult = self._run(self.achat(user_id, message, **kwargs))
+        return result
+
+    def close(self) -> None:
+        """Synchronous :meth:`aclose`."""
+        if self._runner is None:
+            return
+        self._runner.run(self.aclose())
+        self._runner.close()
+        self._runner = None
+
+    def __enter__(self) -> MemoryAgent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the loop ----------------------------------------------------------------------------
+    def _context(self, res: _Resources, user_id: str, user_name: str | None) -> AgentContext:
+        return AgentContext(
+            user_id=user_id,
+            memory=res.memory,
+            gateway=self.gateway,
+            options=self.options,
+            queue=res.queue,
+            user_name=user_name,
+        )
+
+    async def _defer_node(self, state: TurnState, runtime: Runtime[AgentContext]) -> dict:
+        ctx = runtime.context
+        res = await self._open()
+        snapshot: TurnState = {**state, "write_status": "pending"}  # type: ignore[typeddict-item]
+
+        async def job() -> dict[str, Any]:
+            out = await res.write_graph.ainvoke(snapshot, context=ctx)
+            if out.get("write_status") == "failed":
+                err = out.get("write_error") or {}
+                raise MemlaneError(err.get("message", "memory write failed"), where="write")
+            return dict(out)
+
+        res.queue.submit(ctx.user_id, job, label=f"turn {state.get('at')}")
+        return {"write_status": "queued"}
+
+    async def achat(
+        self,
+        user_id: str,
+        message: str,
+        *,
+        session_id: str | None = None,
+        at: TimeArg = None,
+        user_name: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> ChatResult:
+        """One conversation turn: recall, reply, and write memory (inline or queued).
+
+        Args:
+            user_id: whose memory and thread.
+            message: the user's message.
+            session_id: the conversation (thread ``user_id/session_id``).
+            at: when the message was said (default now); relative dates resolve against it.
+            user_name: the user's name, if known, for the prompts.
+            on_token: called with each piece of the reply as it streams.
+
+        Raises:
+            InputError: invalid user id, empty or oversized message, bad time.
+            LLMError: the reply could not be produced (memory is unchanged).
+        """
+        check_user_id(user_id)
+        if not isinstance(message, str) or not message.strip():
+            raise InputError("the message is empty", where="message")
+        if len(message) > MAX_CONTENT_CHARS:
+            raise InputError(
+                f"the message is {len(message)} characters; the limit is {MAX_CONTENT_CHARS}",
+                where="message",
+            )
+        when = to_iso(parse_time(at, field="at") if at else utcnow())
+        res = await self._open()
+        turn: TurnState = {
+            "message": message,
+            "turns": [{"role": "user", "content": message, "at": when}],
+            "at": when or "",
+            "session_id": session_id,
+            "memory": "",
+            "reply": "",
+            "extraction": None,
+            "short_ids": {},
+            "drafts": [],
+            "episodes": [],
+            "report": None,
+            "write_status": "pending",
+            "write_error": None,
+            "calls": [],
+        }
+        config = {"configurable": {"thread_id": f"{user_id}/{session_id or 'default'}"}}
+        ctx = self._context(res, user_id, user_name or await self._known_name(res, user_id))
+        final: dict[str, Any] = {}
+        async for mode, chunk in res.chat_graph.astream(
+            turn, config, context=ctx, stream_mode=["custom", "values"]
+        ):
+            if mode == "custom" and on_token is not None and "token" in chunk:
+                on_token(chunk["token"])
+            elif mode == "values":
+                final = chunk
+        return self._result(user_id, session_id, final)
+
+    @staticmethod
+    async def _known_name(res: _Resources, user_id: str) -> str | None:
+        # The user's own name, once memory holds it, makes prompts and statements personal.
+        named = await res.memory.facts(user_id, subject="user", predicate="name", current_only=True)
+        return named[-1].value if named else None
+
+    @staticmethod
+    def _result(user_id: str, session_id: str | None, state: dict[str, Any]) -> ChatResult:
+        status = state.get("write_status", "pending")
+        if status == "pending":  # every write step ran without reporting: a bug, not success
+            status = "failed"
+            state = {**state, "write_error": {"code": "internal", "message": "write incomplete"}}
+        report = state.get("report")
+        return ChatResult(
+            user_id=user_id,
+            session_id=session_id,
+            reply=state.get("reply", ""),
+            memory=state.get("memory", ""),
+            write_status=status,
+            write_error=state.get("write_error"),
+            report=CommitReport.model_validate(report) if report else None,
+            calls=state.get("calls", []),
+        )
+
+    # -- ingestion ---------------------------------------------------------------------------
+    async def ingest(
+        self,
+        user_id: str,
+        messages: Sequence[IngestMessage | dict[str, Any] | str],
+        *,
+        batch_turns: int = 1,
+        user_name: str | None = None,
+    ) -> IngestResult:
+        """Run messages through extraction and commit them, in order.
+
+        Messages are grouped into batches of ``batch_turns`` user messages (with the
+        assistant messages between them); each batch is ONE extraction call and ONE atomic
+        commit. Stops at the first failing batch: earlier batches stay committed, the failing
+        one writes nothing.
+
+        Raises:
+            InputError: invalid user id or message (nothing is written).
+            LLMError / ExtractionError: a batch failed; ``where`` names its first message.
+        """
+        check_user_id(user_id)
+        if batch_turns < 1:
+            raise InputError("batch_turns must be at least 1", where="batch_turns")
+        items: list[IngestMessage] = []
+        for i, raw in enumerate(messages):
+            try:
+                if isinstance(raw, str):
+                    items.append(IngestMessage(content=raw))
+                elif isinstance(raw, IngestMessage):
+                    items.append(raw)
+                else:
+                    items.append(IngestMessage.model_validate(raw))
+            except ValidationError as exc:
+                raise InputError(str(exc.errors()[0]["msg"]), where=f"messages[{i}]") from exc
+        res = await self._open()
+        ctx = self._context(res, user_id, user_name)
+        result = IngestResult(user_id=user_id, messages=len(items))
+        start = 0
+        for batch in _batches(items, batch_turns):
+            state = self._batch_state(batch)
+            before = len(self.gateway.accounting.records)
+            out = await res.write_graph.ainvoke(state, context=ctx)
+            result.llm_calls += len(self.gateway.accounting.records) - before
+            if out.get("write_status") != "committed":
+                err = out.get("write_error") or {"message": "memory write failed"}
+                raise _error_from(err, where=f"messages[{start}]")
+            result.reports.append(CommitReport.model_validate(out["report"]))
+            result.batches += 1
+            start += len(batch)
+        return result
+
+    @staticmethod
+    def _batch_state(batch: list[IngestMessage]) -> TurnState:
+        now = utcnow()
+        turns = [
+            {
+                "role": m.role,
+                "content": m.content,
+                "at": to_iso(m.at or now),
+                "id": m.id,
+                "speaker": m.speaker,
+            }
+            for m in batch
+        ]
+        return {
+            "message": "\n".join(m.content for m in batch if m.role == "user"),
+            "turns": turns,
+            "at": turns[-1]["at"] or "",
+            "session_id": batch[0].session_id,
+            "history": [],
+            "write_status": "pending",
+            "write_error": None,
+            "calls": [],
+        }
+
+    # -- reads and status --------------------------------------------------------------------
+    async def recall(self, user_id: str, query: str, **kwargs: Any) -> MemoryContext:
+        """The memory context for ``query`` (see :meth:`Memory.recall`)."""
+        res = await self._open()
+        return await res.memory.recall(user_id, query, **kwargs)
+
+    async def memory(self) -> Memory:
+        """The agent's :class:`Memory` (opened on first use)."""
+        return (await self._open()).memory
+
+    async def drain(self) -> None:
+        """Wait for queued background writes."""
+        if self._res is not None:
+            await self._res.queue.drain()
+
+    def write_errors(self, user_id: str | None = None) -> list[WriteFailure]:
+        """Background writes that failed (inline failures are in each ``ChatResult``)."""
+        return self._res.queue.failures(user_id) if self._res is not None else []
+
+    def status(self) -> dict[str, Any]:
+        """Model, queue state and LLM accounting totals."""
+        return {
+            "model": self.gateway.model,
+            "defer_writes": self.options.defer_writes,
+            "queue": self._res.queue.status() if self._res is not None else None,
+            "llm": self.gateway.accounting.totals(),
+        }
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        """Every LLM call this agent made."""
+        return list(self.gateway.accounting.records)
+
+
+def _batches(items: list[IngestMessage], turns: int) -> list[list[IngestMessage]]:
+    out: list[list[IngestMessage]] = []
+    current: list[IngestMessage] = []
+    users = 0
+    for m in items:
+        if m.role == "user" and users == turns:
+            out.append(current)
+            current, users = [], 0
+        current.append(m)
+        users += m.role == "user"
+    if current:
+        out.append(current)
+    return out
+
+
+def _error_from(err: dict[str, str], *, where: str) -> MemlaneError:
+    from memory_graph import errors
+
+    classes = {
+        cls.code: cls
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, MemlaneError)
+    }
+    cls = classes.get(err.get("code", ""), MemlaneError)
+    inner = err.get("where")
+    return cls(
+        err.get("message", "memory write failed"), where=f"{where} ({inner})" if inner else where
+    )

@@ -1,0 +1,291 @@
+"""The agent loop as a LangGraph ``StateGraph``: recall, respond, extract, reconcile, commit.
+
+Nodes are small ``(state, runtime) -> update`` functions over :class:`~agent.state.TurnState`
+with the run context in ``runtime.context`` (:class:`~agent.state.AgentContext`). Other graphs
+can reuse them: :func:`add_memory_nodes` puts the memory-writing steps into any ``StateGraph``
+whose state has the same keys.
+
+Memory writing fails closed: a failed extraction or commit sets ``write_status="failed"`` and
+``write_error`` (nothing is written: the commit is one atomic write set), the remaining write
+steps are skipped, and the caller surfaces the error. It is never reported as "0 facts".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from datetime import datetime
+from functools import wraps
+from typing import Any, Protocol
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+from pydantic import ValidationError
+
+from agent.state import AgentContext, TurnState
+from memory_graph.drafts import FactDraft
+from memory_graph.errors import ExtractionError, MemlaneError
+from memory_graph.model import SELF_ID, Episode, Fact, episode_id_for
+from memory_graph.timeutil import parse_time, to_iso, utcnow
+from prompts import extract_memory, respond
+
+__all__ = [
+    "add_memory_nodes",
+    "build_chat_graph",
+    "build_write_graph",
+    "commit_node",
+    "extract_node",
+    "recall_node",
+    "reconcile_node",
+    "respond_node",
+]
+
+log = logging.getLogger(__name__)
+
+Update = dict[str, Any]
+Graph = StateGraph[TurnState, AgentContext, TurnState, TurnState]
+
+
+class Node(Protocol):
+    """A node of these graphs."""
+
+    def __call__(self, state: TurnState, runtime: Runtime[AgentContext]) -> Awaitable[Update]: ...
+
+
+def _turns(items: list[dict[str, Any]]) -> list[extract_memory.Turn]:
+    return [
+        extract_memory.Turn(role=t["role"], content=t["content"], at=t.get("at"))
+        for t in items
+        if t.get("content")
+    ]
+
+
+def _recent(state: TurnState, n: int) -> list[extract_memory.Turn]:
+    return _turns(state.get("history", [])[-n:]) if n > 0 else []
+
+
+# -- read and reply ----------------------------------------------------------------------------
+async def recall_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+    """Retrieve the memory context for the user's message."""
+    ctx = runtime.context
+    context = await ctx.memory.recall(
+        ctx.user_id, state["message"], token_budget=ctx.options.context_tokens
+    )
+    return {"memory": context.text}
+
+
+async def respond_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+    """Reply to the message; tokens go to the ``custom`` stream as ``{"token": ...}``."""
+    ctx = runtime.context
+    data = respond.RespondInput(
+        user_name=ctx.user_name,
+        now=parse_time(state["at"]),
+        memory=state.get("memory", ""),
+        recent_turns=_recent(state, ctx.options.recent_turns),
+        message=state["message"],
+    )
+    messages = respond.build_messages(data)
+    records: list[dict[str, Any]] = []
+    if ctx.options.stream:
+        parts: list[str] = []
+        async for piece in ctx.gateway.stream(
+            messages, task=respond.TASK, on_record=lambda r: records.append(r.to_dict())
+        ):
+            parts.append(piece)
+            runtime.stream_writer({"token": piece})
+        reply = "".join(parts)
+    else:
+        reply, record = await ctx.gateway.text(messages, task=respond.TASK)
+        records.append(record.to_dict())
+    turn = {"role": "user", "content": state["message"], "at": state["at"]}
+    answer = {"role": "assistant", "content": reply, "at": to_iso(utcnow())}
+    return {"reply": reply, "history": [turn, answer], "calls": records}
+
+
+# -- write -------------------------------------------------------------------------------------
+def _write_step(fn: Node) -> Node:
+    """Skip after a failed step; turn a MemlaneError into ``write_status="failed"``."""
+
+    @wraps(fn)
+    async def step(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+        if state.get("write_status") in ("failed", "skipped"):
+            return {}
+        try:
+            return await fn(state, runtime)
+        except MemlaneError as exc:
+            log.warning("memory write for %s failed in %s: %s", runtime.context.user_id,
+                        getattr(fn, "__name__", "write"), exc)  # fmt: skip
+            return {"write_status": "failed", "write_error": exc.to_dict()}
+
+    return step
+
+
+async def _names(ctx: AgentContext, facts: list[Fact]) -> dict[str, str]:
+    ids = {i for f in facts for i in (f.subject_id, f.object_id) if i and i != SELF_ID}
+    entities = await ctx.memory.store.get_entities(ctx.user_id, sorted(ids)) if ids else []
+    return {SELF_ID: "user", **{e.id: e.name for e in entities}}
+
+
+@_write_step
+async def extract_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+    """ONE model call for the turn: new facts, and which shown facts they restate/contradict."""
+    ctx = runtime.context
+    new = _turns(state.get("turns", []))
+    said = "\n".join(t.content for t in new if t.role == "user")
+    if not said.strip():
+        return {"extraction": {"entities": [], "facts": []}, "short_ids": {}}
+    k = ctx.options.candidates
+    found = await ctx.memory.candidates(ctx.user_id, said[-4000:], k) if k > 0 else []
+    names = await _names(ctx, found)
+    short_ids = {f"F{i + 1}": fact.id for i, fact in enumerate(found)}
+    candidates = [
+        extract_memory.CandidateFact(
+            short_id=f"F{i + 1}",
+            subject=names.get(fact.subject_id, fact.subject_id),
+            predicate=fact.predicate,
+            object=fact.value if fact.object_id is None else names.get(fact.object_id),
+            statement=fact.statement,
+            polarity=fact.polarity,
+            valid_at=fact.valid_at,
+            invalid_at=fact.invalid_at or fact.expired_at,
+        )
+        for i, fact in enumerate(found)
+    ]
+    data = extract_memory.ExtractionInput(
+        user_name=ctx.user_name,
+        turn_time=parse_time(state["at"]),
+        new_turns=new,
+        recent_turns=_recent(state, ctx.options.recent_turns),
+        candidates=candidates,
+        predicates=extract_memory.ExtractionInput.predicate_lines(ctx.memory.registry),
+    )
+    result = await ctx.gateway.complete(
+        extract_memory.build_messages(data),
+        extract_memory.ExtractionOutput,
+        task=extract_memory.TASK,
+        validation_context=extract_memory.validation_context(data, ctx.memory.registry),
+    )
+    calls = [*state.get("calls", []), *(c.to_dict() for c in result.calls)]
+    return {"extraction": result.value.model_dump(), "short_ids": short_ids, "calls": calls}
+
+
+def _when(value: str | None) -> datetime | None:
+    return parse_time(value, field="valid_at") if value else None
+
+
+def _episodes(state: TurnState, user_id: str) -> list[Episode]:
+    now = utcnow()
+    session = state.get("session_id")
+    out = []
+    for t in state.get("turns", []):
+        at = parse_time(t.get("at") or state["at"])
+        out.append(
+            Episode(
+                id=t.get("id") or episode_id_for(session, t["role"], at, t["content"]),
+                user_id=user_id,
+                session_id=session,
+                role=t["role"],
+                speaker=t.get("speaker"),
+                content=t["content"],
+                occurred_at=at,
+                recorded_at=now,
+            )
+        )
+    return out
+
+
+@_write_step
+async def reconcile_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+    """Map the model's answer to fact drafts: short ids to fact ids, names to kinds."""
+    ctx = runtime.context
+    out = extract_memory.ExtractionOutput.model_validate(state.get("extraction") or {})
+    short_ids = state.get("short_ids", {})
+    episodes = _episodes(state, ctx.user_id)
+    sources = [ep.id for ep in episodes if ep.role == "user"] or [ep.id for ep in episodes]
+    kinds = {e.name.strip().casefold(): e.kind for e in out.entities}
+    drafts = []
+    for i, f in enumerate(out.facts):
+        try:
+            drafts.append(
+                FactDraft(
+                    subject=f.subject,
+                    subject_kind=kinds.get(f.subject.strip().casefold(), "person"),
+                    predicate=f.predicate,
+                    object=f.object,
+                    object_kind=f.object_kind,
+                    statement=f.statement,
+                    kind=f.kind,
+                    polarity=f.polarity,
+                    confidence=f.confidence,
+                    # A past fact with no known start is kept as a point in the past rather
+                    # than opened at the turn time (which would end before it began).
+                    valid_at=_when(f.valid_at or f.invalid_at),
+                    invalid_at=_when(f.invalid_at),
+                    episode_ids=sources,
+                    contradicts=[short_ids[s] for s in f.contradicts],
+                    restates=[short_ids[s] for s in f.restates],
+                )
+            )
+        except (ValidationError, KeyError) as exc:
+            raise ExtractionError(f"fact {i} cannot be a draft: {exc}", where="extraction") from exc
+    return {
+        "drafts": [d.model_dump(mode="json") for d in drafts],
+        "episodes": [ep.model_dump(mode="json") for ep in episodes],
+    }
+
+
+@_write_step
+async def commit_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+    """Apply the turn's episodes and drafts as ONE atomic write (``Memory.commit``)."""
+    ctx = runtime.context
+    drafts = [FactDraft.model_validate(d) for d in state.get("drafts", [])]
+    episodes = [Episode.model_validate(e) for e in state.get("episodes", [])]
+    report = await ctx.memory.commit(ctx.user_id, drafts, episodes)
+    return {"report": report.model_dump(mode="json"), "write_status": "committed"}
+
+
+def _after_write_step(state: TurnState) -> str:
+    return "stop" if state.get("write_status") == "failed" else "next"
+
+
+def add_memory_nodes(graph: Graph, after: str) -> str:
+    """Add ``extract -> reconcile -> commit`` after node ``after`` (``START`` allowed).
+
+    Returns:
+        The name of the last node (``"commit"``).
+    """
+    graph.add_node("extract", extract_node)
+    graph.add_node("reconcile", reconcile_node)
+    graph.add_node("commit", commit_node)
+    graph.add_edge(after, "extract")
+    graph.add_conditional_edges("extract", _after_write_step, {"next": "reconcile", "stop": END})
+    graph.add_conditional_edges("reconcile", _after_write_step, {"next": "commit", "stop": END})
+    return "commit"
+
+
+def build_write_graph() -> Graph:
+    """``extract -> reconcile -> commit``: what ingestion and the background queue run."""
+    graph: Graph = StateGraph(TurnState, context_schema=AgentContext)
+    graph.add_edge(add_memory_nodes(graph, START), END)
+    return graph
+
+
+def build_chat_graph(*, defer: Node | None = None) -> Graph:
+    """``recall -> respond -> extract -> reconcile -> commit``.
+
+    Args:
+        defer: when given, writing is handed to this node instead (``recall -> respond ->
+            defer``), which queues the write steps to run in the background.
+    """
+    graph: Graph = StateGraph(TurnState, context_schema=AgentContext)
+    graph.add_node("recall", recall_node)
+    graph.add_node("respond", respond_node)
+    graph.add_edge(START, "recall")
+    graph.add_edge("recall", "respond")
+    if defer is not None:
+        graph.add_node("defer", defer)
+        graph.add_edge("respond", "defer")
+        graph.add_edge("defer", END)
+    else:
+        graph.add_edge(add_memory_nodes(graph, "respond"), END)
+    return graph
