@@ -84,7 +84,9 @@ class CommitReport(BaseModel):
     facts_closed: int = 0
     facts_merged: int = 0
     fact_ids: list[str] = Field(default_factory=list, description="ids of facts added")
-    closed_ids: list[str] = Field(default_factory=list, description="ids of facts closed")
+    closed_ids: list[str] = Field(
+        default_factory=list, description="ids of facts closed (including ones added here)"
+    )
     notes: list[str] = Field(default_factory=list)
 
 
@@ -282,8 +284,8 @@ class Reconciler:
                     batch.inserted.append(res.insert.id)
                 fact_vectors[res.insert.id] = statement_vecs[i]
 
-        # A fact inserted and then closed by a later draft of the same batch is still "added".
-        batch.report.closed_ids = [c for c in batch.report.closed_ids if c not in batch.inserted]
+        # closed_ids includes facts this batch added and a later draft of it closed: each is
+        # both added (it is stored) and closed (it is not current).
         batch.report.fact_ids = list(batch.inserted)
         batch.report.facts_added = len(batch.inserted)
         batch.report.facts_closed = len(batch.report.closed_ids)
