@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent.api import ChatResult, IngestResult
 from agent.inspector import STATIC_DIR
 from memory_graph.errors import (
     ConflictError,
@@ -127,14 +128,15 @@ class ChatBody(_Body):
 class IngestMessage(_Body):
     role: Literal["user", "assistant", "system"] = "user"
     content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
-    occurred_at: str | None = Field(default=None, max_length=40, description="ISO 8601 time")
+    at: str | None = Field(default=None, max_length=40, description="when it was said (ISO 8601)")
+    id: str | None = Field(default=None, pattern=USER_ID_PATTERN, description="message id")
     speaker: str | None = Field(default=None, max_length=200)
 
 
 class IngestBody(_Body):
     session_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
     messages: list[IngestMessage] = Field(min_length=1, max_length=MAX_INGEST_MESSAGES)
-    extract: bool = Field(default=True, description="extract facts (else store messages only)")
+    batch_turns: int = Field(default=1, ge=1, le=50, description="user turns per extraction")
 
 
 # -- the body size limit -----------------------------------------------------------------------
@@ -261,9 +263,16 @@ def create_app(
 
         async with open_memory(settings) as opened:
             app.state.memory = opened
+            made = None
             if app.state.agent is None:
-                app.state.agent = await _make_agent(settings, opened)
-            yield
+                from agent.api import MemoryAgent
+
+                made = app.state.agent = MemoryAgent(settings=settings, memory=opened)
+            try:
+                yield
+            finally:
+                if made is not None:
+                    await made.aclose()
 
     app = FastAPI(
         title="memlane",
@@ -282,12 +291,6 @@ def create_app(
     _agent_routes(app, auth)
     _inspector_routes(app, auth)
     return app
-
-
-async def _make_agent(settings: Settings, memory: Memory) -> Any:
-    from agent.api import MemoryAgent
-
-    return MemoryAgent(memory, settings=settings)
 
 
 def _handlers(app: FastAPI) -> None:
@@ -437,28 +440,23 @@ Agent = Annotated[Any, Depends(_agent)]
 def _agent_routes(app: FastAPI, auth: list[Any]) -> None:
     router = APIRouter(prefix="/users/{user_id}", tags=["agent"], dependencies=auth)
 
-    @router.post("/chat")
-    async def post_chat(user_id: UserId, body: ChatBody, agent: Agent) -> dict[str, Any]:
+    @router.post("/chat", response_model=ChatResult)
+    async def post_chat(user_id: UserId, body: ChatBody, agent: Agent) -> ChatResult:
         """One chat turn: recall, respond, and write what was learned."""
-        reply = await agent.achat(user_id, body.message, session_id=body.session_id)
-        return _jsonable(reply)
+        result: ChatResult = await agent.achat(user_id, body.message, session_id=body.session_id)
+        return result
 
-    @router.post("/ingest")
-    async def post_ingest(user_id: UserId, body: IngestBody, agent: Agent) -> dict[str, Any]:
-        """Ingest messages (a past conversation): store them and extract what they say."""
-        messages = [m.model_dump(exclude_none=True) for m in body.messages]
-        report = await agent.ingest(
-            user_id, messages, session_id=body.session_id, extract=body.extract
-        )
-        return _jsonable(report)
+    @router.post("/ingest", response_model=IngestResult)
+    async def post_ingest(user_id: UserId, body: IngestBody, agent: Agent) -> IngestResult:
+        """Ingest a past conversation through extraction (one commit per batch of turns)."""
+        messages = [
+            {**m.model_dump(exclude_none=True), "session_id": body.session_id}
+            for m in body.messages
+        ]
+        result: IngestResult = await agent.ingest(user_id, messages, batch_turns=body.batch_turns)
+        return result
 
     app.include_router(router)
-
-
-def _jsonable(value: Any) -> dict[str, Any]:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    return dict(value)
 
 
 def _inspector_routes(app: FastAPI, auth: list[Any]) -> None:

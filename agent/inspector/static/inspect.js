@@ -111,6 +111,7 @@
       style,
       layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 90 },
       wheelSensitivity: 0.3,
+      maxZoom: 1.6,
     });
     state.cy.on("tap", "edge", (evt) => showWhy(evt.target.data("factId")));
     $("summary").textContent =

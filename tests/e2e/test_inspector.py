@@ -1,0 +1,162 @@
+"""The inspector page in headless Chromium: graph, timeline, as-of and provenance render.
+
+Starts ``memlane serve`` on a free loopback port over a seeded SQLite store and drives
+Debian's Chromium (never a downloaded browser). Skipped only when Chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from memory_graph.embedders import HashEmbedder
+from memory_graph.memory import Memory
+from memory_graph.stores import open_store
+from tests.tools_support.seed import seed_user
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+
+requires_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browser)"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """``memlane serve`` over a store with Alice (and Bob) seeded; yields its base URL."""
+    db = tmp_path / "inspect.db"
+
+    async def seed() -> None:
+        async with open_store(f"sqlite:///{db}") as store:
+            memory = Memory(store, HashEmbedder())
+            await seed_user(memory, "bob", name="Bob")
+            await seed_user(memory, "alice")
+
+    asyncio.run(seed())
+    port = _free_port()
+    env = {**os.environ, "MEMLANE_EMBEDDER": "hash", "MEMLANE_STORE": f"sqlite:///{db}"}
+    env.pop("MEMLANE_API_KEY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                pytest.fail(f"memlane serve did not start: {err[-2000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@requires_chromium
+async def test_inspector_renders_graph_timeline_and_provenance(server: str, tmp_path: Path) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": 860})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(f"{server}/inspect/alice")
+            await page.wait_for_selector("body[data-ready='true']", timeout=20_000)
+
+            counts = await page.evaluate(
+                "() => ({nodes: window.memlaneInspector.cy.nodes().length,"
+                " edges: window.memlaneInspector.cy.edges().length})"
+            )
+            # Now: Berlin, Acme, Rex, sushi (a value node) and the user; four facts.
+            assert counts == {"nodes": 5, "edges": 4}
+            assert await page.locator("#graph canvas").count() > 0
+            items = page.locator("#timeline li")
+            assert await items.count() == 6  # 5 starts + Paris ended
+            assert "Berlin" in (await items.first.inner_text())
+            assert "Bob" not in await page.content()
+
+            # Click an edge on the canvas: the provenance panel shows its source message.
+            point = await page.evaluate(
+                """() => {
+                  const cy = window.memlaneInspector.cy;
+                  const edge = cy.edges().filter(e => e.data('label') === 'lives_in')[0];
+                  const mid = edge.renderedMidpoint();
+                  const box = document.getElementById('graph').getBoundingClientRect();
+                  return {x: box.left + mid.x, y: box.top + mid.y};
+                }"""
+            )
+            await page.mouse.click(point["x"], point["y"])
+            panel = page.locator("#provenance")
+            await panel.wait_for(state="visible", timeout=10_000)
+            text = await panel.inner_text()
+            assert "I just moved to Berlin" in text and "Replaced" in text and "Paris" in text
+
+            await page.screenshot(path=str(tmp_path / "inspector.png"), full_page=True)
+            await page.screenshot(path="/tmp/inspector.png", full_page=True)
+
+            # As of mid-2023 the graph shows Paris, not Berlin.
+            await page.fill("#asof", "2023-07-01")
+            await page.click("#asof-form button[type=submit]")
+            await page.wait_for_function(
+                "() => window.memlaneInspector.cy.nodes().some(n => n.data('label') === 'Paris')",
+                timeout=10_000,
+            )
+            labels = await page.evaluate(
+                "() => window.memlaneInspector.cy.nodes().map(n => n.data('label'))"
+            )
+            assert "Berlin" not in labels
+
+            # A timeline entry opens the provenance of a fact too.
+            await page.locator("#timeline li", has_text="sushi").first.click()
+            await page.wait_for_function(
+                "() => document.getElementById('provenance-body').innerText.includes('sushi')"
+            )
+            assert errors == []
+        finally:
+            await browser.close()
