@@ -22,6 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 import numpy as np
@@ -62,6 +63,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 
 
+@lru_cache(maxsize=65_536)  # called for every comparison of facts; names repeat a lot
 def normalise_name(name: str) -> str:
     """Case-, accent- and whitespace-insensitive key for names and literal values."""
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode() or name
