@@ -162,9 +162,24 @@ class _Batch:
     aliased_ids: list[str] = field(default_factory=list)  # existing entities given an alias
     by_name: dict[str, str] = field(default_factory=dict)  # normalised name -> entity id
     facts: dict[str, Fact] = field(default_factory=dict)  # working graph, by id
+    by_key: dict[tuple[str, str], dict[str, None]] = field(default_factory=dict)
     loaded_keys: set[tuple[str, str]] = field(default_factory=set)
-    inserted: list[str] = field(default_factory=list)
+    inserted: dict[str, None] = field(default_factory=dict)  # ordered set
+    closed: dict[str, None] = field(default_factory=dict)  # ordered set
     changed: set[str] = field(default_factory=set)
+
+    def put(self, fact: Fact, *, changed: bool = True) -> None:
+        """Add or replace a fact of the working graph (``changed``: it is to be written)."""
+        self.facts[fact.id] = fact
+        self.by_key.setdefault((fact.subject_id, fact.predicate), {})[fact.id] = None
+        if changed:
+            self.changed.add(fact.id)
+
+    def meeting(self, fact: Fact, named: Sequence[str]) -> list[Fact]:
+        """Facts of the working graph ``fact`` may meet: same subject and predicate, or named."""
+        ids = dict(self.by_key.get((fact.subject_id, fact.predicate), {}))
+        ids.update((i, None) for i in named if i in self.facts)
+        return [self.facts[i] for i in ids]
 
 
 class Reconciler:
@@ -256,13 +271,7 @@ class Reconciler:
             await self._load_candidates(batch, fact.subject_id, fact.predicate)
             res = resolve(
                 fact,
-                [
-                    f
-                    for f in batch.facts.values()
-                    if (f.subject_id, f.predicate) == (fact.subject_id, fact.predicate)
-                    or f.id in draft.contradicts
-                    or f.id in draft.restates
-                ],
+                batch.meeting(fact, [*draft.contradicts, *draft.restates]),
                 functional=spec.functional,
                 now=now,
                 contradicts=draft.contradicts,
@@ -270,22 +279,18 @@ class Reconciler:
             )
             batch.report.notes.extend(f"drafts[{i}]: {n}" for n in res.notes)
             for upd in res.updates:
-                batch.facts[upd.id] = upd
-                batch.changed.add(upd.id)
-            for cid in res.closed_ids:
-                if cid not in batch.report.closed_ids:
-                    batch.report.closed_ids.append(cid)
+                batch.put(upd)
+            batch.closed.update((cid, None) for cid in res.closed_ids)
             if res.merged_into:
                 batch.report.facts_merged += 1
             if res.insert is not None:
-                batch.facts[res.insert.id] = res.insert
-                batch.changed.add(res.insert.id)
-                if res.insert.id not in batch.inserted:
-                    batch.inserted.append(res.insert.id)
+                batch.put(res.insert)
+                batch.inserted[res.insert.id] = None
                 fact_vectors[res.insert.id] = statement_vecs[i]
 
         # closed_ids includes facts this batch added and a later draft of it closed: each is
         # both added (it is stored) and closed (it is not current).
+        batch.report.closed_ids = list(batch.closed)
         batch.report.fact_ids = list(batch.inserted)
         batch.report.facts_added = len(batch.inserted)
         batch.report.facts_closed = len(batch.report.closed_ids)
@@ -338,6 +343,7 @@ class Reconciler:
     async def _resolve_by_similarity(
         self, batch: _Batch, drafts: Sequence[FactDraft], name_vecs: dict[str, np.ndarray]
     ) -> None:
+        kinds = self._kinds(drafts) if name_vecs else {}
         for name, vec in name_vecs.items():
             key = normalise_name(name)
             if key in batch.by_name:
@@ -358,7 +364,7 @@ class Reconciler:
                     if ent.id not in batch.new_entity_ids and ent.id not in batch.aliased_ids:
                         batch.aliased_ids.append(ent.id)
                     continue
-            kind = self._kind_for(drafts, key)
+            kind = kinds.get(key, "other")
             eid = entity_id_for(name)
             batch.entities[eid] = Entity(
                 id=eid, user_id=batch.user_id, name=name, kind=kind, created_at=batch.now
@@ -367,13 +373,14 @@ class Reconciler:
             batch.new_entity_ids.append(eid)
 
     @staticmethod
-    def _kind_for(drafts: Sequence[FactDraft], key: str) -> EntityKind:
+    def _kinds(drafts: Sequence[FactDraft]) -> dict[str, EntityKind]:
+        """The kind each name is first given in the batch (normalised name -> kind)."""
+        kinds: dict[str, EntityKind] = {}
         for d in drafts:
-            if normalise_name(d.subject) == key:
-                return d.subject_kind
-            if d.object and normalise_name(d.object) == key and d.object_kind != "value":
-                return d.object_kind  # type: ignore[return-value]
-        return "other"
+            kinds.setdefault(normalise_name(d.subject), d.subject_kind)
+            if d.object and d.object_kind != "value":
+                kinds.setdefault(normalise_name(d.object), d.object_kind)  # type: ignore[arg-type]
+        return kinds
 
     def _entity_id(self, batch: _Batch, name: str) -> str:
         if _is_self(name):
@@ -467,7 +474,8 @@ class Reconciler:
             return  # an entity first seen in this batch has no stored facts
         query = FactQuery(subject_id=subject_id, predicate=predicate, limit=_CANDIDATES_PER_KEY)
         for f in await self.store.find_facts(batch.user_id, query):
-            batch.facts.setdefault(f.id, f)
+            if f.id not in batch.facts:
+                batch.put(f, changed=False)
 
     async def _load_named(self, batch: _Batch, drafts: Sequence[FactDraft]) -> None:
         named = list(dict.fromkeys(i for d in drafts for i in (*d.contradicts, *d.restates)))
@@ -480,7 +488,8 @@ class Reconciler:
         }
         for fid in named:
             if fid in found:
-                batch.facts.setdefault(fid, found[fid])
+                if fid not in batch.facts:
+                    batch.put(found[fid], changed=False)
             else:
                 batch.report.notes.append(f"fact {fid} named by a draft is unknown; ignored")
 

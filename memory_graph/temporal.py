@@ -73,21 +73,19 @@ def _contains(fact: Fact, when: datetime) -> bool:
     return fact.start <= when and _reaches_past(fact, when)
 
 
-def _same_statement(a: Fact, b: Fact) -> bool:
-    return (
-        a.subject_id == b.subject_id
-        and a.predicate == b.predicate
-        and a.object_key == b.object_key
-        and a.polarity == b.polarity
-    )
+def _key(fact: Fact) -> tuple[str, str, str, str]:
+    # What "the same statement" means; object_key normalises, so compute it once per fact.
+    return (fact.subject_id, fact.predicate, fact.object_key, fact.polarity)
 
 
-def _conflicts(new: Fact, old: Fact, functional: bool) -> bool:
-    if old.subject_id != new.subject_id or old.predicate != new.predicate:
+def _conflicts(
+    new: tuple[str, str, str, str], old: tuple[str, str, str, str], functional: bool
+) -> bool:
+    if old[:2] != new[:2]:
         return False
-    if old.object_key == new.object_key:
-        return old.polarity != new.polarity
-    return functional and new.polarity == "positive" and old.polarity == "positive"
+    if old[2] == new[2]:
+        return old[3] != new[3]
+    return functional and new[3] == "positive" and old[3] == "positive"
 
 
 def _merge(target: Fact, new: Fact, **changes: Any) -> Fact | None:
@@ -125,6 +123,8 @@ def resolve(
     """
     notes: list[str] = []
     live = [f for f in existing if not f.is_retracted]
+    new_key = _key(new)
+    keys = {f.id: _key(f) for f in live}
     by_id = {f.id: f for f in existing}
 
     # Facts named as repeats are the same statement in other words, not conflicts.
@@ -139,7 +139,11 @@ def resolve(
         and by_id[r].polarity == new.polarity
     ]
     repeat_ids = {f.id for f in named_repeats}
-    conflicts = {f.id: f for f in live if f.id not in repeat_ids and _conflicts(new, f, functional)}
+    conflicts = {
+        f.id: f
+        for f in live
+        if f.id not in repeat_ids and _conflicts(new_key, keys[f.id], functional)
+    }
     for fid in contradicts:
         named = by_id.get(fid)
         if named is None:
@@ -148,7 +152,7 @@ def resolve(
             notes.append(f"contradicts {fid}: already retracted; ignored")
         elif named.subject_id != new.subject_id:
             notes.append(f"contradicts {fid}: a different subject; ignored")
-        elif _same_statement(named, new):
+        elif _key(named) == new_key:
             notes.append(f"contradicts {fid}: says the same thing; ignored")
         else:
             conflicts.setdefault(fid, named)
@@ -165,7 +169,7 @@ def resolve(
             notes.append(f"closed {old.id} at {start.isoformat()}")
 
     # Restatement: the same thing said within a known window (or named as a repeat).
-    same = [f for f in live if _same_statement(f, new)]
+    same = [f for f in live if keys[f.id] == new_key]
     containing = [f for f in (*same, *named_repeats) if _contains(f, start)]
     if containing:
         target = max(containing, key=lambda f: (f.start, f.id))
