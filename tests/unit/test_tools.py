@@ -178,3 +178,21 @@ async def test_export_graph_and_timeline(memory: Memory, ids: dict[str, str]) ->
     assert changes[0] == ("started", "Berlin") or ("ended", "Paris") in changes[:2]
     assert ("ended", "Paris") in changes and ("started", "Paris") in changes
     assert [e.at for e in t.events] == sorted((e.at for e in t.events), reverse=True)
+
+
+async def test_search_finds_relevant_facts_and_messages(
+    memory: Memory, ids: dict[str, str]
+) -> None:
+    found = await queries.search(memory, "alice", "where does Alice live, Berlin?", k=5)
+    assert found.facts and len(found.facts) <= 5
+    assert ids["lives_in:Berlin"] in {f.id for f in found.facts}
+    assert all(f.score is not None for f in found.facts)
+    assert all("(Bob)" not in f.statement for f in found.facts + found.superseded)
+    assert all("(Bob)" not in e.content for e in found.episodes)
+    assert found.text
+    then = await queries.search(memory, "alice", "where does Alice live?", as_of="2023-07-01")
+    assert "Berlin" not in {f.object for f in then.facts}
+    with pytest.raises(InputError):
+        await queries.search(memory, "alice", "  ")
+    with pytest.raises(InputError):
+        await queries.search(memory, "alice", "x", k=0)
