@@ -216,3 +216,18 @@ def test_query_terms(text: str, terms: list[str]) -> None:
 
 def test_query_terms_are_capped() -> None:
     assert len(query_terms(" ".join(f"w{i}" for i in range(500)))) == 32
+
+
+async def test_upgrading_an_old_schema_keeps_data_searchable(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    conn = connect(db)
+    migrate(conn, MIGRATIONS[:3])  # a file made before the per-user full-text tables
+    conn.execute(
+        "INSERT INTO facts (user_id, id, subject_id, predicate, statement, kind, polarity,"
+        " confidence, recorded_at) VALUES ('alice', 'f1', 'self', 'likes', 'The user likes"
+        " tango', 'fact', 'positive', 1.0, 0)"
+    )
+    conn.close()
+    async with open_store(f"sqlite:///{db}") as store:
+        assert [h.id for h in await store.search_text("alice", "fact", "tango", 5)] == ["f1"]
+        assert (await store.info()).details["migrations"] == [m.name for m in MIGRATIONS]

@@ -18,6 +18,7 @@ __all__ = [
     "EPISODE_COLS",
     "FACT_COLS",
     "FACT_ORDER",
+    "FTS_WEIGHTS",
     "TARGETS",
     "entity_params",
     "entity_row",
@@ -27,6 +28,7 @@ __all__ = [
     "fact_row",
     "fts_match",
     "name_keys",
+    "owner_token",
 ]
 
 # target -> (record table, FTS table, vector table)
@@ -197,6 +199,20 @@ def fact_row(row: Sequence[Any]) -> Fact:
     )
 
 
-def fts_match(terms: Sequence[str]) -> str:
-    """An FTS5 query that ORs ``terms``, each quoted as a literal string."""
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+def owner_token(user_id: str) -> str:
+    """The token the ``owner`` column of every FTS table holds for ``user_id``."""
+    return "u" + user_id.encode("utf-8").hex().upper()
+
+
+def fts_match(user_id: str, terms: Sequence[str]) -> str:
+    """An FTS5 query: the user's owner token AND any of ``terms``, each quoted as a literal."""
+    words = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+    return f'owner : "{owner_token(user_id)}" AND ({words})'
+
+
+FTS_WEIGHTS = {
+    "fact_fts": "1.0, 1.0, 0.0",
+    "episode_fts": "1.0, 0.0",
+    "entity_fts": "1.0, 1.0, 0.0",
+}
+"""bm25 column weights per FTS table; the trailing ``owner`` column never scores."""

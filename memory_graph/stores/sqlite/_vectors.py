@@ -29,12 +29,14 @@ class VectorIndex:
         self.dim = dim
         self.ids = list(ids)
         self.rows = {rid: i for i, rid in enumerate(self.ids)}
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True) if len(ids) else None
-        if norms is not None:
-            norms[norms == 0] = 1.0
-            matrix = matrix / norms
-        self._buf = np.zeros((max(len(ids), 16), dim), dtype=np.float32)
-        self._buf[: len(ids)] = matrix
+        n = len(self.ids)
+        self._buf = np.zeros((max(n + n // 8, 16), dim), dtype=np.float32)
+        rows = self._buf[:n]
+        rows[...] = matrix
+        # In place: a 100k x 384 matrix is 150 MB, so avoid temporaries.
+        norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+        norms[norms == 0] = 1.0
+        rows /= norms[:, None]
 
     @property
     def size(self) -> int:

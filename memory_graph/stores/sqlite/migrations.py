@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # unicode61 folds case and (with remove_diacritics 2) accents, so "Café" finds "cafe";
 # porter stems English words, so "lived" finds "lives".
 _TOKENIZE = "porter unicode61 remove_diacritics 2"
+_START = "COALESCE(valid_at, recorded_at)"
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,80 @@ _VECTORS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_CORE, _FTS, _VECTORS)
+
+def _owned_fts(table: str, content: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Rebuild ``table`` with an ``owner`` column: one token per user (``u`` + hex of the id).
+
+    Searches AND the owner token with the query words, so FTS5 walks only that user's
+    postings instead of every user's, and a big neighbour never slows a small user down.
+    ``owner`` is a virtual generated column of the content table (no storage) so that
+    FTS5's ``rebuild`` and ``integrity-check`` can read it like any other column.
+    """
+    cols = ", ".join((*columns, "owner"))
+    new = ", ".join(f"new.{c}" for c in (*columns, "owner"))
+    old = ", ".join(f"old.{c}" for c in (*columns, "owner"))
+    watched = ", ".join(columns)
+    return (
+        f"DROP TRIGGER {table}_ai",
+        f"DROP TRIGGER {table}_ad",
+        f"DROP TRIGGER {table}_au",
+        f"DROP TABLE {table}",
+        f"ALTER TABLE {content} ADD COLUMN owner TEXT "
+        "GENERATED ALWAYS AS ('u' || hex(user_id)) VIRTUAL",
+        f"""
+        CREATE VIRTUAL TABLE {table} USING fts5 (
+            {cols}, content='{content}', content_rowid='pk', tokenize='{_TOKENIZE}'
+        )
+        """,
+        f"INSERT INTO {table} ({table}) VALUES ('rebuild')",
+        f"""
+        CREATE TRIGGER {table}_ai AFTER INSERT ON {content} BEGIN
+            INSERT INTO {table} (rowid, {cols}) VALUES (new.pk, {new});
+        END
+        """,
+        f"""
+        CREATE TRIGGER {table}_ad AFTER DELETE ON {content} BEGIN
+            INSERT INTO {table} ({table}, rowid, {cols}) VALUES ('delete', old.pk, {old});
+        END
+        """,
+        f"""
+        CREATE TRIGGER {table}_au AFTER UPDATE OF {watched} ON {content} BEGIN
+            INSERT INTO {table} ({table}, rowid, {cols}) VALUES ('delete', old.pk, {old});
+            INSERT INTO {table} (rowid, {cols}) VALUES (new.pk, {new});
+        END
+        """,
+    )
+
+
+_OWNED_FTS = Migration(
+    "0004_full_text_by_user",
+    (
+        *_owned_fts("fact_fts", "facts", ("statement", "value")),
+        *_owned_fts("episode_fts", "episodes", ("content",)),
+        *_owned_fts("entity_fts", "entities", ("name", "aliases")),
+    ),
+)
+
+_NEIGHBOUR_INDEXES = Migration(
+    "0005_fact_endpoint_indexes",
+    (
+        # neighbourhood() reads the newest facts at each endpoint straight off these, so a
+        # hub entity with 100k facts costs a short index walk, not a sort of all its facts.
+        f"""
+        CREATE INDEX facts_by_subject_start
+            ON facts (user_id, subject_id, {_START}, recorded_at, id)
+        """,
+        f"""
+        CREATE INDEX facts_by_object_start
+            ON facts (user_id, object_id, {_START}, recorded_at, id)
+        """,
+        # Covered by facts_by_object_start; and as_of reads walk facts_by_start instead.
+        "DROP INDEX facts_by_object",
+        "DROP INDEX facts_by_valid",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_CORE, _FTS, _VECTORS, _OWNED_FTS, _NEIGHBOUR_INDEXES)
 
 
 def _ensure_ledger(conn: sqlite3.Connection) -> None:

@@ -40,6 +40,9 @@ __all__ = ["SQLiteStore"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+SCORE_WINDOW = 3000
+"""At most this many full-text matches are scored per search (see ``search_text``)."""
+
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = NORMAL",
@@ -361,18 +364,41 @@ class SQLiteStore(GraphStore):
 
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
+        """BM25 over the user's records; cost is bounded however common the words are.
+
+        Words found in more than ``SCORE_WINDOW`` of the user's records are dropped while
+        rarer ones remain (their BM25 weight is small and they would flood the scoring), and
+        at most ``SCORE_WINDOW`` matching records, newest first, are scored.
+        """
         records, fts, _ = _target(target)
         terms = query_terms(text)
         if not terms or k <= 0:
             return []
-        # bm25() is lower-is-better; Hit scores are higher-is-better.
+        return await self._run(self._search_text, records, fts, user_id, terms, k)
+
+    def _search_text(
+        self, records: str, fts: str, user_id: str, terms: list[str], k: int
+    ) -> list[Hit]:
+        conn = self._db
+        if len(terms) > 1:
+            count = f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)"
+            df = {
+                t: conn.execute(count, (q.fts_match(user_id, [t]), SCORE_WINDOW + 1)).fetchone()[0]
+                for t in terms
+            }
+            kept = [t for t in terms if df[t] <= SCORE_WINDOW]
+            terms = kept or [min(terms, key=lambda t: df[t])]
+        # bm25() is lower-is-better; Hit scores are higher-is-better. The inner query walks
+        # matches newest first (FTS5 serves rowid order without sorting) and stops at the
+        # window, so bm25 runs on at most SCORE_WINDOW rows.
         sql = (
-            f"SELECT r.id, -bm25({fts}) AS score FROM {fts} JOIN {records} r "
-            f"ON r.pk = {fts}.rowid WHERE {fts} MATCH ? AND r.user_id = ? "
-            "ORDER BY score DESC, r.id LIMIT ?"
+            f"SELECT id, score FROM (SELECT r.id AS id, -bm25({fts}, {q.FTS_WEIGHTS[fts]}) "
+            f"AS score FROM {fts} JOIN {records} r ON r.pk = {fts}.rowid "
+            f"WHERE {fts} MATCH ? AND r.user_id = ? ORDER BY {fts}.rowid DESC LIMIT ?) "
+            "ORDER BY score DESC, id LIMIT ?"
         )
-        params = (q.fts_match(terms), user_id, k)
-        return await self._run(self._select, sql, params, lambda row: Hit(row[0], float(row[1])))
+        rows = conn.execute(sql, (q.fts_match(user_id, terms), user_id, SCORE_WINDOW, k))
+        return [Hit(row[0], float(row[1])) for row in rows]
 
     async def search_vector(
         self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
@@ -409,36 +435,39 @@ class SQLiteStore(GraphStore):
         return await self._run(self._neighbourhood, user_id, list(entity_ids), hops, limit)
 
     def _neighbourhood(self, user_id: str, seeds: list[str], hops: int, limit: int) -> list[Fact]:
-        sql = (
-            f"SELECT pk, {q.FACT_COLS} FROM facts WHERE pk IN ("
-            " SELECT pk FROM facts WHERE user_id = ?1"
-            "  AND subject_id IN (SELECT value FROM json_each(?2))"
-            " UNION SELECT pk FROM facts WHERE user_id = ?1"
-            "  AND object_id IN (SELECT value FROM json_each(?2)))"
-            " AND pk NOT IN (SELECT value FROM json_each(?3))"
-            " ORDER BY COALESCE(valid_at, recorded_at) DESC, recorded_at DESC, id LIMIT ?4"
-        )
+        # One short walk of an endpoint index per entity and side: a hub such as "self" with
+        # 100k facts costs `limit` index rows, not a sort of everything it touches.
+        start = "COALESCE(valid_at, recorded_at)"
+        walks = [
+            f"SELECT pk, {start}, recorded_at, {q.FACT_COLS} FROM facts "
+            f"WHERE user_id = ? AND {side} = ? "
+            f"ORDER BY {start} DESC, recorded_at DESC, id DESC LIMIT ?"
+            for side in ("subject_id", "object_id")
+        ]
         visited = set(seeds)
         frontier = list(dict.fromkeys(seeds))
+        seen: set[int] = set()
         out: list[Fact] = []
-        seen_pks: list[int] = []
         for _ in range(hops):
-            if not frontier or len(out) >= limit:
+            room = limit - len(out)
+            if not frontier or room <= 0:
                 break
-            rows = self._db.execute(
-                sql,
-                (user_id, json.dumps(frontier), json.dumps(seen_pks), limit - len(out)),
-            ).fetchall()
-            nxt: list[str] = []
-            for row in rows:
-                seen_pks.append(row[0])
-                fact = q.fact_row(row[1:])
+            found: dict[int, tuple[Any, ...]] = {}
+            for entity in frontier:
+                for sql in walks:
+                    for row in self._db.execute(sql, (user_id, entity, room + len(seen))):
+                        if row[0] not in seen:
+                            found[row[0]] = row
+            newest = sorted(found.values(), key=lambda r: (-r[1], -r[2], r[3]))[:room]
+            frontier = []
+            for row in newest:
+                seen.add(row[0])
+                fact = q.fact_row(row[3:])
                 out.append(fact)
                 for end in (fact.subject_id, fact.object_id):
                     if end and end not in visited:
                         visited.add(end)
-                        nxt.append(end)
-            frontier = nxt
+                        frontier.append(end)
         return out
 
     # -- whole-store -------------------------------------------------------------------------
