@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import threading
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from memory_graph.embed import Embedder
 from memory_graph.errors import InputError
 
-__all__ = ["HashEmbedder", "SentenceTransformerEmbedder", "make_embedder"]
+__all__ = ["CachingEmbedder", "HashEmbedder", "SentenceTransformerEmbedder", "make_embedder"]
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]+")
@@ -44,7 +47,7 @@ class HashEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             words = _WORD.findall(text.lower())
-            for token in (*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))):
+            for token in (*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))):
                 col, sign = self._index(token)
                 out[row, col] += sign
         return _unit_rows(out)
@@ -57,7 +60,7 @@ class SentenceTransformerEmbedder:
         self.model_ref = model
         self.batch_size = batch_size
         self.device = device
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
         self.name = model
         self.dim = 384 if model.endswith("all-MiniLM-L6-v2") or "minilm" in model.lower() else 0
@@ -84,6 +87,48 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+class CachingEmbedder:
+    """Wraps an embedder with an on-disk cache of vectors keyed by model and text.
+
+    For evaluations and benchmarks that embed the same texts run after run; the cache is one
+    ``.npy`` file per text hash under ``directory`` (keep it outside the repository).
+    """
+
+    def __init__(self, inner: Embedder, directory: str | Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self.directory = Path(directory) / re.sub(r"[^A-Za-z0-9_.-]", "_", inner.name)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, text: str) -> Path:
+        digest = hashlib.sha1(text.encode()).hexdigest()
+        return self.directory / digest[:2] / f"{digest}.npy"
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out: list[np.ndarray | None] = []
+        todo: dict[str, list[int]] = {}
+        for i, text in enumerate(texts):
+            path = self._path(text)
+            try:
+                out.append(np.load(path))
+            except (OSError, ValueError):
+                out.append(None)
+                todo.setdefault(text, []).append(i)
+        if todo:
+            fresh = self.inner.embed(list(todo))
+            for (text, rows), vec in zip(todo.items(), fresh, strict=True):
+                path = self._path(text)
+                path.parent.mkdir(exist_ok=True)
+                np.save(path, vec)
+                for i in rows:
+                    out[i] = vec
+        self.dim = self.inner.dim
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([v for v in out if v is not None]).astype(np.float32, copy=False)
 
 
 @lru_cache(maxsize=4)
