@@ -2,9 +2,97 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
 import typer
 
+from agent.cli._common import JsonOption, emit_json, load_settings, run
+from memory_graph.errors import InputError
+
 eval_app = typer.Typer(help="Run evaluations and print their scores.", no_args_is_help=True)
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError as exc:
+        raise InputError(f"--k takes comma-separated integers, got {text!r}", where="k") from exc
+    if not ks or ks[0] < 1:
+        raise InputError(f"--k takes positive integers, got {text!r}", where="k")
+    return ks
+
+
+@eval_app.command("locomo")
+def locomo(
+    data: Path = typer.Option(..., "--data", help="a LoCoMo-format JSON file (locomo10.json)"),
+    mode: str = typer.Option(
+        "both", "--mode", help="what is ingested: turns, observations (as facts), or both"
+    ),
+    k: str = typer.Option("5,10,20", "--k", help="comma-separated cut-offs for recall@k"),
+    as_json: bool = JsonOption,
+    store: str | None = typer.Option(
+        None, "--store", help="store URL (default: a temporary SQLite file, deleted afterwards)"
+    ),
+    limit_conversations: int | None = typer.Option(
+        None, "--limit-conversations", min=1, help="only the first N conversations"
+    ),
+    embedder: str | None = typer.Option(
+        None, "--embedder", help="minilm (default), hash, or a sentence-transformers path"
+    ),
+    preset: str = typer.Option("balanced", "--preset", help="retrieval preset: fast|balanced|deep"),
+    token_budget: int | None = typer.Option(
+        None, "--token-budget", min=50, help="context token budget per question"
+    ),
+) -> None:
+    """LoCoMo evidence recall: ingest each conversation, ask every category 1-4 question
+    through Memory.recall, and score recall@k of the evidence turns (no LLM needed).
+
+    Each conversation is its own user. With --store the data is written there (use a
+    scratch store); by default a temporary SQLite file is used. Progress goes to stderr.
+    """
+    from evals.locomo import load_locomo, run_locomo
+    from memory_graph.embedders import make_embedder
+    from memory_graph.stores import open_store
+
+    settings = load_settings(store)
+    if mode not in ("turns", "observations", "both"):
+        raise typer.BadParameter("use turns, observations or both", param_hint="--mode")
+
+    async def go() -> dict[str, Any]:
+        ks = _ks(k)
+        conversations = load_locomo(data)[:limit_conversations]
+        emb = make_embedder(embedder or settings.embedder)
+        with tempfile.TemporaryDirectory(prefix="memlane-locomo-") as tmp:
+            url = store or f"sqlite:///{Path(tmp) / 'locomo.db'}"
+            async with open_store(url) as graph:
+                result = await run_locomo(
+                    conversations,
+                    graph,
+                    emb,
+                    mode=mode,  # type: ignore[arg-type]
+                    ks=ks,
+                    preset=preset,
+                    token_budget=token_budget,
+                )
+        return result.to_dict()
+
+    out = run(go)
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(
+        f"LoCoMo evidence recall, mode={out['mode']}, {out['n_questions']} questions, "
+        f"embedder={out['embedder']}, preset={out['preset']}"
+    )
+    typer.echo("recall@k: " + json.dumps(out["recall_at"]))
+    for cat, row in out["per_category"].items():
+        scores = json.dumps(row["recall_at"])
+        typer.echo(f"  category {cat} ({row['name']}, n={row['n']}): {scores}")
+    lat, tok = out["latency_ms"], out["context_tokens"]
+    typer.echo(f"latency ms p50 {lat['p50']} p95 {lat['p95']}; context tokens {tok['median']}")
 
 
 def register(app: typer.Typer) -> None:
