@@ -169,6 +169,7 @@ class MemoryAgent:
         self._res: _Resources | None = None
         self._open_lock = asyncio.Lock()
         self._runner: asyncio.Runner | None = None
+        self._closed_failures: list[WriteFailure] = []
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> MemoryAgent:
@@ -218,6 +219,7 @@ class MemoryAgent:
         if res is None:
             return
         await res.queue.close()
+        self._closed_failures.extend(res.queue.failures())
         if res.conn is not None:
             await res.conn.close()
         if self._memory is None:
@@ -274,8 +276,7 @@ class MemoryAgent:
         async def job() -> dict[str, Any]:
             out = await res.write_graph.ainvoke(snapshot, context=ctx)
             if out.get("write_status") == "failed":
-                err = out.get("write_error") or {}
-                raise MemlaneError(err.get("message", "memory write failed"), where="write")
+                raise _error_from(out.get("write_error") or {}, where="background write")
             return dict(out)
 
         res.queue.submit(ctx.user_id, job, label=f"turn {state.get('at')}")
@@ -459,7 +460,10 @@ class MemoryAgent:
 
     def write_errors(self, user_id: str | None = None) -> list[WriteFailure]:
         """Background writes that failed (inline failures are in each ``ChatResult``)."""
-        return self._res.queue.failures(user_id) if self._res is not None else []
+        live = self._res.queue.failures() if self._res is not None else []
+        return [
+            f for f in (*self._closed_failures, *live) if user_id is None or f.user_id == user_id
+        ]
 
     def status(self) -> dict[str, Any]:
         """Model, queue state and LLM accounting totals."""

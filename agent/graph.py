@@ -155,7 +155,7 @@ async def extract_node(state: TurnState, runtime: Runtime[AgentContext]) -> Upda
         user_name=ctx.user_name,
         turn_time=parse_time(state["at"]),
         new_turns=new,
-        recent_turns=_recent(state, ctx.options.recent_turns),
+        recent_turns=_recent(state, ctx.options.extract_recent_turns),
         candidates=candidates,
         predicates=extract_memory.ExtractionInput.predicate_lines(ctx.memory.registry),
     )

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     context_tokens: int = Field(default=1200, ge=100, le=32_000)
     defer_writes: bool = Field(default=False, description="write memory in a background queue")
     extract_candidates: int = Field(
-        default=20, ge=0, le=30, description="existing facts an extraction prompt sees"
+        default=15, ge=0, le=30, description="existing facts an extraction prompt sees"
     )
     checkpoint_db: str | None = Field(default=None, description="LangGraph checkpointer file")
     api_key: str | None = Field(default=None, description="HTTP API key (required if set)")

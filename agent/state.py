@@ -71,14 +71,16 @@ class AgentOptions:
 
     Attributes:
         candidates: existing facts the extraction prompt sees (chosen by retrieval).
-        recent_turns: earlier turns shown to the reply and extraction prompts.
+        recent_turns: earlier turns shown to the reply prompt.
+        extract_recent_turns: earlier turns shown to the extraction prompt (context only).
         context_tokens: token budget of the memory context in the reply prompt.
         defer_writes: write memory in the background queue instead of before returning.
         stream: stream the reply (tokens reach ``on_token`` / the ``custom`` stream).
     """
 
-    candidates: int = 20
+    candidates: int = 15
     recent_turns: int = 4
+    extract_recent_turns: int = 2
     context_tokens: int = 1200
     defer_writes: bool = False
     stream: bool = True

@@ -42,6 +42,10 @@ __all__ = [
 ]
 
 TASK = "extract_memory"
+RECENT_CHARS = 300
+"""Recent (context) messages are cut to this many characters; new ones never are."""
+CANDIDATE_CHARS = 80
+"""An existing fact's object (or statement) is cut to this many characters."""
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -103,12 +107,12 @@ class ExtractionInput(BaseModel):
 
 # -- output ------------------------------------------------------------------------------------
 class ExtractedEntity(BaseModel):
-    """A person, place, organisation, pet or thing in the user's life named in the messages."""
+    """A person, place, org, pet or thing named in the messages."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=300, description="the name as written")
-    kind: EntityKind = Field(default="other", description="what it is")
+    name: str = Field(min_length=1, max_length=300, description="as written")
+    kind: EntityKind = "other"
 
 
 class ExtractedFact(BaseModel):
@@ -120,32 +124,22 @@ class ExtractedFact(BaseModel):
         default="user",
         min_length=1,
         max_length=300,
-        description='"user" for the user, else the name of the person/pet/thing it is about',
+        description='"user", or the name of who/what it is about',
     )
     predicate: str = Field(min_length=1, max_length=64, description="one of PREDICATES")
-    object: str | None = Field(
-        default=None, max_length=1000, description="the value or entity name, short"
-    )
+    object: str | None = Field(default=None, max_length=1000, description="value or entity name")
     object_kind: ObjectKind = Field(
-        default="value", description='"value" for a literal, else the entity kind'
+        default="value", description='entity kind, or "value" for a literal'
     )
-    statement: str = Field(
-        min_length=1, max_length=2000, description="one short third-person sentence"
-    )
+    statement: str = Field(min_length=1, max_length=2000, description="one short sentence")
     kind: FactKind = "fact"
-    polarity: Polarity = Field(
-        default="positive", description='"negative" when denied or no longer true for the user'
-    )
-    valid_at: str | None = Field(
-        default=None, description="ISO date it became true, relative times resolved; else null"
-    )
-    invalid_at: str | None = Field(
-        default=None, description="ISO date it stopped being true, only if the messages say so"
-    )
+    polarity: Polarity = Field(default="positive", description='"negative" if denied or stopped')
+    valid_at: str | None = Field(default=None, description="ISO date it became true")
+    invalid_at: str | None = Field(default=None, description="ISO date it stopped being true")
     confidence: float = Field(default=0.9, ge=0.0, le=1.0)
-    restates: list[str] = Field(default_factory=list, description="ids of facts it repeats")
+    restates: list[str] = Field(default_factory=list, description="EXISTING FACTS ids it repeats")
     contradicts: list[str] = Field(
-        default_factory=list, description="ids of facts it makes no longer true"
+        default_factory=list, description="EXISTING FACTS ids it makes untrue"
     )
 
     @field_validator("valid_at", "invalid_at")
@@ -191,8 +185,7 @@ class ExtractedFact(BaseModel):
 
 
 class ExtractionOutput(BaseModel):
-    """The new messages' facts about the user and the people, pets, places and things in
-    their life. Empty lists when the messages hold nothing worth remembering."""
+    """What the new messages say about the user's life (empty lists if nothing)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -252,17 +245,16 @@ def compact_schema(model: type[BaseModel]) -> str:
 SYSTEM = Template(
     "extract_memory.system",
     """TASK: $task
-You keep a long-term memory about a user. From NEW MESSAGES, extract the durable facts \
-they state or clearly imply about the user and the people, pets, places and things in \
-their life (not small talk, not questions, not what the assistant said).
+You keep a long-term memory about a user. From NEW MESSAGES, extract durable facts about \
+the user and the people, pets, places and things in their life. Skip small talk, questions \
+and what the assistant said.
 Rules:
 - subject "user" is the user; predicate is a name from PREDICATES (* = one value at a time).
 - valid_at: ISO date the fact became true. Resolve relative times ("last month", "two years \
 ago", "next Friday") against TURN TIME. null if not said.
 - A past story ("back when I lived in X") is a fact with invalid_at set, not a new current one.
 - polarity "negative" for something denied or stopped ("I don't like X anymore").
-- restates: EXISTING FACTS ids it repeats. contradicts: ids it makes untrue (same subject). \
-Only ids shown.
+- restates / contradicts: only ids shown in EXISTING FACTS (same subject).
 PREDICATES:
 $predicates
 Answer with one JSON object, an $answer:
@@ -286,15 +278,22 @@ def _day(dt: datetime | None) -> str:
     return (to_iso(dt) or "")[:10] or "?"
 
 
-def _turn_line(turn: Turn) -> str:
+def _turn_line(turn: Turn, limit: int | None = None) -> str:
     stamp = f"[{to_iso(turn.at)}] " if turn.at else ""
-    return f"{stamp}{turn.role}: {turn.content}"
+    text = (
+        turn.content
+        if limit is None or len(turn.content) <= limit
+        else turn.content[:limit] + "..."
+    )
+    return f"{stamp}{turn.role}: {text}"
 
 
 def _candidate_line(c: CandidateFact) -> str:
     window = f"{_day(c.valid_at)}..{_day(c.invalid_at) if c.invalid_at else 'now'}"
     # The statement repeats the triple; it is shown only when there is no object to read.
     obj = c.object if c.object is not None else c.statement
+    if len(obj) > CANDIDATE_CHARS:  # bounded, so the prompt's size does not depend on data
+        obj = obj[:CANDIDATE_CHARS] + "..."
     predicate = c.predicate if c.polarity == "positive" else f"NOT {c.predicate}"
     return f"{c.short_id} | {c.subject} | {predicate} | {obj} | {window}"
 
@@ -321,7 +320,7 @@ def build_messages(data: ExtractionInput) -> list[dict[str, str]]:
             "turn_time": to_iso(data.turn_time),
             "user_name": data.user_name or "(name unknown)",
             "candidates": "\n".join(_candidate_line(c) for c in data.candidates) or "(none)",
-            "recent": "\n".join(_turn_line(t) for t in data.recent_turns) or "(none)",
+            "recent": "\n".join(_turn_line(t, RECENT_CHARS) for t in data.recent_turns) or "(none)",
             "new": "\n".join(_turn_line(t) for t in data.new_turns),
         }
     )
