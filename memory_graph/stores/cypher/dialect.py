@@ -112,9 +112,18 @@ class Dialect:
     def fulltext_index(self, label: str, prop: str) -> str:
         label, prop = _ident(label), _ident(prop)
         if self.name == "falkordb":
-            return f"CREATE FULLTEXT INDEX FOR (n:{label}) ON (n.{prop})"
+            # No stopword list: a query made only of common words must still match.
+            return (
+                f"CALL db.idx.fulltext.createNodeIndex({{label: '{label}', stopwords: []}}, "
+                f"'{prop}')"
+            )
         name = self.index_name(label, prop, "fulltext")
-        return f"CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR (n:{label}) ON EACH [n.{prop}]"
+        # The indexed text is pre-tokenised by the store (lower-case words joined by spaces);
+        # the whitespace analyser keeps it exactly so.
+        return (
+            f"CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR (n:{label}) ON EACH [n.{prop}] "
+            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'whitespace'}}"
+        )
 
     def vector_index(self, label: str, prop: str, dimension: int) -> str:
         label, prop = _ident(label), _ident(prop)
@@ -207,11 +216,6 @@ class Dialect:
         if self.name == "falkordb":
             return f"vec.cosineDistance({var}.{prop}, vecf32($v))"
         return f"vector.similarity.cosine({var}.{prop}, $v)"
-
-    @property
-    def fulltext_scores_are_ranks(self) -> bool:
-        """RediSearch scores are not comparable across queries; only their order is used."""
-        return self.name == "falkordb"
 
 
 FALKORDB = Dialect("falkordb")

@@ -70,6 +70,7 @@ FIELDS: Final = {"Episode": EPISODE_FIELDS, "Entity": ENTITY_FIELDS, "Fact": FAC
 
 #: Per label: the property the full-text index covers, and the vector property.
 TEXT_PROP: Final = "search_text"
+TEXT_LEN_PROP: Final = "search_len"
 VECTOR_PROP: Final = "embedding"
 SEARCHABLE: Final = {"fact": "Fact", "episode": "Episode", "entity": "Entity"}
 
@@ -178,10 +179,12 @@ RETURN n.id AS id
 """
             for label in LABELS
         }
+        # ``WHERE n.id IN $ids`` is one index scan on FalkorDB; ``UNWIND`` + a keyed MATCH
+        # is one scan per id (measured 1 ms against 19 ms for 50 ids).
         self.get = {
             label: f"""
-UNWIND $ids AS wanted
-MATCH {node("n", label, "wanted")}
+MATCH {node("n", label)}
+WHERE n.id IN $ids
 RETURN {project("n", label)}
 """
             for label in LABELS
@@ -195,8 +198,8 @@ RETURN n.id AS id, n.{VECTOR_PROP} AS vec
             for label in LABELS
         }
         self.delete_facts = f"""
-UNWIND $ids AS wanted
-MATCH {node("n", "Fact", "wanted")}
+MATCH {node("n", "Fact")}
+WHERE n.id IN $ids
 DETACH DELETE n
 RETURN count(*) AS deleted
 """
@@ -222,9 +225,16 @@ LIMIT $limit
 """
         self.session_episodes = f"""
 MATCH {node("n", "Episode")}
-WHERE ($session_id IS NULL AND n.session_id IS NULL) OR n.session_id = $session_id
+WHERE n.session_id = $session_id
 RETURN {project("n", "Episode")}
-ORDER BY n.occurred_at DESC, n.recorded_at DESC, n.id DESC
+ORDER BY n.occurred_at DESC, n.id DESC
+LIMIT $limit
+"""
+        self.no_session_episodes = f"""
+MATCH {node("n", "Episode")}
+WHERE n.session_id IS NULL
+RETURN {project("n", "Episode")}
+ORDER BY n.occurred_at DESC, n.id DESC
 LIMIT $limit
 """
         # Newest first within a hop, as every backend ranks a hub's many facts.
@@ -256,21 +266,28 @@ SKIP $skip LIMIT $limit
 """
             for label in LABELS
         }
+        # The full-text index finds candidate nodes; the store ranks them with BM25 over the
+        # returned (pre-tokenised) text, the formula of SQLite's FTS5, so every backend ranks
+        # alike (RediSearch's and Lucene's own scores and analysers differ).
         self.fulltext = {
             target: f"""
 {dialect.fulltext_call(label, TEXT_PROP)}
-WITH node AS n, score WHERE n.user_id = $user_id
-RETURN n.id AS id, score
-ORDER BY score DESC, id
-LIMIT $k
+WITH node AS n WHERE n.user_id = $user_id
+RETURN n.id AS id, n.{TEXT_PROP} AS text
+"""
+            for target, label in SEARCHABLE.items()
+        }
+        self.text_stats = {
+            target: f"""
+MATCH {node("n", label)}
+RETURN count(n) AS docs, sum(n.{TEXT_LEN_PROP}) AS words
 """
             for target, label in SEARCHABLE.items()
         }
         self.vector = {
             target: f"""
 {dialect.vector_call(label, VECTOR_PROP)}
-WITH node AS n, score WHERE n.user_id = $user_id
-RETURN n.id AS id, score
+RETURN node.id AS id, score, node.user_id = $user_id AS mine
 """
             for target, label in SEARCHABLE.items()
         }

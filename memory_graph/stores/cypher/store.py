@@ -7,13 +7,19 @@ records into parameter rows and rows back into records.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import math
+import re
 import unicodedata
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import numpy as np
+import snowballstemmer
 
 from memory_graph.errors import InputError, StoreError
 from memory_graph.io import record_to_dict
@@ -26,6 +32,7 @@ from memory_graph.stores.cypher.queries import (
     RANGE_INDEXES,
     SCHEMA_VERSION,
     SEARCHABLE,
+    TEXT_LEN_PROP,
     TEXT_PROP,
     VECTOR_PROP,
     Queries,
@@ -51,16 +58,59 @@ def _time(value: Any) -> Any:
 # -- records <-> parameter rows ----------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
-    """Accent- and case-folded text, so ``zurich`` finds ``Zürich`` on both servers.
+_WORD = re.compile(r"[^\W_]+")
+_BM25_K1, _BM25_B = 1.2, 0.75
 
-    RediSearch and Lucene's standard analyser keep diacritics (SQLite's FTS5 folds them);
-    folding what is indexed and what is asked the same way gives every backend the same
-    matches. Line breaks become spaces (RediSearch does not split words on them).
+
+_PORTER = snowballstemmer.stemmer("porter")
+
+
+@functools.lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    # FTS5's porter tokenizer leaves words of one or two characters alone.
+    return word if len(word) < 3 else _PORTER.stemWord(word)
+
+
+def _words(text: str) -> list[str]:
+    """Text as the words full-text search sees, the way SQLite's FTS5 tokenises it
+    (``porter unicode61 remove_diacritics 2``): case- and accent-folded runs of letters and
+    digits, Porter-stemmed.
+
+    RediSearch and Lucene analyse text differently (stemmers, diacritics, underscores), so
+    the store indexes this pre-tokenised form and ranks the matches itself.
     """
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(stripped.casefold().split())
+    return [_stem(w) for w in _WORD.findall(stripped.casefold())]
+
+
+def _text_props(*parts: str | None) -> dict[str, Any]:
+    words = _words(" ".join(p for p in parts if p))
+    return {TEXT_PROP: " ".join(words), TEXT_LEN_PROP: len(words)}
+
+
+def _bm25(rows: Rows, terms: list[str], docs: int, avgdl: float) -> list[tuple[str, float]]:
+    """FTS5's bm25 (k1 1.2, b 0.75, idf floored at 1e-6) of the rows that hold a term.
+
+    Rows the engine matched only through its own stemming hold no exact term and drop out.
+    """
+    counted: list[tuple[str, int, list[int]]] = []
+    for r in rows:
+        words = str(r["text"] or "").split()
+        counts = Counter(words)
+        tf = [counts.get(t, 0) for t in terms]
+        if any(tf):
+            counted.append((str(r["id"]), len(words), tf))
+    hits = [sum(1 for _, _, tf in counted if tf[i]) for i in range(len(terms))]
+    docs = max(docs, len(counted))
+    idf = [max(math.log((docs - h + 0.5) / (h + 0.5)), 1e-6) for h in hits]
+    avgdl = avgdl or 1.0
+    out = []
+    for rid, dl, tf in counted:
+        norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * dl / avgdl)
+        score = sum(idf[i] * n * (_BM25_K1 + 1) / (n + norm) for i, n in enumerate(tf) if n)
+        out.append((rid, score))
+    return out
 
 
 def _episode_props(ep: Episode) -> dict[str, Any]:
@@ -71,7 +121,7 @@ def _episode_props(ep: Episode) -> dict[str, Any]:
         "content": ep.content,
         "occurred_at": to_ms(ep.occurred_at),
         "recorded_at": to_ms(ep.recorded_at),
-        TEXT_PROP: _fold(ep.content),
+        **_text_props(ep.content),
     }
 
 
@@ -88,7 +138,7 @@ def _entity_props(en: Entity) -> dict[str, Any]:
         "summary": en.summary,
         "created_at": to_ms(en.created_at),
         "name_keys": _name_keys(en),
-        TEXT_PROP: _fold(" ".join((en.name, *en.aliases))),
+        **_text_props(en.name, *en.aliases),
     }
 
 
@@ -107,7 +157,7 @@ def _fact_props(f: Fact) -> dict[str, Any]:
         "recorded_at": to_ms(f.recorded_at),
         "expired_at": _ms(f.expired_at),
         "episode_ids": list(f.episode_ids),
-        TEXT_PROP: _fold(f"{f.statement} {f.value or ''}"),
+        **_text_props(f.statement, f.value),
     }
 
 
@@ -382,23 +432,29 @@ class CypherStore(GraphStore):
     async def episodes_in_session(
         self, user_id: str, session_id: str | None, limit: int = 20
     ) -> list[Episode]:
-        rows = await self.session.read(
-            self.q.session_episodes,
-            self._params(user_id, session_id=session_id, limit=int(limit)),
-        )
+        if session_id is None:
+            query, params = self.q.no_session_episodes, self._params(user_id, limit=int(limit))
+        else:
+            query = self.q.session_episodes
+            params = self._params(user_id, session_id=session_id, limit=int(limit))
+        rows = await self.session.read(query, params)
         return [_episode(user_id, r) for r in reversed(rows)]
 
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
-        query = self.dialect.fulltext_query([_fold(t) for t in query_terms(text)])
+        terms = list(dict.fromkeys(w for t in query_terms(text) for w in _words(t)))
+        query = self.dialect.fulltext_query(terms)
         if query is None or k <= 0:
             return []
-        rows = await self.session.read(
-            self.q.fulltext[target], self._params(user_id, q=query, k=int(k))
+        params = self._params(user_id, q=query)
+        rows, stats = await asyncio.gather(
+            self.session.read(self.q.fulltext[target], params),
+            self.session.read(self.q.text_stats[target], self._params(user_id)),
         )
-        if self.dialect.fulltext_scores_are_ranks:
-            return [Hit(r["id"], 1.0 / (1 + rank)) for rank, r in enumerate(rows)]
-        return [Hit(r["id"], float(r["score"])) for r in rows]
+        docs = int(stats[0]["docs"] or 0) if stats else 0
+        avgdl = float(stats[0]["words"] or 0) / docs if docs else 0.0
+        ranked = sorted(_bm25(rows, terms, docs, avgdl), key=lambda h: (-h[1], h[0]))
+        return [Hit(rid, score) for rid, score in ranked[:k]]
 
     async def search_vector(
         self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
@@ -409,20 +465,18 @@ class CypherStore(GraphStore):
         if k <= 0 or dim is None or vec.shape[0] != dim or not np.any(vec):
             return []
         values = vec.tolist()
-        # The index is shared by every user of the graph: ask for more than k, keep this
-        # user's, and fall back to an exact scan of this user's vectors when others crowded
-        # them out.
-        fetch = max(4 * k, k + 20)
+        # The index is shared by every user of the graph: ask for a few more than k and keep
+        # this user's; when other users crowded them out, scan this user's vectors exactly.
+        fetch = k + 10
         rows = await self.session.read(
             self.q.vector[target], self._params(user_id, n=fetch, v=values)
         )
-        if len(rows) < k:
-            total = await self.session.read(self.q.count_label[label])
-            if total and int(total[0]["n"]) > fetch:
-                rows = await self.session.read(
-                    self.q.vector_exact[target], self._params(user_id, v=values, k=int(k))
-                )
-        hits = [Hit(r["id"], self.dialect.similarity(r["score"])) for r in rows]
+        mine = [r for r in rows if r["mine"]]
+        if len(mine) < k and len(rows) >= fetch:
+            mine = await self.session.read(
+                self.q.vector_exact[target], self._params(user_id, v=values, k=int(k))
+            )
+        hits = [Hit(r["id"], self.dialect.similarity(r["score"])) for r in mine]
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
 
