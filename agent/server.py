@@ -112,22 +112,30 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Text the model stores may hold tabs and newlines but no other control characters.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
 class RememberBody(_Body):
-    statement: str = Field(min_length=1, max_length=MAX_NOTE_CHARS, description="what to keep")
+    statement: str = Field(
+        min_length=1, max_length=MAX_NOTE_CHARS, pattern=TEXT_PATTERN, description="what to keep"
+    )
 
 
 class CorrectBody(_Body):
-    value: str = Field(min_length=1, max_length=MAX_VALUE_CHARS, description="the right value")
+    value: str = Field(
+        min_length=1, max_length=MAX_VALUE_CHARS, pattern=TEXT_PATTERN, description="the value"
+    )
 
 
 class ChatBody(_Body):
-    message: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    message: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS, pattern=TEXT_PATTERN)
     session_id: str | None = Field(default=None, pattern=USER_ID_PATTERN)
 
 
 class IngestMessage(_Body):
     role: Literal["user", "assistant", "system"] = "user"
-    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS, pattern=TEXT_PATTERN)
     at: str | None = Field(default=None, max_length=40, description="when it was said (ISO 8601)")
     id: str | None = Field(default=None, pattern=USER_ID_PATTERN, description="message id")
     speaker: str | None = Field(default=None, max_length=200)
