@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.api import ChatResult, MemoryAgent
+from agent.offline import LABEL, is_offline
 from agent.settings import Settings
 from memory_graph.model import Fact
 from memory_graph.timeutil import to_iso, utcnow
@@ -114,6 +115,8 @@ async def run_demo(
     settings = settings.model_copy(update={"store": store, "defer_writes": False})
     result = DemoResult(user_id=user_id, store=store)
     out(f"memlane demo: model {settings.model}, store {store}, user {user_id}")
+    if is_offline(settings.model):
+        out(f"{LABEL} pattern extraction and template replies; set MEMLANE_MODEL for a real one")
     async with MemoryAgent(settings=settings) as agent:
         session = None
         for session_id, at, message in SCRIPT:
