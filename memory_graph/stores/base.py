@@ -114,9 +114,7 @@ class GraphStore(ABC):
 
     # -- search ------------------------------------------------------------------------------
     @abstractmethod
-    async def search_text(
-        self, user_id: str, target: SearchTarget, text: str, k: int
-    ) -> list[Hit]:
+    async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
         """Full-text search (OR of the query's words, ranked); user text is escaped."""
 
     @abstractmethod
@@ -142,7 +140,7 @@ class GraphStore(ABC):
 
     @abstractmethod
     def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Every record of a user as JSON-ready dicts, in a stable order (see ``memory_graph.io``)."""
+        """Every record of a user as JSON-ready dicts in a stable order (``memory_graph.io``)."""
 
     @abstractmethod
     async def info(self) -> StoreInfo:
