@@ -81,9 +81,7 @@ def entity_id_for(name: str) -> str:
     return "e_" + _digest(normalise_name(name))
 
 
-def episode_id_for(
-    session_id: str | None, role: str, occurred_at: datetime, content: str
-) -> str:
+def episode_id_for(session_id: str | None, role: str, occurred_at: datetime, content: str) -> str:
     """Content-hash episode id, so re-ingesting the same message is a no-op."""
     return "ep_" + _digest(session_id or "", role, to_iso(occurred_at) or "", content)
 
