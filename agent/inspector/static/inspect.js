@@ -109,7 +109,7 @@
       container: $("graph"),
       elements: elements(graph),
       style,
-      layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 9000, idealEdgeLength: 90 },
+      layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 400000, idealEdgeLength: 160, padding: 40 },
       wheelSensitivity: 0.3,
       maxZoom: 1.6,
     });
