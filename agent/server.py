@@ -316,6 +316,12 @@ def _handlers(app: FastAPI) -> None:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
         return _error(422, "invalid_request", str(first.get("msg", "invalid request")), where)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: logged with its traceback, reported without internals.
+        log.exception("%s %s failed", request.method, request.url.path)
+        return _error(500, "internal_error", "the server failed; the error has been logged")
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
