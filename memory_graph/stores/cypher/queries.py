@@ -230,6 +230,15 @@ RETURN {project("n", "Episode")}
 ORDER BY n.occurred_at DESC, n.id DESC
 LIMIT $limit
 """
+        # Several sessions in one statement (the retriever asks for many at once).
+        self.sessions_episodes = f"""
+MATCH {node("n", "Episode")}
+WHERE n.session_id IN $sessions
+WITH n ORDER BY n.occurred_at DESC, n.id DESC
+WITH n.session_id AS sid, collect(n)[..$limit] AS recent
+UNWIND recent AS n
+RETURN {project("n", "Episode")}
+"""
         self.no_session_episodes = f"""
 MATCH {node("n", "Episode")}
 WHERE n.session_id IS NULL

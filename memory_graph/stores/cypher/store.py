@@ -12,9 +12,9 @@ import functools
 import logging
 import math
 import re
+import time
 import unicodedata
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -60,6 +60,7 @@ def _time(value: Any) -> Any:
 
 _WORD = re.compile(r"[^\W_]+")
 _BM25_K1, _BM25_B = 1.2, 0.75
+_STATS_TTL_S = 30.0
 
 
 _PORTER = snowballstemmer.stemmer("porter")
@@ -84,6 +85,16 @@ def _words(text: str) -> list[str]:
     return [_stem(w) for w in _WORD.findall(stripped.casefold())]
 
 
+def _vec(vector: np.ndarray) -> list[float]:
+    """A float32 vector as the shortest floats that round-trip it (9 significant digits).
+
+    Parameters travel as text on FalkorDB's native protocol: ``0.1`` rather than
+    ``0.10000000149011612`` nearly halves a 384-d vector's bytes, and the server's float32
+    is the same value either way.
+    """
+    return [float(text) for text in np.char.mod("%.9g", vector.astype(np.float32))]
+
+
 def _text_props(*parts: str | None) -> dict[str, Any]:
     words = _words(" ".join(p for p in parts if p))
     return {TEXT_PROP: " ".join(words), TEXT_LEN_PROP: len(words)}
@@ -95,13 +106,15 @@ def _bm25(rows: Rows, terms: list[str], docs: int, avgdl: float) -> list[tuple[s
     Rows the engine matched only through its own stemming hold no exact term and drop out.
     """
     counted: list[tuple[str, int, list[int]]] = []
+    hits = [0] * len(terms)
     for r in rows:
         words = str(r["text"] or "").split()
-        counts = Counter(words)
-        tf = [counts.get(t, 0) for t in terms]
+        tf = [words.count(t) for t in terms]
         if any(tf):
             counted.append((str(r["id"]), len(words), tf))
-    hits = [sum(1 for _, _, tf in counted if tf[i]) for i in range(len(terms))]
+            for i, n in enumerate(tf):
+                if n:
+                    hits[i] += 1
     docs = max(docs, len(counted))
     idf = [max(math.log((docs - h + 0.5) / (h + 0.5)), 1e-6) for h in hits]
     avgdl = avgdl or 1.0
@@ -247,6 +260,12 @@ class CypherStore(GraphStore):
         self.url = url or session.display_url
         self._dims: dict[str, int] = {}
         self._open = False
+        self._session_calls: dict[tuple[str, int], list[tuple[str, asyncio.Future[Any]]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # BM25 corpus statistics per (user, label): cheap to keep, slow to count on every
+        # search (a scan of the user's nodes). Dropped on this store's writes; other
+        # processes' writes show within _STATS_TTL_S (stale statistics only shift weights).
+        self._text_stats: dict[tuple[str, str], tuple[float, int, float]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -372,21 +391,24 @@ class CypherStore(GraphStore):
             facts=_rows(writes.facts, _fact_props),
             entity_ids=[e.id for e in writes.entities],
             vectors={
-                SEARCHABLE[target]: [{"id": rid, "vec": v.tolist()} for rid, v in by_id.items()]
+                SEARCHABLE[target]: [{"id": rid, "vec": _vec(v)} for rid, v in by_id.items()]
                 for target, by_id in vectors.items()
             },
         )
+        self._changed(writes.user_id)
         await self.session.write(self.q.apply, params)
 
     async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:
         if not fact_ids:
             return 0
+        self._changed(user_id)
         rows = await self.session.write(
             self.q.delete_facts, self._params(user_id, ids=list(dict.fromkeys(fact_ids)))
         )
         return int(rows[0]["deleted"]) if rows else 0
 
     async def forget_user(self, user_id: str) -> dict[str, int]:
+        self._changed(user_id)
         out: dict[str, int] = {}
         # Facts first: their relationships go with them.
         for label, key in (("Fact", "facts"), ("Entity", "entities"), ("Episode", "episodes")):
@@ -433,12 +455,46 @@ class CypherStore(GraphStore):
         self, user_id: str, session_id: str | None, limit: int = 20
     ) -> list[Episode]:
         if session_id is None:
-            query, params = self.q.no_session_episodes, self._params(user_id, limit=int(limit))
-        else:
-            query = self.q.session_episodes
-            params = self._params(user_id, session_id=session_id, limit=int(limit))
-        rows = await self.session.read(query, params)
-        return [_episode(user_id, r) for r in reversed(rows)]
+            rows = await self.session.read(
+                self.q.no_session_episodes, self._params(user_id, limit=int(limit))
+            )
+            return [_episode(user_id, r) for r in reversed(rows)]
+        # Calls made together (``asyncio.gather`` over a reply's sessions) share one
+        # statement: one round trip instead of one per session.
+        key = (user_id, int(limit))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Episode]] = loop.create_future()
+        waiting = self._session_calls.get(key)
+        if waiting is None:
+            waiting = self._session_calls[key] = []
+            loop.call_soon(self._start_session_batch, key)
+        waiting.append((session_id, future))
+        return await future
+
+    def _start_session_batch(self, key: tuple[str, int]) -> None:
+        task = asyncio.ensure_future(self._session_batch(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _session_batch(self, key: tuple[str, int]) -> None:
+        user_id, limit = key
+        waiting = self._session_calls.pop(key, [])
+        sessions = sorted({sid for sid, _ in waiting})
+        try:
+            rows = await self.session.read(
+                self.q.sessions_episodes, self._params(user_id, sessions=sessions, limit=limit)
+            )
+        except BaseException as exc:
+            for _, future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        by_session: dict[str, list[Episode]] = {}
+        for r in rows:
+            by_session.setdefault(r["session_id"], []).append(_episode(user_id, r))
+        for sid, future in waiting:
+            if not future.done():
+                future.set_result(list(reversed(by_session.get(sid, []))))
 
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
@@ -446,15 +502,26 @@ class CypherStore(GraphStore):
         query = self.dialect.fulltext_query(terms)
         if query is None or k <= 0:
             return []
-        params = self._params(user_id, q=query)
-        rows, stats = await asyncio.gather(
-            self.session.read(self.q.fulltext[target], params),
-            self.session.read(self.q.text_stats[target], self._params(user_id)),
-        )
-        docs = int(stats[0]["docs"] or 0) if stats else 0
-        avgdl = float(stats[0]["words"] or 0) / docs if docs else 0.0
+        rows = await self.session.read(self.q.fulltext[target], self._params(user_id, q=query))
+        docs, avgdl = await self._corpus(user_id, target)
         ranked = sorted(_bm25(rows, terms, docs, avgdl), key=lambda h: (-h[1], h[0]))
         return [Hit(rid, score) for rid, score in ranked[:k]]
+
+    async def _corpus(self, user_id: str, target: SearchTarget) -> tuple[int, float]:
+        """Documents and mean words per document of a user's ``target`` records."""
+        now = time.monotonic()
+        cached = self._text_stats.get((user_id, target))
+        if cached is not None and now - cached[0] < _STATS_TTL_S:
+            return cached[1], cached[2]
+        stats = await self.session.read(self.q.text_stats[target], self._params(user_id))
+        docs = int(stats[0]["docs"] or 0) if stats else 0
+        avgdl = float(stats[0]["words"] or 0) / docs if docs else 0.0
+        self._text_stats[(user_id, target)] = (now, docs, avgdl)
+        return docs, avgdl
+
+    def _changed(self, user_id: str) -> None:
+        for key in [k for k in self._text_stats if k[0] == user_id]:
+            del self._text_stats[key]
 
     async def search_vector(
         self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
@@ -464,7 +531,7 @@ class CypherStore(GraphStore):
         dim = self._dims.get(label)
         if k <= 0 or dim is None or vec.shape[0] != dim or not np.any(vec):
             return []
-        values = vec.tolist()
+        values = _vec(vec)
         # The index is shared by every user of the graph: ask for a few more than k and keep
         # this user's; when other users crowded them out, scan this user's vectors exactly.
         fetch = k + 10
