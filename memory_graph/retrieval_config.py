@@ -42,6 +42,9 @@ class RetrievalConfig(BaseModel):
     mention_boost: float = Field(
         default=1.0, ge=0, description="score x (1 + this) for items by/about a named person"
     )
+    path_boost: float = Field(
+        default=1.0, ge=0, description="score x (1 + this) for a linked entity's named predicate"
+    )
     date_boost: float = Field(
         default=1.0, ge=0, description="score x (1 + this) for items dated when the query says"
     )

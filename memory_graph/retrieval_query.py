@@ -7,11 +7,13 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from memory_graph.model import Episode
+from memory_graph.predicates import PredicateRegistry
 
 __all__ = [
     "QueryInfo",
@@ -21,6 +23,7 @@ __all__ = [
     "episode_index_text",
     "mentions",
     "name_ngrams",
+    "predicate_hints",
 ]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
@@ -189,3 +192,31 @@ def episode_index_text(episode: Episode, previous: Episode | None = None) -> str
         prev = prev[:600]
     before = f"{previous.speaker}: {prev}" if previous.speaker else prev
     return f"{before}\n{own}"
+
+
+_LINK_WORDS = frozenset({"in", "at", "of", "to", "has", "is", "for", "with", "by"})
+
+
+def _stem(word: str) -> str:
+    word = word.casefold()
+    for suffix in ("ing", "es", "ed", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def predicate_hints(words: tuple[str, ...] | list[str], registry: PredicateRegistry) -> set[str]:
+    """Predicates the query's words name: synonyms ("sister" -> has_sibling) and the content
+    words of predicate names ("live" -> lives_in, "job" -> job_title)."""
+    lowered = [w.casefold() for w in words]
+    hints: set[str] = set()
+    for word in [*lowered, *(f"{a}_{b}" for a, b in itertools.pairwise(lowered))]:
+        name = registry.synonyms.get(word, word)
+        if name in registry.specs:
+            hints.add(name)
+    stems = {_stem(w) for w in lowered if w not in _STOP or w in {"live", "work"}}
+    for name in registry.specs:
+        parts = [p for p in name.split("_") if p not in _LINK_WORDS]
+        if parts and any(_stem(p) in stems for p in parts):
+            hints.add(name)
+    return hints

@@ -39,7 +39,13 @@ from memory_graph.retrieval_context import (
     render,
 )
 from memory_graph.retrieval_fusion import Scores, dedup, overlaps, recency
-from memory_graph.retrieval_query import QueryInfo, analyse_query, mentions, name_ngrams
+from memory_graph.retrieval_query import (
+    QueryInfo,
+    analyse_query,
+    mentions,
+    name_ngrams,
+    predicate_hints,
+)
 from memory_graph.stores.base import GraphStore
 
 __all__ = [
@@ -79,6 +85,7 @@ class _Call:
     episodes: dict[str, Episode] = field(default_factory=dict)
     linked: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
+    hints: set[str] = field(default_factory=set)
 
     @property
     def past_view(self) -> bool:
@@ -129,6 +136,7 @@ class Retriever:
         """
         with _blas_controller().limit(limits=1, user_api="blas"):
             call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of)
+            call.hints = predicate_hints(call.info.words, self.registry)
             vector = self.embedder.embed([query])[0]
             await self._candidates(call, vector)
             if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
@@ -177,6 +185,11 @@ class Retriever:
         )
         for f in near:
             call.pool.setdefault(f.id, f)
+        # Relational mentions: "my sister" links the object of the user's has_sibling facts.
+        for f in list(call.pool.values()):
+            relational = f.predicate in call.hints and f.subject_id in call.linked
+            if relational and f.object_id and (f.is_current or call.past_view):
+                call.linked.add(f.object_id)
         graph = nx.Graph()
         for f in call.pool.values():
             if not f.is_retracted:
@@ -184,9 +197,11 @@ class Retriever:
                 if f.object_id:
                     graph.add_edge(("f", f.id), ("e", f.object_id))
         personal: dict[tuple[str, str], float] = {}
+        # Named and relationally linked entities seed the walk more than the search hits do;
+        # the user themself is linked by any "I"/"my" and touches everything, so less.
         for eid in call.linked:
             if ("e", eid) in graph:
-                personal[("e", eid)] = 1.0 / len(call.linked)
+                personal[("e", eid)] = 0.3 if eid == SELF_ID else 1.0
         top = [fid for fid in facts.top(10) if ("f", fid) in graph]
         total = sum(facts.score[fid] for fid in top) or 1.0
         for fid in top:
@@ -194,7 +209,7 @@ class Retriever:
         if not personal:
             return
         ranks = nx.pagerank(
-            graph, alpha=cfg.pagerank_alpha, personalization=personal, max_iter=100, tol=1e-6
+            graph, alpha=cfg.pagerank_alpha, personalization=personal, max_iter=50, tol=1e-4
         )
         ranked = sorted(
             (node[1] for node in ranks if node[0] == "f" and ranks[node] > 0),
@@ -228,6 +243,9 @@ class Retriever:
                 current.append(fid)
             if f.subject_id in call.linked and f.subject_id != SELF_ID:
                 score *= 1.0 + cfg.mention_boost
+            if f.subject_id in call.linked and f.predicate in call.hints:
+                # The query names both ends of this edge: "where does my sister live".
+                score *= 1.0 + cfg.path_boost
             if window and overlaps(f, *window):
                 score *= 1.0 + cfg.date_boost
             score *= recency(f.start, reference, cfg.w_recency, cfg.recency_half_life_days)
