@@ -143,6 +143,11 @@ class Dialect:
         )
 
     @property
+    def await_indexes(self) -> str | None:
+        """Wait until new indexes are online (Neo4j populates them in the background)."""
+        return None if self.name == "falkordb" else "CALL db.awaitIndexes(300)"
+
+    @property
     def list_indexes(self) -> str:
         if self.name == "falkordb":
             return "CALL db.indexes() YIELD label, properties, types, options, status"

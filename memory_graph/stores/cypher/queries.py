@@ -107,7 +107,7 @@ def project(var: str, label: str) -> str:
 
 def _some(var: str) -> str:
     """``FOREACH`` over one element when ``var`` matched, none otherwise."""
-    return f"FOREACH (_ IN CASE WHEN {var} IS NULL THEN [] ELSE [1] END |"
+    return f"FOREACH (present IN CASE WHEN {var} IS NULL THEN [] ELSE [1] END |"
 
 
 class Queries:
@@ -118,7 +118,7 @@ class Queries:
         vec = dialect.vector_expr("row.vec")
         set_vectors = "".join(
             f"""
-WITH count(*) AS _
+WITH count(*) AS done
 UNWIND $vectors.{label} AS row
 MATCH {node("n", label, "row.id")}
 SET n.{VECTOR_PROP} = {vec}"""
@@ -126,19 +126,19 @@ SET n.{VECTOR_PROP} = {vec}"""
         )
 
         # One statement per write set: FalkorDB has no transactions, but each statement is
-        # atomic on both servers. ``WITH count(*) AS _`` ends each section with exactly one
+        # atomic on both servers. ``WITH count(*) AS done`` ends each section with exactly one
         # row, whatever the previous UNWIND produced (an empty list gives zero rows).
         # Vectors go last, by id, so a vector may also update a record stored earlier.
         self.apply = f"""
 UNWIND $episodes AS row
 MERGE {node("n", "Episode", "row.id")}
 ON CREATE SET n += row.props
-WITH count(*) AS _
+WITH count(*) AS done
 UNWIND $entities AS row
 MERGE {node("n", "Entity", "row.id")}
 ON CREATE SET n.write_token = $token
 SET n += row.props
-WITH count(*) AS _
+WITH count(*) AS done
 UNWIND $facts AS row
 MERGE {node("n", "Fact", "row.id")}
 SET n += row.props
@@ -155,7 +155,7 @@ WITH DISTINCT n
 UNWIND CASE WHEN size(n.episode_ids) = 0 THEN [null] ELSE n.episode_ids END AS ep_id
 OPTIONAL MATCH {node("ep", "Episode", "ep_id")}
 {_some("ep")} MERGE (n)-{rel("FROM")}->(ep))
-WITH count(*) AS _
+WITH count(*) AS done
 UNWIND $entity_ids AS eid
 MATCH {node("e", "Entity", "eid")}
 WHERE e.write_token = $token
@@ -168,7 +168,7 @@ WITH DISTINCT e
 OPTIONAL MATCH {node("f", "Fact")}
 WHERE f.object_id = e.id
 {_some("f")} MERGE (f)-{rel("OBJECT")}->(e)){set_vectors}
-WITH count(*) AS _
+WITH count(*) AS done
 RETURN 1 AS ok
 """
         self.existing = {

@@ -298,10 +298,14 @@ class CypherStore(GraphStore):
                 ((label, (TEXT_PROP,), "fulltext"), self.dialect.fulltext_index(label, TEXT_PROP))
             )
             wanted.append(((label, ("user_id", "id"), "unique"), self.dialect.unique_key(label)))
+        created = False
         for key, ddl in wanted:
             if ddl is None or key in have:
                 continue
             await self._ddl(ddl, key)
+            created = True
+        if created and self.dialect.await_indexes:
+            await self.session.write(self.dialect.await_indexes)
         for label in LABELS:
             dim = self.dialect.vector_dimension(rows, label)
             if dim is not None:
@@ -335,6 +339,8 @@ class CypherStore(GraphStore):
         if known is None:
             ddl = self.dialect.vector_index(label, VECTOR_PROP, dim)
             await self._ddl(ddl, (label, (VECTOR_PROP,), "vector"))
+            if self.dialect.await_indexes:
+                await self.session.write(self.dialect.await_indexes)
             rows = await self._index_rows()
             known = self.dialect.vector_dimension(rows, label)
             if known is None:
