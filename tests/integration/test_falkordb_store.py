@@ -1,0 +1,99 @@
+"""What the contract suite does not pin down about the Cypher store on a real FalkorDB:
+the graph's shape, idempotent schema, vector dimensions, shared indexes, batched reads."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from memory_graph.errors import StoreError
+from memory_graph.model import WriteSet
+from memory_graph.stores import GraphStore, open_store
+from memory_graph.stores.cypher import CypherStore
+from tests.conftest import Sample
+from tests.integration.falkordb_server import FalkorDBServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def graph(falkordb_server: FalkorDBServer, request: pytest.FixtureRequest) -> GraphStore:
+    from tests.integration.falkordb_server import falkordb_store
+
+    store = await falkordb_store(request, falkordb_server.data_dir, "extra")
+    await store.open()
+    yield store  # type: ignore[misc]
+    await store.close()
+
+
+async def test_facts_are_nodes_linked_to_entities_and_episodes(
+    graph: CypherStore, sample: Sample
+) -> None:
+    await graph.apply(sample.turn("alice", 1, facts=2))
+    rows = await graph.session.read(
+        "MATCH (a)-[r]->(b) RETURN labels(a)[0] AS a, type(r) AS t, r.user_id AS u, "
+        "labels(b)[0] AS b ORDER BY t"
+    )
+    shape = sorted({(r["a"], r["t"], r["b"]) for r in rows})
+    # The turn's facts have subject "self", which has no entity node yet.
+    assert shape == [("Fact", "FROM", "Episode"), ("Fact", "OBJECT", "Entity")]
+    assert {r["u"] for r in rows} == {"alice"}
+    # An entity written after the facts that name it is linked to them.
+    me = sample.entity("alice", "self", "Alice", kind="self")
+    await graph.apply(WriteSet("alice", entities=[me]))
+    rows = await graph.session.read(
+        "MATCH (:Entity {id: 'self'})-[r:SUBJECT_OF]->(f:Fact) RETURN count(r) AS n"
+    )
+    assert rows[0]["n"] == 2
+
+
+async def test_opening_twice_keeps_one_schema(graph: CypherStore) -> None:
+    again = open_store(graph.url)
+    await again.open()
+    info = await again.info()
+    await again.close()
+    assert info.ok, info.problems
+    assert len(info.details["indexes"]) == len(set(info.details["indexes"]))
+
+
+async def test_vectors_of_another_dimension_are_refused(graph: CypherStore, sample: Sample) -> None:
+    await graph.apply(sample.turn("alice", 1))  # 64-d
+    fact = sample.fact("alice", "f_odd", "odd")
+    writes = WriteSet("alice", facts=[fact], fact_vectors={"f_odd": np.ones(8, np.float32)})
+    with pytest.raises(StoreError, match="dimensions"):
+        await graph.apply(writes)
+    assert await graph.get_facts("alice", ["f_odd"]) == []
+
+
+async def test_vector_search_finds_a_users_vectors_when_others_crowd_the_index(
+    graph: CypherStore, sample: Sample
+) -> None:
+    query = sample.vec("the user visited place")
+    crowd = [sample.fact("bob", f"b{i}", f"bob fact {i}") for i in range(60)]
+    await graph.apply(WriteSet("bob", facts=crowd, fact_vectors={f.id: query for f in crowd}))
+    mine = sample.fact("alice", "a1", "alice fact")
+    far = -query
+    await graph.apply(WriteSet("alice", facts=[mine], fact_vectors={"a1": far}))
+    hits = await graph.search_vector("alice", "fact", query, 5)
+    assert [h.id for h in hits] == ["a1"]
+    assert hits[0].score == pytest.approx(-1.0, abs=1e-4)
+
+
+async def test_concurrent_session_reads_share_one_statement_and_agree(
+    graph: CypherStore, sample: Sample
+) -> None:
+    for n in range(1, 7):
+        await graph.apply(
+            WriteSet(
+                "alice",
+                episodes=[sample.episode("alice", f"e{n}", f"m{n}", day=n, session=f"s{n % 3}")],
+            )
+        )
+    sessions = ["s0", "s1", "s2", "nope"]
+    one_by_one = [await graph.episodes_in_session("alice", s, 2) for s in sessions]
+    together = await asyncio.gather(*(graph.episodes_in_session("alice", s, 2) for s in sessions))
+    assert together == one_by_one
+    assert [e.id for e in one_by_one[0]] == ["e3", "e6"]
+    assert one_by_one[3] == []
