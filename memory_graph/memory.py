@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from memory_graph.drafts import SELF_NAMES, FactDraft
 from memory_graph.embed import Embedder
-from memory_graph.errors import InputError, NotFoundError
+from memory_graph.errors import ConflictError, InputError, NotFoundError
 from memory_graph.model import ID_PATTERN, SELF_ID, Entity, Episode, Fact, FactQuery, WriteSet
 from memory_graph.predicates import PredicateRegistry, default_registry
 from memory_graph.reconcile import CommitReport, Reconciler, check_user_id
@@ -154,6 +154,40 @@ class Memory:
             report.episodes_added,
         )
         return report
+
+    async def apply(self, writes: WriteSet, *, expect_unchanged: Sequence[Fact] = ()) -> None:
+        """Apply a prepared write set atomically, serialised with the user's other writes.
+
+        For callers that build records themselves (corrections, tools) rather than going
+        through :meth:`commit`: they must not interleave with a commit of the same user.
+
+        Args:
+            writes: the records to write (one user's).
+            expect_unchanged: facts the write set was derived from, as the caller read them;
+                if any of them changed or vanished since, nothing is written.
+
+        Raises:
+            InputError: invalid user id.
+            ConflictError: a fact in ``expect_unchanged`` changed since it was read.
+        """
+        user_id = check_user_id(writes.user_id)
+        async with self._lock(user_id):
+            if expect_unchanged:
+                ids = [f.id for f in expect_unchanged]
+                now = {f.id: f for f in await self.store.get_facts(user_id, ids)}
+                stale = [f.id for f in expect_unchanged if now.get(f.id) != f]
+                if stale:
+                    raise ConflictError(
+                        f"fact {stale[0]!r} changed while this write was prepared; try again",
+                        where="fact_id",
+                    )
+            await self.store.apply(writes)
+
+    async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:
+        """Delete facts of a user by id (unknown ids are skipped); returns how many went."""
+        check_user_id(user_id)
+        async with self._lock(user_id):
+            return await self.store.delete_facts(user_id, list(fact_ids))
 
     # -- reads -------------------------------------------------------------------------------
     async def candidates(self, user_id: str, text: str, k: int = 20) -> list[Fact]:

@@ -1,8 +1,10 @@
 """Memory commands that change what memlane believes: remember, correct, forget.
 
-Each writes through the store's atomic primitives or :meth:`Memory.commit`, so a failure
-leaves memory as it was. Every change is sourced: ``remember`` and ``correct`` record the
-request as an episode, and the fact they write points at it.
+Each writes through :meth:`Memory.commit`, :meth:`Memory.apply` or
+:meth:`Memory.delete_facts`: atomic, and serialised with the user's other writes, so a
+failure leaves memory as it was and a concurrent commit is never overwritten. Every change
+is sourced: ``remember`` and ``correct`` record the request as an episode, and the fact they
+write points at it.
 """
 
 from __future__ import annotations
@@ -192,7 +194,9 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
     )
     retracted = old.model_copy(update={"expired_at": now, "invalid_at": None})
     vectors = memory.embedder.embed([statement, episode.content, *(e.name for e in entities)])
-    await memory.store.apply(
+    # Serialised with the user's commits; if one closed or changed the old fact meanwhile,
+    # nothing is written rather than overwriting that change with this stale copy.
+    await memory.apply(
         WriteSet(
             user_id=user_id,
             episodes=[episode],
@@ -201,7 +205,8 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
             fact_vectors={new.id: vectors[0]},
             episode_vectors={episode.id: vectors[1]},
             entity_vectors={e.id: vectors[2 + i] for i, e in enumerate(entities)},
-        )
+        ),
+        expect_unchanged=[old],
     )
     log.info("user %s: fact %s corrected by %s", user_id, old.id, new.id)
     names = await entity_names(memory, user_id, [retracted, new])
@@ -237,7 +242,7 @@ async def forget(
     assert fact_id is not None
     check_user_id(user_id)
     check_id(fact_id, "fact_id")
-    count = await memory.store.delete_facts(user_id, [fact_id])
+    count = await memory.delete_facts(user_id, [fact_id])
     if not count:
         raise NotFoundError(f"no fact {fact_id!r} for this user", where="fact_id")
     log.info("user %s: forgot fact %s", user_id, fact_id)

@@ -11,9 +11,9 @@ import pytest
 
 from memory_graph.drafts import FactDraft
 from memory_graph.embedders import make_embedder
-from memory_graph.errors import InputError, NotFoundError, UnknownPredicateError
+from memory_graph.errors import ConflictError, InputError, NotFoundError, UnknownPredicateError
 from memory_graph.memory import Memory
-from memory_graph.model import SELF_ID, Episode
+from memory_graph.model import SELF_ID, Episode, WriteSet
 from memory_graph.stores import open_store
 from memory_graph.timeutil import parse_time
 
@@ -269,4 +269,39 @@ async def test_export_import_round_trip_and_forget(memory: Memory, tmp_path: Pat
     deleted = await memory.forget("u1")
     assert deleted["facts"] == 2
     assert await dump(memory) == []
+    assert await memory.facts("u1") == []
+
+
+async def test_apply_writes_unless_a_fact_it_was_derived_from_changed(memory: Memory) -> None:
+    await memory.commit("u1", [lives("Paris")], [ep("m1", "I live in Paris", "2020-01-01")])
+    (paris,) = await memory.facts("u1")
+    retracted = paris.model_copy(update={"expired_at": parse_time("2025-02-01")})
+    # Meanwhile a commit closes the fact the caller read: the stale write is refused whole.
+    await memory.commit("u1", [lives("Berlin")], [ep("m2", "I live in Berlin", "2022-01-01")])
+    before = await dump(memory)
+    stale = WriteSet(
+        user_id="u1", episodes=[ep("m3", "Correction", "2025-02-01")], facts=[retracted]
+    )
+    with pytest.raises(ConflictError):
+        await memory.apply(stale, expect_unchanged=[paris])
+    assert await dump(memory) == before
+
+    # Derived from the fact as it is now, the same write goes through.
+    (closed,) = [f for f in await memory.history("u1", "user", "lives_in") if f.id == paris.id]
+    assert closed.invalid_at is not None
+    retracted = closed.model_copy(
+        update={"expired_at": parse_time("2025-02-01"), "invalid_at": None}
+    )
+    await memory.apply(WriteSet(user_id="u1", facts=[retracted]), expect_unchanged=[closed])
+    (after,) = [f for f in await memory.history("u1", "user", "lives_in") if f.id == paris.id]
+    assert after == retracted and after.is_retracted
+    with pytest.raises(InputError):
+        await memory.apply(WriteSet(user_id="bad user!"))
+
+
+async def test_delete_facts_is_scoped_to_the_user(memory: Memory) -> None:
+    await memory.commit("u1", [lives("Paris")], [ep("m1", "I live in Paris", "2020-01-01")])
+    (paris,) = await memory.facts("u1")
+    assert await memory.delete_facts("u2", [paris.id]) == 0
+    assert await memory.delete_facts("u1", [paris.id, "f_unknown"]) == 1
     assert await memory.facts("u1") == []
