@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli import chat_cmds, eval_cmds, memory_cmds, store_cmds, tool_cmds
+from agent.cli import chat_cmds, eval_cmds, memory_cmds, sim_cmds, store_cmds, tool_cmds
 
 __all__ = ["app", "main"]
 
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for _module in (memory_cmds, chat_cmds, eval_cmds, store_cmds, tool_cmds):
+for _module in (memory_cmds, chat_cmds, eval_cmds, sim_cmds, store_cmds, tool_cmds):
     _module.register(app)
 
 

@@ -1,0 +1,229 @@
+"""Reports of simulated runs: one JSON file, a markdown summary and PNG plots.
+
+Several runs (seeds) are combined: accuracy per probe type is pooled over every probe of
+every run, violations are summed, and the plots show the mean over runs at each checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from evals.sim_probes import PROBE_TYPES
+from evals.sim_runner import SimResult, describe_failure
+
+__all__ = ["aggregate", "write_report"]
+
+log = logging.getLogger(__name__)
+
+_HEADLINE = ("current", "as_of", "history", "preference", "multi_hop", "abstain")
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def aggregate(results: list[SimResult]) -> dict[str, Any]:
+    """One summary over several runs (the ``--json`` object when more than one seed ran).
+
+    Accuracy is pooled over probes (each probe counts once, whichever run asked it).
+    """
+    if not results:
+        raise ValueError("no runs to aggregate")
+    if len(results) == 1:
+        return results[0].summary()
+    accuracy: dict[str, float | None] = {}
+    probes: dict[str, int] = {}
+    for t in PROBE_TYPES:
+        n = sum(r.probes.get(t, 0) for r in results)
+        right = sum((r.accuracy.get(t) or 0.0) * r.probes.get(t, 0) for r in results)
+        probes[t] = n
+        accuracy[t] = round(right / n, 4) if n else None
+    turns = sum(r.turns for r in results)
+    calls = sum(r.llm_calls_per_turn * r.turns for r in results)
+    return {
+        "seeds": [r.config.seed for r in results],
+        "writer": results[0].writer,
+        "sessions": results[0].sessions,
+        "turns": turns,
+        "accuracy": accuracy,
+        "probes": probes,
+        "consistency_violations": sum(r.consistency_violations for r in results),
+        "preference_conflicts": sum(r.preference_conflicts for r in results),
+        "context_tokens": {
+            k: _mean([r.context_tokens[k] for r in results]) for k in ("mean", "p50", "p95")
+        },
+        "llm_calls_per_turn": round(calls / turns, 3) if turns else 0.0,
+        "llm_tokens_per_turn": _mean([r.llm_tokens_per_turn for r in results]),
+        "latency_ms": {
+            k: _mean([r.latency_ms[k] for r in results]) for k in ("mean", "p50", "p95")
+        },
+        "recall_latency_ms": {
+            k: _mean([r.recall_latency_ms[k] for r in results]) for k in ("mean", "p50", "p95")
+        },
+        "elapsed_s": {
+            "total": round(sum(r.elapsed_s for r in results), 2),
+            "per_run": [r.elapsed_s for r in results],
+        },
+        "runs": [r.summary() for r in results],
+    }
+
+
+def _per_checkpoint(
+    results: list[SimResult], field: str, key: str
+) -> tuple[list[int], list[float]]:
+    """Mean over runs of ``result.<field>[i][key]`` at each checkpoint (None skipped)."""
+    marks = [row["sessions"] for row in getattr(results[0], field)]
+    xs, ys = [], []
+    for i, mark in enumerate(marks):
+        values = [
+            getattr(r, field)[i][key]
+            for r in results
+            if i < len(getattr(r, field)) and getattr(r, field)[i].get(key) is not None
+        ]
+        if values:
+            xs.append(mark)
+            ys.append(sum(values) / len(values))
+    return xs, ys
+
+
+def _plots(results: list[SimResult], out: Path, title: str) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for t in PROBE_TYPES:
+        xs, ys = _per_checkpoint(results, "accuracy_by_checkpoint", t)
+        if xs:
+            ax.plot(xs, ys, marker="o", markersize=3, label=t)
+    ax.set_xlabel("sessions elapsed")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_title(f"Probe accuracy by type - {title}")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", ncol=4, fontsize=8)
+    fig.tight_layout()
+    paths.append(out / "accuracy.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for key, style in (("mean", "-"), ("p95", "--"), ("max", ":")):
+        xs, ys = _per_checkpoint(results, "context_tokens_by_checkpoint", key)
+        ax.plot(xs, ys, style, marker="o", markersize=3, label=f"{key}")
+    ax.set_xlabel("sessions elapsed")
+    ax.set_ylabel("recall context tokens per probe")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Memory context size - {title}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    paths.append(out / "context_tokens.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for key, style in (("p50", "-"), ("p95", "--")):
+        xs, ys = _per_checkpoint(results, "latency_by_checkpoint", key)
+        ax.plot(xs, ys, style, marker="o", markersize=3, label=f"turn {key}")
+    ax.set_xlabel("sessions elapsed")
+    ax.set_ylabel("latency per user turn (ms)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Write-path latency per turn - {title}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    paths.append(out / "latency.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _markdown(summary: dict[str, Any], results: list[SimResult], plots: list[Path]) -> str:
+    first = results[0]
+    lines = [
+        "# memlane simulated long-horizon evaluation",
+        "",
+        f"- writer: **{first.writer}** (model `{first.config.model}`)"
+        if first.writer != "gold"
+        else "- writer: **gold** (the simulator's drafts committed directly; no extraction)",
+        f"- seeds: {', '.join(str(r.config.seed) for r in results)}; "
+        f"{first.sessions} sessions each; {sum(r.turns for r in results)} user turns in all",
+        f"- embedder `{first.config.embedder}`, retrieval preset `{first.config.retrieval_preset}`",
+        "",
+        "## Accuracy by probe type",
+        "",
+        "| type | accuracy | probes |",
+        "|---|---|---|",
+    ]
+    for t in PROBE_TYPES:
+        mark = " (headline)" if t in _HEADLINE else ""
+        lines.append(
+            f"| {t}{mark} | {_fmt(summary['accuracy'][t])} | {summary['probes'].get(t, 0)} |"
+        )
+    lines += [
+        "",
+        "## Consistency and cost",
+        "",
+        f"- consistency violations (two current values of a functional predicate, counted per "
+        f"session check): **{summary['consistency_violations']}**",
+        f"- preference conflicts (an item liked and not liked at once): "
+        f"{summary['preference_conflicts']}",
+        f"- recall context tokens per probe: mean {summary['context_tokens']['mean']}, "
+        f"p95 {summary['context_tokens']['p95']}",
+        f"- LLM calls per user turn: {summary['llm_calls_per_turn']}",
+        f"- write latency per turn (ms): p50 {summary['latency_ms']['p50']}, "
+        f"p95 {summary['latency_ms']['p95']}",
+        "",
+        "## Plots",
+        "",
+    ]
+    lines += [f"![{p.stem}]({p.name})" for p in plots]
+    failures = [f for r in results for f in r.failures]
+    if failures:
+        lines += ["", f"## Failed probes (first {min(len(failures), 40)})", ""]
+        lines += [
+            f"- seed {r.config.seed}: {describe_failure(f)}" for r in results for f in r.failures
+        ][:40]
+    violations = [(r.config.seed, v) for r in results for v in r.violations]
+    if violations:
+        lines += ["", "## Consistency violations (first 20)", ""]
+        lines += [
+            f"- seed {seed}, after session {v['session']}: {v['subject_id']} {v['predicate']} "
+            f"= {', '.join(v['values'])}"
+            for seed, v in violations[:20]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(results: list[SimResult], out_dir: str | Path) -> dict[str, Path]:
+    """Write ``sim.json``, ``sim.md`` and the PNG plots into ``out_dir`` (created).
+
+    Returns:
+        The paths written, by name (``json``, ``markdown``, ``accuracy``, ``context_tokens``,
+        ``latency``).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = aggregate(results)
+    title = f"{results[0].writer}, {len(results)} seed(s) x {results[0].sessions} sessions"
+    plots = _plots(results, out, title)
+    data = {
+        "summary": summary,
+        "runs": [r.model_dump(mode="json") for r in results],
+    }
+    json_path = out / "sim.json"
+    json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    md_path = out / "sim.md"
+    md_path.write_text(_markdown(summary, results, plots))
+    log.info("simulation report written to %s", out)
+    return {"json": json_path, "markdown": md_path, **{p.stem: p for p in plots}}
