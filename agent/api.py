@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +35,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.runtime import Runtime
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from agent.graph import build_chat_graph, build_write_graph
 from agent.llm import CallRecord, LLMGateway
@@ -46,7 +47,7 @@ from memory_graph.embed import Embedder
 from memory_graph.embedders import make_embedder
 from memory_graph.errors import InputError, MemlaneError
 from memory_graph.memory import Memory
-from memory_graph.model import MAX_CONTENT_CHARS
+from memory_graph.model import ID_PATTERN, MAX_CONTENT_CHARS, Id, Role, check_content
 from memory_graph.predicates import default_registry
 from memory_graph.reconcile import CommitReport, check_user_id
 from memory_graph.retrieve import MemoryContext
@@ -58,6 +59,7 @@ __all__ = ["ChatResult", "IngestMessage", "IngestResult", "MemoryAgent"]
 log = logging.getLogger(__name__)
 
 TimeArg = datetime | str | None
+_ID = re.compile(ID_PATTERN)
 
 
 class ChatResult(BaseModel):
@@ -82,14 +84,42 @@ class ChatResult(BaseModel):
 
 
 class IngestMessage(BaseModel):
-    """A message to ingest through extraction."""
+    """A message from the caller, checked by the rules of the episode it becomes.
 
-    role: str = "user"
+    Every message :meth:`MemoryAgent.achat` and :meth:`MemoryAgent.ingest` accept passes
+    through this model first, so bad input is an :class:`InputError` before anything runs
+    or is written, never a validation error from deep inside the loop.
+    """
+
+    role: Role = "user"
     content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
     at: datetime | None = None
-    session_id: str | None = None
-    id: str | None = None
-    speaker: str | None = None
+    session_id: Id | None = None
+    id: Id | None = None
+    speaker: str | None = Field(default=None, max_length=200)
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        return check_content(value)
+
+    @classmethod
+    def parse(cls, raw: IngestMessage | dict[str, Any] | str, *, where: str) -> IngestMessage:
+        """A checked message; ``where`` names it in errors (``messages[3]``).
+
+        Raises:
+            InputError: naming the field and the problem (``messages[3].content``).
+        """
+        if isinstance(raw, IngestMessage):
+            return raw
+        try:
+            return cls(content=raw) if isinstance(raw, str) else cls.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            # A bare string is the content itself: name it, not its field.
+            field = "" if isinstance(raw, str) else ".".join(str(p) for p in first["loc"])
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise InputError(message, where=f"{where}.{field}" if field else where) from exc
 
 
 class IngestResult(BaseModel):
@@ -307,13 +337,11 @@ class MemoryAgent:
             LLMError: the reply could not be produced (memory is unchanged).
         """
         check_user_id(user_id)
-        if not isinstance(message, str) or not message.strip():
-            raise InputError("the message is empty", where="message")
-        if len(message) > MAX_CONTENT_CHARS:
-            raise InputError(
-                f"the message is {len(message)} characters; the limit is {MAX_CONTENT_CHARS}",
-                where="message",
-            )
+        if not isinstance(message, str):
+            raise InputError("the message must be text", where="message")
+        IngestMessage.parse(message, where="message")
+        if session_id is not None and not _ID.match(session_id):
+            raise InputError(f"not a valid session id: {session_id!r}", where="session_id")
         when = to_iso(parse_time(at, field="at") if at else utcnow())
         res = await self._open()
         turn: TurnState = {
@@ -391,17 +419,7 @@ class MemoryAgent:
         check_user_id(user_id)
         if batch_turns < 1:
             raise InputError("batch_turns must be at least 1", where="batch_turns")
-        items: list[IngestMessage] = []
-        for i, raw in enumerate(messages):
-            try:
-                if isinstance(raw, str):
-                    items.append(IngestMessage(content=raw))
-                elif isinstance(raw, IngestMessage):
-                    items.append(raw)
-                else:
-                    items.append(IngestMessage.model_validate(raw))
-            except ValidationError as exc:
-                raise InputError(str(exc.errors()[0]["msg"]), where=f"messages[{i}]") from exc
+        items = [IngestMessage.parse(m, where=f"messages[{i}]") for i, m in enumerate(messages)]
         res = await self._open()
         ctx = self._context(res, user_id, user_name)
         result = IngestResult(user_id=user_id, messages=len(items))

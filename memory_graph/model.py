@@ -42,6 +42,7 @@ __all__ = [
     "FactQuery",
     "Polarity",
     "WriteSet",
+    "check_content",
     "entity_id_for",
     "episode_id_for",
     "fact_id_for",
@@ -109,6 +110,15 @@ def _check_text(value: str, what: str, limit: int) -> str:
     return value
 
 
+def check_content(value: str) -> str:
+    """The rule for a message's text (``Episode.content``), for models built from user input.
+
+    Raises:
+        ValueError: control characters (other than tab and newlines), empty, or too long.
+    """
+    return _check_text(value, "content", MAX_CONTENT_CHARS)
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
 
@@ -138,7 +148,7 @@ class Episode(_Record):
     @field_validator("content")
     @classmethod
     def _content(cls, value: str) -> str:
-        return _check_text(value, "content", MAX_CONTENT_CHARS)
+        return check_content(value)
 
 
 class Entity(_Record):

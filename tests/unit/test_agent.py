@@ -287,6 +287,41 @@ async def test_ingest_is_one_call_per_batch_and_stops_at_a_bad_batch(
     assert await _export(agent) == before
 
 
+BAD_MESSAGES = {
+    "control character": ({"content": "I live in\x00 Lisbon"}, "messages[1].content"),
+    "blank": ({"content": "   "}, "messages[1].content"),
+    "unknown role": ({"content": "hi", "role": "bot"}, "messages[1].role"),
+    "bad id": ({"content": "hi", "id": "not an id"}, "messages[1].id"),
+    "bad time": ({"content": "hi", "at": "someday"}, "messages[1].at"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_MESSAGES))
+async def test_bad_ingest_message_is_an_input_error_naming_the_field(
+    agent: MemoryAgent, fake: ScriptedLLM, name: str
+) -> None:
+    from memory_graph.errors import InputError
+
+    before = await _export(agent)
+    message, where = BAD_MESSAGES[name]
+    with pytest.raises(InputError) as info:
+        await agent.ingest(USER, ["I love sushi.", message])
+    assert info.value.where == where
+    assert fake.count() == 0 and await _export(agent) == before  # checked before any work
+
+
+async def test_bad_chat_message_is_an_input_error(agent: MemoryAgent, fake: ScriptedLLM) -> None:
+    from memory_graph.errors import InputError
+
+    with pytest.raises(InputError, match="control characters") as info:
+        await agent.achat(USER, "hello\x07 there")
+    assert info.value.where == "message"
+    with pytest.raises(InputError) as info:
+        await agent.achat(USER, "hello", session_id="no spaces")
+    assert info.value.where == "session_id"
+    assert fake.count() == 0 and await _export(agent) == "[]"
+
+
 # -- through LiteLLM's own mock --------------------------------------------------------------
 async def test_whole_loop_through_litellm_mock_response(tmp_path: Path) -> None:
     extraction = {
