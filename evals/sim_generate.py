@@ -178,6 +178,7 @@ class _Generator:
 
     def __init__(self, seed: int, n_sessions: int, user_id: str) -> None:
         self.rng = random.Random(seed)
+        self.seed = seed
         self.n = n_sessions
         self.world = _World()
         rng = self.rng
@@ -199,13 +200,13 @@ class _Generator:
 
     # -- calendar ----------------------------------------------------------------------------
     def _session_dates(self) -> list[datetime]:
-        rng = self.rng
+        # A calendar of its own, so a shorter run is exactly the start of a longer one.
+        rng = random.Random(f"calendar:{self.seed}")
         day = date(rng.randint(2020, 2022), rng.randint(1, 12), rng.randint(1, 28))
         dates = []
         for _ in range(self.n):
-            dates.append(
-                _midnight(day) + timedelta(hours=rng.randint(7, 21), minutes=rng.randint(0, 59))
-            )
+            at = _midnight(day) + timedelta(hours=rng.randint(7, 21), minutes=rng.randint(0, 59))
+            dates.append(at)
             day += timedelta(days=rng.choice((1, 2, 3, 3, 4, 5, 5, 6, 7, 7, 8, 10, 12, 14)))
         return dates
 
@@ -519,14 +520,11 @@ class _Generator:
 
     def _h_event(self) -> Told | None:
         done = self.world.values(SELF, "attended")
-        options = [
-            e for e in vocab.EVENTS if normalise_name(e) not in {normalise_name(d) for d in done}
-        ]
+        options = [e for e in vocab.EVENTS if e not in done]
         if not options:
             return None
         event, when = self.rng.choice(options), self._when(allow_none=False)
-        obj = normalise_name(event)
-        draft = self._multi("attended", obj, f"The user went to {event}.", when, kind="event")
+        draft = self._multi("attended", event, f"The user went to a {event}.", when, kind="event")
         return Told("event", {"event": event, **when.slots}, (draft,))
 
     def _h_recollect_old(self) -> Told | None:
@@ -718,15 +716,20 @@ class _Generator:
         if self._trip_due():
             forced.append(self._h_trip_back)
         wanted = rng.choice((1, 1, 1, 1, 2, 2, 3))
-        menu = self._menu()
         pending: list[Told] = []
+        used: list[Callable[[], Told | None]] = []
         made = 0
-        while forced or (made < wanted and menu):
+        while forced or made < wanted:
             if forced:
                 make = forced.pop(0)
             else:
-                pick = rng.choices(range(len(menu)), weights=[w for w, _ in menu])[0]
-                make = menu.pop(pick)[1]
+                # Eligibility is read again after each happening (a job change just now rules
+                # out a promotion in the same breath).
+                menu = [(w, f) for w, f in self._menu() if f not in used]
+                if not menu:
+                    break
+                make = menu[rng.choices(range(len(menu)), weights=[w for w, _ in menu])[0]][1]
+                used.append(make)
             # Sometimes two things are said in one message (same turn, same time).
             merge = bool(pending) and rng.random() < 0.3
             self.turn_at = turns[-1].at if merge else at(len(turns))

@@ -1,0 +1,112 @@
+"""Simulation runs end to end: --gold scores 1.0, the offline agent completes, reports land."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evals.report import write_report
+from evals.sim_probes import PROBE_TYPES
+from evals.sim_runner import SimConfig, SimResult, consistency_problems, run_simulation
+from memory_graph.model import SELF_ID, Fact
+from memory_graph.predicates import default_registry
+
+pytestmark = pytest.mark.unit
+
+HEADLINE = ("current", "as_of", "history", "preference", "multi_hop", "abstain")
+
+
+@pytest.fixture(scope="module")
+def gold_run() -> SimResult:
+    config = SimConfig(sessions=20, seed=1, gold=True, embedder="hash", checkpoint_every=10)
+    return asyncio.run(run_simulation(config, progress=False))
+
+
+def test_gold_run_answers_every_probe(gold_run: SimResult) -> None:
+    # The simulator's own facts, committed directly: anything but 1.0 is a memory bug.
+    assert gold_run.writer == "gold"
+    assert gold_run.consistency_violations == 0
+    assert gold_run.preference_conflicts == 0
+    asked = {t for t, n in gold_run.probes.items() if n}
+    assert {"current", "as_of", "multi_hop", "abstain"} <= asked
+    for t in PROBE_TYPES:
+        assert gold_run.accuracy[t] in (None, 1.0), (t, gold_run.failures)
+    assert gold_run.llm_calls_per_turn == 0.0
+    assert gold_run.context_tokens["mean"] > 0
+    assert [row["sessions"] for row in gold_run.accuracy_by_checkpoint] == [10, 20]
+
+
+async def test_offline_agent_run_completes(tmp_path: Path) -> None:
+    config = SimConfig(sessions=8, seed=2, embedder="hash", checkpoint_every=4, recall=False)
+    result = await run_simulation(config, progress=False)
+    assert result.writer == "agent"
+    assert result.write_errors == []
+    assert result.turns > 8
+    # Memory writing is one extraction call per turn, plus the reply.
+    assert result.llm_calls_per_turn == 2.0
+    assert set(result.llm_calls) == {"extract_memory", "respond"}
+    assert result.extraction is not None and result.extraction["by_kind"]
+    assert set(result.accuracy) == set(PROBE_TYPES)
+    paths = write_report([result], tmp_path / "report")
+    for name in ("accuracy", "context_tokens", "latency"):
+        assert paths[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads(paths["json"].read_text())
+    assert data["summary"]["writer"] == "agent"
+    assert "## Accuracy by probe type" in paths["markdown"].read_text()
+
+
+def test_report_pools_several_runs(gold_run: SimResult, tmp_path: Path) -> None:
+    paths = write_report([gold_run, gold_run], tmp_path)
+    summary = json.loads(paths["json"].read_text())["summary"]
+    assert summary["probes"]["current"] == 2 * gold_run.probes["current"]
+    assert summary["accuracy"]["current"] == 1.0
+    assert len(summary["runs"]) == 2
+    assert "![accuracy](accuracy.png)" in paths["markdown"].read_text()
+
+
+def test_consistency_check_counts_two_current_values() -> None:
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def fact(fid: str, predicate: str, value: str, **kw: object) -> Fact:
+        return Fact(
+            id=fid, user_id="u", subject_id=SELF_ID, predicate=predicate, value=value,
+            statement=value, recorded_at=now, valid_at=now, **kw,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    facts = [
+        fact("f1", "lives_in", "Oslo"),
+        fact("f2", "lives_in", "Rome"),
+        fact("f3", "lives_in", "Paris", invalid_at=now + timedelta(days=1), expired_at=now),
+        fact("f4", "hobby", "chess"),
+        fact("f5", "hobby", "yoga"),
+        fact("f6", "likes", "sushi"),
+        fact("f7", "dislikes", "sushi"),
+        fact("f8", "works_at", "Acme"),
+        fact("f9", "works_at", "Initech", polarity="negative"),
+    ]
+    problems, conflicts = consistency_problems(facts, default_registry())
+    assert problems == [
+        {"subject_id": SELF_ID, "predicate": "lives_in", "values": ["oslo", "rome"]}
+    ]
+    assert conflicts == 1
+
+
+def test_cli_json_is_one_object_with_the_agreed_keys() -> None:
+    from agent.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["eval", "sim", "--sessions", "6", "--seed", "4", "--gold", "--json",
+         "--embedder", "hash", "--every", "3", "--no-progress"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(HEADLINE) <= set(data["accuracy"])
+    for key in ("consistency_violations", "context_tokens", "llm_calls_per_turn", "latency_ms"):
+        assert key in data
+    assert data["config"]["gold"] is True and data["sessions"] == 6
