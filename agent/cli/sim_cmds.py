@@ -128,6 +128,104 @@ def _print(summary: dict[str, Any]) -> None:
     )
 
 
+def locomo_qa(
+    data: Path = typer.Option(..., "--data", help="a LoCoMo-format JSON file (locomo10.json)"),
+    model: str | None = typer.Option(
+        None, "--model", help="the answering model, any LiteLLM name (default MEMLANE_MODEL)"
+    ),
+    judge_model: str | None = typer.Option(
+        None, "--judge-model", help="the judging model (default: the answering model)"
+    ),
+    no_judge: bool = typer.Option(False, "--no-judge", help="token F1 only, no LLM judge"),
+    mode: str = typer.Option("both", "--mode", help="ingest turns, or both turns+observations"),
+    limit_conversations: int | None = typer.Option(
+        None, "--limit-conversations", min=1, help="only the first N conversations"
+    ),
+    limit_questions: int | None = typer.Option(
+        None, "--limit-questions", min=1, help="at most N questions per conversation"
+    ),
+    as_json: bool = JsonOption,
+    store: str | None = typer.Option(
+        None, "--store", help="store URL (default: a temporary SQLite file, deleted afterwards)"
+    ),
+    embedder: str | None = typer.Option(
+        None, "--embedder", help="minilm (default), hash, or a sentence-transformers path"
+    ),
+    preset: str = typer.Option("balanced", "--preset", help="retrieval preset: fast|balanced|deep"),
+    token_budget: int | None = typer.Option(
+        None, "--token-budget", min=50, help="context token budget per question"
+    ),
+) -> None:
+    """LoCoMo question answering: the model answers each category 1-4 question from the
+    memory context (memlane's reply prompt), and an LLM judge scores it against the gold
+    answer; token F1 is reported too. Scores per category. Progress goes to stderr.
+
+    Works with any LiteLLM model (set its API key as LiteLLM expects, e.g. OPENAI_API_KEY).
+    The offline model can answer but not judge: use --no-judge or a real --judge-model.
+    """
+    import tempfile
+
+    from agent.llm import LLMGateway
+    from agent.offline import is_offline
+    from agent.offline import register as register_offline
+    from evals.locomo import load_locomo
+    from evals.locomo_qa import gold_answers, run_locomo_qa
+    from memory_graph.embedders import make_embedder
+    from memory_graph.stores import open_store
+
+    settings = load_settings(store)
+    if mode not in ("turns", "both"):
+        raise typer.BadParameter("use turns or both", param_hint="--mode")
+    answer_model = model or settings.model
+    judging = None if no_judge else (judge_model or answer_model)
+    if judging is not None and is_offline(judging):
+        raise typer.BadParameter(
+            "the offline model cannot judge answers: give a real --judge-model or --no-judge",
+            param_hint="--judge-model",
+        )
+    register_offline()
+
+    def gateway(name: str) -> LLMGateway:
+        return LLMGateway(
+            name, timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries
+        )
+
+    async def go() -> dict[str, Any]:
+        conversations = load_locomo(data)[:limit_conversations]
+        answers = gold_answers(data)
+        with tempfile.TemporaryDirectory(prefix="memlane-locomo-qa-") as tmp:
+            url = store or f"sqlite:///{Path(tmp) / 'locomo.db'}"
+            async with open_store(url) as graph:
+                result = await run_locomo_qa(
+                    conversations,
+                    answers,
+                    graph,
+                    make_embedder(embedder or settings.embedder),
+                    gateway(answer_model),
+                    judge=gateway(judging) if judging else None,
+                    mode=mode,  # type: ignore[arg-type]
+                    preset=preset,
+                    token_budget=token_budget,
+                    limit_questions=limit_questions,
+                )
+        return result.to_dict()
+
+    out = run(go)
+    if as_json:
+        emit_json(out)
+        return
+    typer.echo(
+        f"LoCoMo QA: model={out['model']}, judge={out['judge_model'] or 'none'}, "
+        f"{out['n_questions']} questions, judge accuracy {out['judge_accuracy']}, F1 {out['f1']}"
+    )
+    for cat, row in out["per_category"].items():
+        typer.echo(
+            f"  category {cat} ({row['name']}, n={row['n']}): judge {row['judge_accuracy']}, "
+            f"F1 {row['f1']}"
+        )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``sim`` (and ``locomo-qa``) to the ``eval`` group."""
+    """Add ``sim`` and ``locomo-qa`` to the ``eval`` group."""
     eval_app.command("sim")(sim)
+    eval_app.command("locomo-qa")(locomo_qa)
