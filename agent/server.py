@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -357,9 +356,10 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         subject: Annotated[str | None, Query(max_length=300)] = None,
         predicate: Annotated[str | None, Query(max_length=64)] = None,
         as_of: AsOf = None,
+        include_ended: Annotated[bool, Query(description="also facts no longer true")] = False,
     ) -> FactList:
-        """Facts, optionally of one subject and predicate, now or as of a time."""
-        return await queries.facts(memory, user_id, subject, predicate, as_of)
+        """Facts, optionally of one subject and predicate, now, as of a time, or all."""
+        return await queries.facts(memory, user_id, subject, predicate, as_of, include_ended)
 
     @router.get("/history", response_model=History)
     async def get_history(
@@ -406,12 +406,8 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
     async def get_export(user_id: UserId, memory: Mem) -> StreamingResponse:
         """Every record of the user as JSON lines (the import format)."""
         result = await queries.export(memory, user_id)
-
-        async def lines() -> AsyncIterator[bytes]:
-            for record in result.records:
-                yield (json.dumps(record, ensure_ascii=False) + "\n").encode()
-
-        return StreamingResponse(lines(), media_type="application/x-ndjson")
+        lines = (line.encode() for line in result.jsonl())
+        return StreamingResponse(lines, media_type="application/x-ndjson")
 
     @router.post("/remember", response_model=Remembered)
     async def post_remember(user_id: UserId, body: RememberBody, memory: Mem) -> Remembered:

@@ -6,6 +6,8 @@ and a ``status`` so a table, a JSON client or an LLM need not join anything.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Literal
 
@@ -165,6 +167,7 @@ class FactList(_View):
     as_of: datetime | None = None
     subject: str | None = None
     predicate: str | None = None
+    include_ended: bool = Field(default=False, description="ended facts were asked for too")
     facts: list[FactView]
 
 
@@ -229,6 +232,11 @@ class Export(_View):
     user_id: str
     records: list[dict[str, Any]]
     counts: dict[str, int]
+
+    def jsonl(self) -> Iterator[str]:
+        """The records as JSON lines (what ``memlane import`` reads), newline included."""
+        for record in self.records:
+            yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
 class GraphView(_View):

@@ -108,6 +108,7 @@ async def facts(
     subject: str | None = None,
     predicate: str | None = None,
     as_of: TimeArg = None,
+    include_ended: bool = False,
 ) -> FactList:
     """Facts, optionally about one subject and predicate, now or as of a time.
 
@@ -117,6 +118,7 @@ async def facts(
         subject: an entity name (``user`` for the user themself); ``None`` for all.
         predicate: a predicate name such as ``lives_in``; ``None`` for all.
         as_of: a time in the user's world; ``None`` means the current facts.
+        include_ended: without ``as_of``, also the facts that have stopped being true.
     """
     when = opt_time(as_of, "as_of")
     found = await memory.facts(
@@ -124,13 +126,14 @@ async def facts(
         as_of=when,
         subject=subject or None,
         predicate=predicate or None,
-        current_only=when is None,
+        current_only=when is None and not include_ended,
     )
     return FactList(
         user_id=user_id,
         as_of=when,
         subject=subject or None,
         predicate=predicate or None,
+        include_ended=include_ended,
         facts=await _views(memory, user_id, found),
     )
 

@@ -17,6 +17,8 @@ from agent.settings import Settings
 from memory_graph.errors import MemlaneError
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from memory_graph.memory import Memory
     from memory_graph.predicates import PredicateRegistry
 
@@ -28,6 +30,7 @@ __all__ = [
     "make_registry",
     "open_memory",
     "run",
+    "show",
 ]
 
 T = TypeVar("T")
@@ -67,6 +70,28 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
 def emit_json(data: Any) -> None:
     """One JSON document on stdout."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+
+
+def show(
+    store: str | None, as_json: bool, action: Callable[[Memory], Awaitable[BaseModel]]
+) -> None:
+    """Run a tools-layer call on the store and print its result: tables, or with ``--json``
+    the result model (the same document the HTTP API returns for the operation)."""
+    settings = load_settings(store)
+
+    async def go() -> BaseModel:
+        async with open_memory(settings) as memory:
+            return await action(memory)
+
+    result = run(go)
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+    else:
+        from rich.console import Console
+
+        from agent.cli._tool_tables import render
+
+        render(Console(), result)
 
 
 def make_registry(settings: Settings) -> PredicateRegistry:

@@ -13,8 +13,10 @@ from tools.models import (
     Diff,
     EpisodeView,
     Explanation,
+    FactList,
     FactView,
     Forgotten,
+    History,
     Profile,
     Remembered,
     SearchResult,
@@ -68,6 +70,17 @@ def render(console: Console, result: object) -> None:
         for kind, facts in result.facts.items():
             if facts:
                 console.print(fact_table(kind, facts))
+    elif isinstance(result, FactList):
+        when = (
+            f"as of {_day(result.as_of)}"
+            if result.as_of
+            else ("all" if result.include_ended else "current")
+        )
+        title = f"{result.user_id}: {len(result.facts)} facts ({when})"
+        console.print(fact_table(title, result.facts))
+    elif isinstance(result, History):
+        title = f"{result.user_id}: {result.subject} {result.predicate}"
+        console.print(fact_table(title, result.facts))
     elif isinstance(result, SearchResult):
         console.print(fact_table(f"facts for {result.query!r}", result.facts, score=True))
         if result.superseded:

@@ -1,9 +1,11 @@
 """Memory commands: ingest files, recall, inspect facts and history, export/import, forget.
 
-A thin layer over :class:`memory_graph.memory.Memory`: each command opens the store named by
-``--store`` (or ``MEMLANE_STORE``), calls one method, and prints a Rich table or, with
-``--json``, one JSON document on stdout. Errors print ``error [code]: message`` on stderr and
-exit with status 2.
+A thin layer: each command opens the store named by ``--store`` (or ``MEMLANE_STORE``), calls
+one function, and prints a Rich table or, with ``--json``, one JSON document on stdout.
+``facts``, ``history``, ``forget`` and ``export`` call the tools layer (:mod:`tools`), so their
+JSON is the tool's result model, the same document the HTTP API returns; ``ingest``,
+``recall`` and ``import`` call :class:`memory_graph.memory.Memory`. Errors print
+``error [code]: message`` on stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -19,12 +21,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agent.cli._common import JsonOption, StoreOption, emit_json, load_settings, open_memory, run
+from agent.cli._common import (
+    JsonOption,
+    StoreOption,
+    emit_json,
+    load_settings,
+    open_memory,
+    run,
+    show,
+)
 from memory_graph.errors import InputError
 from memory_graph.files import FileKind, ingest_file
-from memory_graph.memory import Memory
-from memory_graph.model import Fact
-from memory_graph.timeutil import to_iso
+from tools import commands, queries
+from tools.models import Export
 
 __all__ = ["register"]
 
@@ -33,55 +42,6 @@ _PROGRESS_FROM = 500  # records; smaller files finish before a bar would be usef
 
 def _console() -> Console:
     return Console(soft_wrap=False)
-
-
-async def _names(memory: Memory, user_id: str) -> dict[str, str]:
-    return {e.id: e.name for e in await memory.entities(user_id)}
-
-
-def _fact_row(fact: Fact, names: dict[str, str]) -> dict[str, Any]:
-    status = "current" if fact.is_current else ("retracted" if fact.is_retracted else "closed")
-    return {
-        "id": fact.id,
-        "subject": names.get(fact.subject_id, fact.subject_id),
-        "predicate": fact.predicate,
-        "object": names.get(fact.object_id, fact.object_id) if fact.object_id else fact.value,
-        "polarity": fact.polarity,
-        "statement": fact.statement,
-        "valid_at": to_iso(fact.valid_at),
-        "invalid_at": to_iso(fact.invalid_at),
-        "status": status,
-    }
-
-
-def _facts_json(facts: list[Fact], names: dict[str, str]) -> list[dict[str, Any]]:
-    out = []
-    for fact in facts:
-        record = fact.model_dump(mode="json")
-        record["subject_name"] = names.get(fact.subject_id, fact.subject_id)
-        record["object_name"] = names.get(fact.object_id) if fact.object_id else None
-        record["status"] = _fact_row(fact, names)["status"]
-        out.append(record)
-    return out
-
-
-def _facts_table(title: str, facts: list[Fact], names: dict[str, str]) -> Table:
-    table = Table(title=title, show_lines=False)
-    for col in ("subject", "predicate", "object", "statement", "valid from", "until", "status"):
-        table.add_column(col, overflow="fold")
-    for fact in facts:
-        row = _fact_row(fact, names)
-        neg = "not " if fact.polarity == "negative" else ""
-        table.add_row(
-            row["subject"],
-            neg + row["predicate"],
-            row["object"] or "",
-            row["statement"],
-            (row["valid_at"] or "")[:10],
-            (row["invalid_at"] or "")[:10],
-            row["status"],
-        )
-    return table
 
 
 def _count_lines(path: Path) -> int:
@@ -190,30 +150,12 @@ def facts(
     as_of: str | None = typer.Option(None, "--as-of", help="facts true at this date"),
     subject: str | None = typer.Option(None, "--subject", help="entity name ('user' = the user)"),
     predicate: str | None = typer.Option(None, "--predicate", help="predicate or synonym"),
-    show_all: bool = typer.Option(False, "--all", help="include closed facts (history)"),
+    show_all: bool = typer.Option(False, "--all", help="include ended facts (history)"),
     store: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
     """List a user's facts: current ones by default, as of a date, or --all."""
-    settings = load_settings(store)
-
-    async def go() -> tuple[list[Fact], dict[str, str]]:
-        async with open_memory(settings) as memory:
-            found = await memory.facts(
-                user,
-                as_of=as_of,
-                subject=subject,
-                predicate=predicate,
-                current_only=not show_all and as_of is None,
-            )
-            return found, await _names(memory, user)
-
-    found, names = run(go)
-    if as_json:
-        emit_json(_facts_json(found, names))
-        return
-    when = f"as of {as_of}" if as_of else ("all" if show_all else "current")
-    _console().print(_facts_table(f"{user}: {len(found)} facts ({when})", found, names))
+    show(store, as_json, lambda m: queries.facts(m, user, subject, predicate, as_of, show_all))
 
 
 def history(
@@ -224,18 +166,7 @@ def history(
     as_json: bool = JsonOption,
 ) -> None:
     """Every value SUBJECT's PREDICATE has had, oldest first, with validity windows."""
-    settings = load_settings(store)
-
-    async def go() -> tuple[list[Fact], dict[str, str]]:
-        async with open_memory(settings) as memory:
-            found = await memory.history(user, subject, predicate)
-            return found, await _names(memory, user)
-
-    found, names = run(go)
-    if as_json:
-        emit_json(_facts_json(found, names))
-        return
-    _console().print(_facts_table(f"{user}: {subject} {predicate}", found, names))
+    show(store, as_json, lambda m: queries.history(m, user, subject, predicate))
 
 
 def forget(
@@ -245,22 +176,10 @@ def forget(
     as_json: bool = JsonOption,
 ) -> None:
     """Delete everything memlane holds about USER (episodes, entities, facts, vectors)."""
-    settings = load_settings(store)
     if not yes and not typer.confirm(f"Delete all memory of {user!r}?", default=False):
         typer.echo("aborted; nothing deleted", err=True)
         raise typer.Exit(1)
-
-    async def go() -> dict[str, int]:
-        async with open_memory(settings) as memory:
-            return await memory.forget(user)
-
-    counts = run(go)
-    if as_json:
-        emit_json(counts)
-        return
-    _console().print(
-        f"forgot {user}: " + ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-    )
+    show(store, as_json, lambda m: commands.forget(m, user, everything=True))
 
 
 def export(
@@ -271,31 +190,24 @@ def export(
     """Write every record of USER as JSONL (the format `memlane import` reads)."""
     settings = load_settings(store)
 
-    async def go() -> int:
+    async def go() -> Export:
         async with open_memory(settings) as memory:
-            if output is None:
-                n = 0
-                async for record in memory.export(user):
-                    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    n += 1
-                return n
-            # Write beside the target and rename, so a failed export never leaves half a file.
-            fd, tmp = tempfile.mkstemp(dir=output.parent or Path("."), suffix=".part")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    n = 0
-                    async for record in memory.export(user):
-                        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                        n += 1
-                os.replace(tmp, output)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-            return n
+            return await queries.export(memory, user)
 
-    n = run(go)
-    if output is not None:
-        typer.echo(f"exported {n} records of {user} to {output}", err=True)
+    result = run(go)
+    if output is None:
+        sys.stdout.writelines(result.jsonl())
+        return
+    # Write beside the target and rename, so a failed export never leaves half a file.
+    fd, tmp = tempfile.mkstemp(dir=output.parent or Path("."), suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(result.jsonl())
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    typer.echo(f"exported {len(result.records)} records of {user} to {output}", err=True)
 
 
 def _read_records(path: Path) -> list[tuple[int, Any]]:

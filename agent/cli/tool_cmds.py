@@ -1,46 +1,21 @@
 """Inspecting and correcting memory: ``profile``, ``search``, ``why``, ``diff``, ``remember``,
 ``correct``, ``forget-fact``; and the servers: ``serve`` (HTTP API + inspector), ``mcp``.
 
-Each command is a thin caller of ``tools``: rich tables by default, ``--json`` for scripts.
-(``facts``, ``history``, ``forget`` and ``export`` live with the other memory commands.)
+Each command is a thin caller of ``tools``: rich tables by default, ``--json`` for scripts
+(the tool's result model, as the HTTP API returns it). ``facts``, ``history``, ``forget`` and
+``export`` call ``tools`` the same way from :mod:`agent.cli.memory_cmds`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
-
 import typer
-from pydantic import BaseModel
-from rich.console import Console
 
-from agent.cli._common import JsonOption, StoreOption, emit_json, load_settings, open_memory, run
-
-if TYPE_CHECKING:
-    from memory_graph.memory import Memory
+from agent.cli._common import JsonOption, StoreOption, load_settings, show
 
 __all__ = ["register"]
 
 UserArg = typer.Argument(..., help="the user whose memory to read or change")
 AsOfOption = typer.Option(None, "--as-of", help="a date or time (ISO 8601) in the user's world")
-
-
-def _show(
-    store: str | None, as_json: bool, action: Callable[[Memory], Awaitable[BaseModel]]
-) -> None:
-    settings = load_settings(store)
-
-    async def go() -> BaseModel:
-        async with open_memory(settings) as memory:
-            return await action(memory)
-
-    result = run(go)
-    if as_json:
-        emit_json(result.model_dump(mode="json"))
-    else:
-        from agent.cli._tool_tables import render
-
-        render(Console(), result)
 
 
 def register(app: typer.Typer) -> None:
@@ -55,7 +30,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """What memlane believes about USER now (or --as-of a date), grouped by kind."""
-        _show(store, as_json, lambda m: queries.profile(m, user, as_of))
+        show(store, as_json, lambda m: queries.profile(m, user, as_of))
 
     @app.command()
     def search(
@@ -67,7 +42,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Facts and messages of USER relevant to QUERY, with scores."""
-        _show(store, as_json, lambda m: queries.search(m, user, query, as_of, k))
+        show(store, as_json, lambda m: queries.search(m, user, query, as_of, k))
 
     @app.command()
     def why(
@@ -77,7 +52,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Why memlane believes a fact: source messages, when learned, what it replaced."""
-        _show(store, as_json, lambda m: queries.why(m, user, fact_id))
+        show(store, as_json, lambda m: queries.why(m, user, fact_id))
 
     @app.command()
     def diff(
@@ -88,7 +63,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """What became true and what stopped being true for USER between two dates."""
-        _show(store, as_json, lambda m: queries.diff(m, user, since, until))
+        show(store, as_json, lambda m: queries.diff(m, user, since, until))
 
     @app.command()
     def remember(
@@ -98,7 +73,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Remember STATEMENT about USER as an explicit note (sourced from this request)."""
-        _show(store, as_json, lambda m: commands.remember(m, user, statement))
+        show(store, as_json, lambda m: commands.remember(m, user, statement))
 
     @app.command()
     def correct(
@@ -109,7 +84,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Retract a wrong fact and record the right VALUE, sourced from the correction."""
-        _show(store, as_json, lambda m: commands.correct(m, user, fact_id, value))
+        show(store, as_json, lambda m: commands.correct(m, user, fact_id, value))
 
     @app.command("forget-fact")
     def forget_fact(
@@ -119,7 +94,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Delete one fact of USER (``forget`` deletes everything)."""
-        _show(store, as_json, lambda m: commands.forget(m, user, fact_id))
+        show(store, as_json, lambda m: commands.forget(m, user, fact_id))
 
     @app.command()
     def serve(

@@ -94,16 +94,17 @@ def test_memory_commands_end_to_end(cli, tmp_path: Path) -> None:  # type: ignor
     assert (again["episodes_added"], again["episodes_skipped"]) == (0, 2)
     assert "facts added" in cli("ingest", str(facts_file))  # the table form
 
-    current = json.loads(cli("facts", "ana", "--json"))
+    # --json prints the tools' result models (the HTTP API's documents): facts under "facts".
+    current = json.loads(cli("facts", "ana", "--json"))["facts"]
     assert {f["statement"] for f in current} == {"Ana moved to Berlin", "Ana has a dog called Rex"}
-    then = json.loads(cli("facts", "ana", "--as-of", "2020-01-01", "--json"))
+    then = json.loads(cli("facts", "ana", "--as-of", "2020-01-01", "--json"))["facts"]
     assert [f["statement"] for f in then] == ["Ana lives in Paris"]
-    assert [f["object_name"] for f in then] == ["Paris"]
+    assert [f["object"] for f in then] == ["Paris"]
     assert "Paris" in cli("facts", "ana", "--all")  # the table form
 
-    history = json.loads(cli("history", "ana", "user", "lives_in", "--json"))
+    history = json.loads(cli("history", "ana", "user", "lives_in", "--json"))["facts"]
     assert [(h["statement"], h["status"]) for h in history] == [
-        ("Ana lives in Paris", "closed"),
+        ("Ana lives in Paris", "ended"),
         ("Ana moved to Berlin", "current"),
     ]
     assert history[0]["invalid_at"] == "2022-06-08T09:00:00Z"
@@ -129,10 +130,10 @@ def test_memory_commands_end_to_end(cli, tmp_path: Path) -> None:  # type: ignor
 
     # forget needs confirmation; then nothing remains
     cli("forget", "ana", code=1)
-    assert json.loads(cli("facts", "ana", "--json"))
-    deleted = json.loads(cli("forget", "ana", "--yes", "--json"))
+    assert json.loads(cli("facts", "ana", "--json"))["facts"]
+    deleted = json.loads(cli("forget", "ana", "--yes", "--json"))["deleted"]
     assert deleted["facts"] == 3
-    assert json.loads(cli("facts", "ana", "--all", "--json")) == []
+    assert json.loads(cli("facts", "ana", "--all", "--json"))["facts"] == []
     assert cli("export", "ana") == ""
 
 

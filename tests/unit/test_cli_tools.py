@@ -69,3 +69,50 @@ def test_errors_exit_2_with_a_message(seeded: tuple[str, dict[str, str]]) -> Non
     url, _ = seeded
     code, _, err = _run("diff", "alice", "whenever", "--store", url)
     assert code == 2 and "invalid_input" in err and "since" in err
+
+
+async def test_cli_json_is_the_http_document(tmp_path: Path) -> None:
+    """One shape per operation: `--json` prints what the HTTP API returns for the same call."""
+    from tests.tools_support.app import served
+
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+
+    async def cli(*args: str) -> str:
+        code, out, err = await asyncio.to_thread(_run, *args, "--store", url)
+        assert code == 0, err
+        return out
+
+    async with served(tmp_path) as (client, memory):
+        await seed_user(memory, "alice")
+        pairs = [
+            (("facts", "alice", "--json"), "/users/alice/facts", {}),
+            (
+                ("facts", "alice", "--all", "--predicate", "lives_in", "--json"),
+                "/users/alice/facts",
+                {"include_ended": "true", "predicate": "lives_in"},
+            ),
+            (
+                ("facts", "alice", "--as-of", "2023-07-01", "--json"),
+                "/users/alice/facts",
+                {"as_of": "2023-07-01"},
+            ),
+            (
+                ("history", "alice", "user", "lives_in", "--json"),
+                "/users/alice/history",
+                {"subject": "user", "predicate": "lives_in"},
+            ),
+        ]
+        for args, route, params in pairs:
+            r = await client.get(route, params=params)
+            assert r.status_code == 200
+            assert json.loads(await cli(*args)) == r.json(), args
+        everything = json.loads(await cli("facts", "alice", "--all", "--json"))
+        assert {f["status"] for f in everything["facts"]} == {"current", "ended"}
+
+        r = await client.get("/users/alice/export")
+        assert await cli("export", "alice") == r.text != ""
+
+        gone = json.loads(await cli("forget", "alice", "--yes", "--json"))
+        assert gone["user_id"] == "alice" and gone["deleted"]["facts"] == 5
+        r = await client.delete("/users/alice")
+        assert r.json() == {**gone, "deleted": {k: 0 for k in gone["deleted"]}}

@@ -41,6 +41,11 @@ async def test_facts_filters_and_as_of(memory: Memory, ids: dict[str, str]) -> N
     assert [f.object for f in lives.facts] == ["Berlin"]
     past = await queries.facts(memory, "alice", "user", "lives_in", as_of="2023-05-01")
     assert [f.object for f in past.facts] == ["Paris"]
+    every = await queries.facts(memory, "alice", predicate="lives_in", include_ended=True)
+    assert [(f.object, f.status) for f in every.facts] == [
+        ("Paris", "ended"),
+        ("Berlin", "current"),
+    ]
     with pytest.raises(InputError):
         await queries.facts(memory, "alice", as_of="not a date")
     with pytest.raises(NotFoundError):
