@@ -35,7 +35,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.runtime import Runtime
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
 
 from agent.graph import build_chat_graph, build_write_graph
 from agent.llm import CallRecord, LLMGateway
@@ -131,12 +131,16 @@ class IngestResult(BaseModel):
     llm_calls: int = 0
     reports: list[CommitReport] = Field(default_factory=list)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def facts_added(self) -> int:
+        """Facts added over all batches."""
         return sum(r.facts_added for r in self.reports)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def facts_closed(self) -> int:
+        """Facts closed over all batches."""
         return sum(r.facts_closed for r in self.reports)
 
 

@@ -1,4 +1,6 @@
-"""``memlane chat``, ``memlane demo`` and ``memlane ingest-chat``: the agent loop from the shell.
+"""``memlane chat`` and ``memlane demo``: the agent loop from the shell.
+
+(``memlane ingest --extract`` runs a file of messages through the same loop's extraction.)
 
 ``MEMLANE_MODEL`` picks the model (default ``memlane/offline``, which needs no key and labels
 everything it says).
@@ -8,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
-from typing import Any
 
 import typer
 
-from agent.cli._common import JsonOption, StoreOption, emit_json, load_settings, run
+from agent.cli._common import StoreOption, load_settings, run
 
 __all__ = ["register"]
 
@@ -98,73 +98,7 @@ def demo(
     run(lambda: run_demo(settings, out=typer.echo, store=store))
 
 
-def ingest_chat(
-    file: Path = typer.Argument(..., help="JSONL file of messages (see `memlane ingest`)"),
-    user: str | None = typer.Option(None, "--user", help="user of lines without user_id"),
-    batch: int = typer.Option(1, "--batch", min=1, help="user turns per extraction call"),
-    store: str | None = StoreOption,
-    as_json: bool = JsonOption,
-) -> None:
-    """Ingest a conversation THROUGH EXTRACTION: messages become episodes and facts.
-
-    The file is validated first (a bad line stops everything, naming the line). Then each
-    batch of turns is one LLM call and one atomic commit. `memlane ingest` stores messages
-    without extraction.
-    """
-    from agent.api import IngestMessage, MemoryAgent
-    from memory_graph.files import parse_file
-    from memory_graph.predicates import default_registry
-
-    settings = load_settings(store)
-
-    async def go() -> list[dict[str, Any]]:
-        registry = default_registry().extend(
-            functional=settings.functional_predicates,
-            multi_valued=settings.multi_valued_predicates,
-            synonyms=settings.predicate_synonyms,
-        )
-        parsed = parse_file(file, registry, kind="messages", user_id=user)
-        out = []
-        async with MemoryAgent(settings=settings) as agent:
-            for uid in parsed.users:
-                messages = [
-                    IngestMessage(
-                        role=ep.role,
-                        content=ep.content,
-                        at=ep.occurred_at,
-                        session_id=ep.session_id,
-                        id=ep.id,
-                        speaker=ep.speaker,
-                    )
-                    for ep in parsed.messages.get(uid, [])
-                ]
-                result = await agent.ingest(uid, messages, batch_turns=batch)
-                out.append(
-                    {
-                        "user_id": uid,
-                        "messages": result.messages,
-                        "batches": result.batches,
-                        "llm_calls": result.llm_calls,
-                        "facts_added": result.facts_added,
-                        "facts_closed": result.facts_closed,
-                    }
-                )
-        return out
-
-    rows = run(go)
-    if as_json:
-        emit_json(rows)
-        return
-    for row in rows:
-        typer.echo(
-            f"{row['user_id']}: {row['messages']} messages in {row['batches']} batches "
-            f"({row['llm_calls']} LLM calls): +{row['facts_added']} facts, "
-            f"{row['facts_closed']} closed"
-        )
-
-
 def register(app: typer.Typer) -> None:
-    """Add ``chat``, ``demo`` and ``ingest-chat`` to ``app``."""
+    """Add ``chat`` and ``demo`` to ``app``."""
     app.command("chat")(chat)
     app.command("demo")(demo)
-    app.command("ingest-chat")(ingest_chat)

@@ -1,11 +1,13 @@
-"""Memory commands: ingest files, recall, inspect facts and history, export/import, forget.
+"""Memory commands: ingest files (as given or through extraction), recall, facts, history,
+export/import, forget.
 
 A thin layer: each command opens the store named by ``--store`` (or ``MEMLANE_STORE``), calls
 one function, and prints a Rich table or, with ``--json``, one JSON document on stdout.
 ``facts``, ``history``, ``forget`` and ``export`` call the tools layer (:mod:`tools`), so their
 JSON is the tool's result model, the same document the HTTP API returns; ``ingest``,
-``recall`` and ``import`` call :class:`memory_graph.memory.Memory`. Errors print
-``error [code]: message`` on stderr and exit with status 2.
+``recall`` and ``import`` call :class:`memory_graph.memory.Memory`, and ``ingest --extract``
+:meth:`agent.api.MemoryAgent.ingest`. Errors print ``error [code]: message`` on stderr and
+exit with status 2.
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ from agent.cli._common import (
     StoreOption,
     emit_json,
     load_settings,
+    make_registry,
     open_memory,
     run,
     show,
 )
+from agent.settings import Settings
 from memory_graph.errors import InputError
-from memory_graph.files import FileKind, ingest_file
+from memory_graph.files import FileKind, ingest_file, parse_file
 from tools import commands, queries
 from tools.models import Export
 
@@ -58,17 +62,31 @@ def ingest(
         None, "--kind", help="messages or facts (default: detected per line)"
     ),
     user: str | None = typer.Option(None, "--user", help="user of lines without user_id"),
+    extract: bool = typer.Option(
+        False, "--extract", help="run the messages through the model's extraction"
+    ),
+    batch: int = typer.Option(1, "--batch", min=1, help="with --extract: user turns per call"),
     store: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Validate a whole JSONL file, then store its messages and facts (no LLM).
+    """Validate a whole JSONL file, then store its messages and facts.
 
     Every line is checked first; one bad line stops the ingest with its line number and
-    nothing is written. Re-ingesting a file adds nothing new.
+    nothing is written. Re-ingesting a file adds nothing new. Without --extract no LLM is
+    called: messages become episodes and facts lines are committed as given. With --extract
+    the file holds messages, and each batch of --batch user turns is one extraction call
+    (MEMLANE_MODEL) and one atomic commit of the episodes and the facts found in them.
     """
     settings = load_settings(store)
     if kind is not None and kind not in ("messages", "facts"):
         raise typer.BadParameter("use messages or facts", param_hint="--kind")
+    if extract and kind == "facts":
+        raise typer.BadParameter("--extract reads messages, not facts", param_hint="--kind")
+    if batch != 1 and not extract:
+        raise typer.BadParameter("--batch goes with --extract", param_hint="--batch")
+    if extract:
+        _ingest_extracting(settings, file, user, batch, as_json)
+        return
     file_kind: FileKind | None = kind  # type: ignore[assignment]
 
     async def go() -> Any:
@@ -107,6 +125,43 @@ def ingest(
     ):
         table.add_row(label, str(value))
     console.print(table)
+
+
+def _ingest_extracting(
+    settings: Settings, file: Path, user: str | None, batch: int, as_json: bool
+) -> None:
+    """``ingest --extract``: the whole file validated, then each user's messages through
+    :meth:`MemoryAgent.ingest` (the same path as ``POST /users/{user}/ingest``)."""
+    from agent.api import IngestMessage, IngestResult, MemoryAgent
+
+    async def go() -> list[IngestResult]:
+        parsed = parse_file(file, make_registry(settings), kind="messages", user_id=user)
+        out = []
+        async with MemoryAgent(settings=settings) as agent:
+            for uid in parsed.users:
+                messages = [
+                    IngestMessage(
+                        role=ep.role,
+                        content=ep.content,
+                        at=ep.occurred_at,
+                        session_id=ep.session_id,
+                        id=ep.id,
+                        speaker=ep.speaker,
+                    )
+                    for ep in parsed.messages.get(uid, [])
+                ]
+                out.append(await agent.ingest(uid, messages, batch_turns=batch))
+        return out
+
+    results = run(go)
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in results])
+        return
+    for r in results:
+        typer.echo(
+            f"{r.user_id}: {r.messages} messages in {r.batches} batches "
+            f"({r.llm_calls} LLM calls): +{r.facts_added} facts, {r.facts_closed} closed"
+        )
 
 
 def recall(

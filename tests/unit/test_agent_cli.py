@@ -1,4 +1,4 @@
-"""`memlane chat` reads stdin line by line; `memlane ingest-chat` extracts from a file."""
+"""`memlane chat` reads stdin line by line; `memlane ingest --extract` extracts from a file."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def test_chat_from_stdin(env: Path) -> None:
     assert "Porto" in replies[1]
 
 
-def test_ingest_chat_extracts(env: Path) -> None:
+def test_ingest_extract_runs_messages_through_extraction(env: Path) -> None:
     file = env / "chat.jsonl"
     rows = [
         {"content": "I live in Lisbon.", "occurred_at": "2023-01-01T10:00:00Z"},
@@ -39,11 +39,18 @@ def test_ingest_chat_extracts(env: Path) -> None:
         {"content": "I moved to Berlin last month.", "occurred_at": "2023-09-05T10:00:00Z"},
     ]
     file.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    out = CliRunner().invoke(app, ["ingest-chat", str(file), "--user", "ana", "--json"])
+    out = CliRunner().invoke(app, ["ingest", str(file), "--extract", "--user", "ana", "--json"])
     assert out.exit_code == 0, out.output
-    (row,) = json.loads(out.output)
+    (row,) = json.loads(out.output)  # one IngestResult per user, as POST /ingest returns it
     assert row["llm_calls"] == 2 and row["facts_added"] == 2 and row["facts_closed"] == 1
+    assert row["user_id"] == "ana" and len(row["reports"]) == row["batches"] == 2
+    out = CliRunner().invoke(app, ["ingest", str(file), "--extract", "--batch", "2"])
+    assert out.exit_code == 2 and "user_id" in out.output  # no --user, lines without user_id
     bad = env / "bad.jsonl"
     bad.write_text('{"content": "ok"}\n{"content": \n')
-    out = CliRunner().invoke(app, ["ingest-chat", str(bad), "--user", "ana"])
+    out = CliRunner().invoke(app, ["ingest", str(bad), "--extract", "--user", "ana"])
     assert out.exit_code == 2 and "bad.jsonl:2" in out.output
+    for args in (["--kind", "facts"], ["--batch", "3"]):
+        extra = [] if "--batch" in args else ["--extract"]
+        out = CliRunner().invoke(app, ["ingest", str(file), "--user", "ana", *extra, *args])
+        assert out.exit_code == 2, out.output
