@@ -16,8 +16,9 @@ from pathlib import Path
 from agent.api import ChatResult, MemoryAgent
 from agent.offline import LABEL, is_offline
 from agent.settings import Settings
-from memory_graph.model import Fact
 from memory_graph.timeutil import to_iso, utcnow
+from tools import queries
+from tools.models import FactView
 
 __all__ = ["SCRIPT", "DemoResult", "FactRow", "run_demo"]
 
@@ -65,12 +66,14 @@ class FactRow:
 
 @dataclass
 class DemoResult:
-    """What the demo did: replies, the profile now, and histories of the changed facts."""
+    """What the demo did: replies, the profile now (and what no longer holds), and histories
+    of the changed facts."""
 
     user_id: str
     store: str
     turns: list[ChatResult] = field(default_factory=list)
     profile: list[FactRow] = field(default_factory=list)
+    no_longer: list[FactRow] = field(default_factory=list)
     histories: dict[str, list[FactRow]] = field(default_factory=dict)
 
     def current(self, predicate: str) -> list[str]:
@@ -82,15 +85,15 @@ class DemoResult:
         ]
 
 
-def _rows(facts: list[Fact], names: dict[str, str]) -> list[FactRow]:
+def _rows(facts: list[FactView]) -> list[FactRow]:
     return [
         FactRow(
             predicate=f.predicate,
-            value=names.get(f.object_id, f.object_id) if f.object_id else (f.value or ""),
+            value=f.object or "",
             polarity=f.polarity,
             valid_at=to_iso(f.valid_at),
             invalid_at=to_iso(f.invalid_at),
-            current=f.is_current,
+            current=f.status == "current",
         )
         for f in facts
     ]
@@ -130,14 +133,19 @@ async def run_demo(
             if not turn.ok:
                 out(f"  !! memory not updated: {turn.write_error}")
         memory = await agent.memory()
-        names = {e.id: e.name for e in await memory.entities(user_id)}
-        result.profile = _rows(await memory.facts(user_id, current_only=True), names)
+        profile = await queries.profile(memory, user_id)
+        result.profile = _rows([f for group in profile.facts.values() for f in group])
+        result.no_longer = _rows(profile.no_longer)
         out("\n=== what memory holds now ===")
         for row in result.profile:
             out(f"  {row.predicate:<14} {row.line()}")
+        if result.no_longer:
+            out("  no longer:")
+            for row in result.no_longer:
+                out(f"  {row.predicate:<14} {row.value:<20} since {(row.valid_at or '?')[:10]}")
         out("\n=== history of what changed ===")
         for predicate, label in CHANGED:
-            rows = _rows(await memory.history(user_id, "user", predicate), names)
+            rows = _rows((await queries.history(memory, user_id, "user", predicate)).facts)
             result.histories[predicate] = rows
             out(f"  {label} ({predicate}):")
             for row in rows:

@@ -138,14 +138,20 @@ class FactView(_View):
 
 
 class Profile(_View):
-    """What memlane believes is true about the user (now, or as of a time), grouped by kind."""
+    """What memlane believes is true about the user (now, or as of a time), grouped by kind,
+    and what no longer holds."""
 
     user_id: str
     as_of: datetime | None = None
     facts: dict[str, list[FactView]] = Field(
         description="facts keyed by kind: fact, preference, event, trait"
     )
-    count: int
+    no_longer: list[FactView] = Field(
+        default_factory=list,
+        description="negative facts that ended a former value ('no longer works at Acme'): "
+        "a record of change, not part of the groups",
+    )
+    count: int = Field(description="how many facts the groups hold")
 
 
 class SearchResult(_View):

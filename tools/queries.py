@@ -58,6 +58,11 @@ async def _views(memory: Memory, user_id: str, found: list[Fact]) -> list[FactVi
 async def profile(memory: Memory, user_id: str, as_of: TimeArg = None) -> Profile:
     """What memlane believes about the user now (or as of a time), grouped by kind.
 
+    A negative fact that ended a positive one of the same value ("I left Acme" after "I work
+    at Acme", "I don't like sushi anymore" after "I love sushi") is listed apart, under
+    ``no_longer``: it records a change, while the groups say what holds. A negative fact that
+    ended nothing ("I don't eat meat") is knowledge in its own right and stays in its group.
+
     Args:
         memory: the memory to read.
         user_id: whose memory.
@@ -65,11 +70,44 @@ async def profile(memory: Memory, user_id: str, as_of: TimeArg = None) -> Profil
     """
     when = opt_time(as_of, "as_of")
     found = await memory.facts(user_id, as_of=when, current_only=when is None)
+    enders = await _negations_that_ended(memory, user_id, found)
     views = await _views(memory, user_id, found)
     grouped: dict[str, list[FactView]] = {k: [] for k in KIND_ORDER}
+    no_longer: list[FactView] = []
     for view in views:
-        grouped.setdefault(view.kind, []).append(view)
-    return Profile(user_id=user_id, as_of=when, facts=grouped, count=len(views))
+        if view.id in enders:
+            no_longer.append(view)
+        else:
+            grouped.setdefault(view.kind, []).append(view)
+    return Profile(
+        user_id=user_id,
+        as_of=when,
+        facts=grouped,
+        no_longer=no_longer,
+        count=len(views) - len(no_longer),
+    )
+
+
+async def _negations_that_ended(memory: Memory, user_id: str, found: list[Fact]) -> set[str]:
+    """Ids of the negative facts in ``found`` that closed a positive fact of the same value."""
+    negative = [f for f in found if f.polarity == "negative"]
+    enders: set[str] = set()
+    for subject_id, predicate in sorted({(f.subject_id, f.predicate) for f in negative}):
+        related = await memory.store.find_facts(
+            user_id, FactQuery(subject_id=subject_id, predicate=predicate)
+        )
+        functional = memory.registry.is_functional(predicate)
+        for fact in negative:
+            if (fact.subject_id, fact.predicate) != (subject_id, predicate):
+                continue
+            if any(
+                old.polarity == "positive"
+                and old.object_key == fact.object_key
+                and _replaced(old, fact, functional)
+                for old in related
+            ):
+                enders.add(fact.id)
+    return enders
 
 
 async def search(

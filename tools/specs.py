@@ -96,7 +96,8 @@ class CorrectArgs(_Args):
 
 async def memory_profile(memory: Memory, user_id: str, args: ProfileArgs) -> Profile:
     """What you know about the user now (or as of a date), grouped by kind: facts,
-    preferences, traits and events. Use it to get an overview before answering."""
+    preferences, traits and events, plus what no longer holds (things they stopped doing or
+    having). Use it to get an overview before answering."""
     return await queries.profile(memory, user_id, args.as_of)
 
 

@@ -70,6 +70,8 @@ def render(console: Console, result: object) -> None:
         for kind, facts in result.facts.items():
             if facts:
                 console.print(fact_table(kind, facts))
+        if result.no_longer:
+            console.print(fact_table("no longer", result.no_longer))
     elif isinstance(result, FactList):
         when = (
             f"as of {_day(result.as_of)}"

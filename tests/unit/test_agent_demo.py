@@ -22,6 +22,12 @@ async def test_demo_final_profile(tmp_path: Path) -> None:
     assert result.current("works_at") == ["Stripe"]
     assert result.current("job_title") == ["product manager"]
     assert "ramen" in result.current("likes") and "sushi" not in result.current("likes")
+    # "I left Acme" and "I don't like sushi anymore" record changes: listed apart, not as now.
+    assert all(r.polarity == "positive" for r in result.profile)
+    assert {(r.predicate, r.value) for r in result.no_longer} == {
+        ("works_at", "Acme Corp"),
+        ("likes", "sushi"),
+    }
 
     def window(predicate: str, value: str) -> list[tuple[str | None, str | None]]:
         return [
@@ -39,3 +45,4 @@ async def test_demo_final_profile(tmp_path: Path) -> None:
     assert all(t.reply.startswith("[memlane offline model]") for t in result.turns)
     assert "[memlane offline model]" in lines[1]  # the demo says which model it is
     assert "history of what changed" in transcript
+    assert "NOT" not in transcript.split("no longer:")[0].split("what memory holds now")[1]

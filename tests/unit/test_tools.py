@@ -36,6 +36,58 @@ async def test_profile_groups_current_facts_by_kind(memory: Memory, ids: dict[st
     assert before.count == 0
 
 
+async def test_profile_lists_negations_that_ended_a_value_apart(
+    memory: Memory, ids: dict[str, str]
+) -> None:
+    from memory_graph.drafts import FactDraft
+
+    def negative(predicate: str, obj: str, kind: str, kind_of_object: str) -> FactDraft:
+        return FactDraft(
+            predicate=predicate,
+            object=obj,
+            object_kind=kind_of_object,  # type: ignore[arg-type]
+            statement=f"I no longer {predicate} {obj}",
+            kind=kind,  # type: ignore[arg-type]
+            polarity="negative",
+            valid_at="2024-05-01",
+        )
+
+    # "I left Acme", "I don't like sushi anymore": each closes the positive fact it negates.
+    await memory.commit(
+        "alice",
+        [
+            negative("works_at", "Acme", "fact", "org"),
+            negative("likes", "sushi", "preference", "value"),
+        ],
+    )
+    # "I don't like olives" negates nothing the user had: it is a current preference.
+    await memory.commit("alice", [negative("likes", "olives", "preference", "value")])
+
+    now = await queries.profile(memory, "alice")
+    assert {(f.predicate, f.object) for f in now.no_longer} == {
+        ("works_at", "Acme"),
+        ("likes", "sushi"),
+    }
+    assert all(f.polarity == "negative" and f.status == "current" for f in now.no_longer)
+    assert {f.object for f in now.facts["fact"]} == {"Berlin", "Rex"}
+    assert [(f.object, f.polarity) for f in now.facts["preference"]] == [("olives", "negative")]
+    assert now.count == 3
+    # Before the change the positive values were what held; nothing had ended yet.
+    then = await queries.profile(memory, "alice", "2024-04-01")
+    assert then.no_longer == [] and {f.object for f in then.facts["fact"]} == {
+        "Berlin",
+        "Acme",
+        "Rex",
+    }
+    # The negations stay in history, and Bob's profile is untouched.
+    hist = await queries.history(memory, "alice", "user", "works_at")
+    assert [(f.object, f.polarity, f.status) for f in hist.facts] == [
+        ("Acme", "positive", "ended"),
+        ("Acme", "negative", "current"),
+    ]
+    assert (await queries.profile(memory, "bob")).no_longer == []
+
+
 async def test_facts_filters_and_as_of(memory: Memory, ids: dict[str, str]) -> None:
     lives = await queries.facts(memory, "alice", predicate="lives_in")
     assert [f.object for f in lives.facts] == ["Berlin"]
