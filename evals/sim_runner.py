@@ -112,6 +112,7 @@ class SimResult(BaseModel):
     latency_by_checkpoint: list[dict[str, Any]]
     recall_latency_ms: dict[str, float]
     judge_accuracy: dict[str, float | None] | None = None
+    simulator_llm_calls: dict[str, dict[str, float]] = Field(default_factory=dict)
     extraction: dict[str, Any] | None = None
     write_errors: list[str]
     failures: list[ProbeResult]
@@ -217,6 +218,7 @@ class _Run:
         self.violations: list[dict[str, Any]] = []
         self.violation_count = 0
         self.preference_conflicts = 0
+        self.sim_llm: Any = None
 
     async def check_consistency(self, session: Session) -> None:
         facts = await self.memory.facts(self.timeline.user_id, current_only=True)
@@ -247,6 +249,13 @@ class _Run:
                 if probe.type == "abstain" or probe.read in ("polarity", "when")
                 else all(normalise_name(w) in text for w in wanted)
             )
+        if self.config.judge:
+            from evals.sim_llm import judge_probe
+
+            result.judged, _ = await judge_probe(
+                self.sim_llm, self.memory, self.timeline.user_id, probe,
+                user_name=None,
+            )  # fmt: skip
         return result
 
 
@@ -255,6 +264,7 @@ async def run_simulation(
     *,
     progress: bool = True,
     writer_factory: Callable[[Memory, Timeline, SimClock], Any] | None = None,
+    sim_llm: Any = None,
 ) -> SimResult:
     """Simulate ``config.sessions`` sessions of one user and score memory at checkpoints.
 
@@ -263,6 +273,8 @@ async def run_simulation(
         progress: show a progress bar on stderr.
         writer_factory: builds the turn writer (default: gold or the MemoryAgent); it may
             return an async context manager. For tests and alternative agents.
+        sim_llm: the :class:`agent.llm.LLMGateway` of the user simulator and judge
+            (``llm_user`` / ``judge``); default: one for ``config.model``.
 
     Returns:
         The scores (:class:`SimResult`).
@@ -299,6 +311,13 @@ async def run_simulation(
         if hasattr(writer, "__aenter__"):
             writer = await stack.enter_async_context(writer)
         run = _Run(config, timeline, memory, writer)
+        if (config.llm_user or config.judge) and sim_llm is None:
+            from agent.llm import LLMGateway
+            from agent.offline import register as register_offline
+
+            register_offline()
+            sim_llm = LLMGateway(config.model)
+        run.sim_llm = sim_llm
         await _drive(run, clock, progress)
         return _result(run, time.perf_counter() - started)
 
@@ -317,9 +336,9 @@ async def _drive(run: _Run, clock: SimClock, progress: bool) -> None:
         for session in timeline.sessions:
             rendered = render_session(timeline, session)
             if config.llm_user:
-                from evals.sim_llm_user import rewrite_turns
+                from evals.sim_llm import rewrite_turns
 
-                rendered = await rewrite_turns(config.model, session, rendered)
+                rendered = await rewrite_turns(run.sim_llm, session, rendered)
             for turn, text in zip(session.turns, rendered, strict=True):
                 clock.now = turn.at
                 t0 = time.perf_counter()
@@ -410,6 +429,7 @@ def _result(run: _Run, elapsed: float) -> SimResult:
         latency_by_checkpoint=latency_by_checkpoint,
         recall_latency_ms=_stats([r.recall_ms for r in results if r.recall_ms is not None]),
         judge_accuracy=judge_accuracy,
+        simulator_llm_calls=run.sim_llm.accounting.by_task() if run.sim_llm else {},
         extraction=tally.summary() if (tally := getattr(run.writer, "extraction", None)) else None,
         write_errors=list(getattr(run.writer, "errors", []))[:_MAX_LISTED],
         failures=[r for r in results if not r.correct][:_MAX_LISTED],

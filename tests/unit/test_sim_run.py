@@ -110,3 +110,26 @@ def test_cli_json_is_one_object_with_the_agreed_keys() -> None:
     for key in ("consistency_violations", "context_tokens", "llm_calls_per_turn", "latency_ms"):
         assert key in data
     assert data["config"]["gold"] is True and data["sessions"] == 6
+
+
+def test_judge_and_llm_user_go_through_the_gateway() -> None:
+    from agent.llm import LLMGateway
+    from memory_graph.errors import ExtractionError
+
+    verdict = json.dumps({"correct": True, "reason": "same"})
+    options = {"sim_answer": {"mock_response": "You live in Oslo."},
+               "sim_judge": {"mock_response": verdict}}  # fmt: skip
+    config = SimConfig(sessions=3, seed=5, gold=True, embedder="hash", judge=True, model="gpt-4o")
+    result = asyncio.run(
+        run_simulation(config, progress=False, sim_llm=LLMGateway("gpt-4o", call_options=options))
+    )
+    assert result.judge_accuracy is not None
+    assert {v for v in result.judge_accuracy.values() if v is not None} == {1.0}
+    assert result.simulator_llm_calls["sim_judge"]["calls"] == sum(result.probes.values())
+
+    # A rewrite that loses messages is an error, never used.
+    one = json.dumps({"messages": ["hi"]})
+    rewrite = LLMGateway("gpt-4o", call_options={"sim_user": {"mock_response": one}})
+    config = SimConfig(sessions=1, seed=5, gold=True, embedder="hash", llm_user=True)
+    with pytest.raises(ExtractionError, match="returned 1 messages for 3"):
+        asyncio.run(run_simulation(config, progress=False, sim_llm=rewrite))
