@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from memory_graph.embedders import HashEmbedder
@@ -49,7 +51,7 @@ async def test_profile_lists_negations_that_ended_a_value_apart(
             statement=f"I no longer {predicate} {obj}",
             kind=kind,  # type: ignore[arg-type]
             polarity="negative",
-            valid_at="2024-05-01",
+            valid_at=datetime(2024, 5, 1, tzinfo=UTC),
         )
 
     # "I left Acme", "I don't like sushi anymore": each closes the positive fact it negates.
