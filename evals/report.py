@@ -96,18 +96,33 @@ def _plots(results: list[SimResult], out: Path, title: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for t in PROBE_TYPES:
+    fig, (ax, heat) = plt.subplots(
+        2, 1, figsize=(9, 7.5), gridspec_kw={"height_ratios": [3, 2]}, constrained_layout=True
+    )
+    markers = "osD^vP*X"
+    rows, marks = [], [row["sessions"] for row in results[0].accuracy_by_checkpoint]
+    for i, t in enumerate(PROBE_TYPES):
         xs, ys = _per_checkpoint(results, "accuracy_by_checkpoint", t)
+        by_mark = dict(zip(xs, ys, strict=True))
+        rows.append([by_mark.get(m, float("nan")) for m in marks])
         if xs:
-            ax.plot(xs, ys, marker="o", markersize=3, label=t)
+            # Thick lines first, thin on top: types with equal scores stay visible.
+            ax.plot(xs, ys, marker=markers[i], markersize=4, linewidth=3.2 - 0.35 * i, label=t)
     ax.set_xlabel("sessions elapsed")
     ax.set_ylabel("accuracy")
     ax.set_ylim(-0.02, 1.05)
     ax.set_title(f"Probe accuracy by type - {title}")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", ncol=4, fontsize=8)
-    fig.tight_layout()
+    image = heat.imshow(rows, aspect="auto", vmin=0, vmax=1, cmap="RdYlGn")
+    heat.set_yticks(range(len(PROBE_TYPES)), labels=list(PROBE_TYPES), fontsize=8)
+    heat.set_xticks(range(len(marks)), labels=[str(m) for m in marks], fontsize=8)
+    heat.set_xlabel("sessions elapsed (checkpoint)")
+    for y, row in enumerate(rows):
+        for x, value in enumerate(row):
+            if value == value:  # not NaN: no probe of this type at this checkpoint
+                heat.text(x, y, f"{value:.2f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(image, ax=heat, fraction=0.03)
     paths.append(out / "accuracy.png")
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
