@@ -29,7 +29,7 @@ class RetrievalConfig(BaseModel):
     w_vector: float = Field(default=1.0, ge=0)
     w_text: float = Field(default=1.0, ge=0)
     w_fact: float = Field(
-        default=0.7, ge=0, description="weight of fact legs relative to episode legs"
+        default=0.5, ge=0, description="weight of fact legs relative to episode legs"
     )
     w_graph: float = Field(default=0.3, ge=0, description="weight of the PageRank leg")
     # -- graph expansion ---------------------------------------------------------------------
@@ -61,7 +61,7 @@ class RetrievalConfig(BaseModel):
     )
     adjacent_prev: float = Field(default=0.2, ge=0)
     adjacent_next: float = Field(default=0.2, ge=0)
-    session_window: int = Field(default=400, ge=1, le=10_000)
+    session_window: int = Field(default=100, ge=1, le=10_000)
     dedup_jaccard: float = Field(default=0.9, gt=0, le=1)
     # -- output ------------------------------------------------------------------------------
     max_facts: int = Field(default=20, ge=0, le=500)

@@ -86,6 +86,7 @@ class _Call:
     linked: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
     hints: set[str] = field(default_factory=set)
+    lend: dict[str, float] = field(default_factory=dict)
 
     @property
     def past_view(self) -> bool:
@@ -214,8 +215,14 @@ class Retriever:
         ranked = sorted(
             (node[1] for node in ranks if node[0] == "f" and ranks[node] > 0),
             key=lambda fid: (-ranks[("f", fid)], fid),
-        )
-        facts.add_leg(ranked[: cfg.graph_k], cfg.w_graph, cfg.rrf_k, "graph")
+        )[: cfg.graph_k]
+        if not ranked or cfg.w_graph <= 0:
+            return
+        # By PageRank mass, not rank: the many spokes of a hub (every note about a person)
+        # share its mass and gain little, while a fact at the end of a named path gains much.
+        top = ranks[("f", ranked[0])]
+        for fid in ranked:
+            facts.add(fid, cfg.w_graph * (ranks[("f", fid)] / top) / (cfg.rrf_k + 1), "graph")
 
     async def _load_names(self, call: _Call) -> None:
         wanted: set[str] = set()
@@ -241,6 +248,8 @@ class Retriever:
                 superseded.append(fid)
             else:
                 current.append(fid)
+            # What a fact lends its source messages: they get their own name/date factors.
+            call.lend[fid] = score
             if f.subject_id in call.linked and f.subject_id != SELF_ID:
                 score *= 1.0 + cfg.mention_boost
             if f.subject_id in call.linked and f.predicate in call.hints:
@@ -263,7 +272,7 @@ class Retriever:
         if cfg.fact_to_episode > 0:
             for fid in current[: max(2 * cfg.max_facts, 40)]:
                 for eid in call.pool[fid].episode_ids:
-                    eps.add(eid, cfg.fact_to_episode * call.facts.score[fid], "fact")
+                    eps.add(eid, cfg.fact_to_episode * call.lend[fid], "fact")
         found = await self.store.get_episodes(call.user_id, list(eps.score))
         call.episodes = {e.id: e for e in found if as_of is None or e.occurred_at <= as_of}
         eps.keep(call.episodes)

@@ -262,3 +262,21 @@ async def test_retriever_without_episodes(memory: Memory) -> None:
     )
     ctx = await retriever.recall(U, "where does the user live")
     assert ctx.episodes == [] and ctx.facts
+
+
+async def test_episode_index_texts_use_previous_turn_in_batch_and_store(memory: Memory) -> None:
+    from memory_graph.retrieval_index import episode_index_texts
+
+    day = datetime(2023, 5, 8, tzinfo=UTC)
+    await memory.add_episodes([ep("a", "Where are you moving?", day, speaker="Mel")])
+    later = [
+        ep("c", "Near the river.", day + timedelta(seconds=2), speaker="Caro"),
+        ep("b", "To Berlin!", day + timedelta(seconds=1), speaker="Caro"),
+        ep("x", "Hello", day, session="other", speaker="Mel"),
+    ]
+    texts = await episode_index_texts(memory.store, U, later)
+    assert texts == [
+        "Caro: To Berlin!\nCaro: Near the river.",
+        "Mel: Where are you moving?\nCaro: To Berlin!",
+        "Mel: Hello",
+    ]
