@@ -57,7 +57,7 @@ class RetrievalConfig(BaseModel):
         default=1.0, ge=0, description="share of a fact's score its source episodes gain"
     )
     adjacent_top: int = Field(
-        default=20, ge=0, le=200, description="episodes whose neighbouring turns gain score"
+        default=10, ge=0, le=200, description="episodes whose neighbouring turns gain score"
     )
     adjacent_prev: float = Field(default=0.2, ge=0)
     adjacent_next: float = Field(default=0.2, ge=0)

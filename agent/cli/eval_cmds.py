@@ -46,6 +46,9 @@ def locomo(
     token_budget: int | None = typer.Option(
         None, "--token-budget", min=50, help="context token budget per question"
     ),
+    embed_cache: Path | None = typer.Option(
+        None, "--embed-cache", help="directory caching embeddings between runs (not the repo)"
+    ),
 ) -> None:
     """LoCoMo evidence recall: ingest each conversation, ask every category 1-4 question
     through Memory.recall, and score recall@k of the evidence turns (no LLM needed).
@@ -54,7 +57,7 @@ def locomo(
     scratch store); by default a temporary SQLite file is used. Progress goes to stderr.
     """
     from evals.locomo import load_locomo, run_locomo
-    from memory_graph.embedders import make_embedder
+    from memory_graph.embedders import CachingEmbedder, make_embedder
     from memory_graph.stores import open_store
 
     settings = load_settings(store)
@@ -65,6 +68,8 @@ def locomo(
         ks = _ks(k)
         conversations = load_locomo(data)[:limit_conversations]
         emb = make_embedder(embedder or settings.embedder)
+        if embed_cache is not None:
+            emb = CachingEmbedder(emb, embed_cache)
         with tempfile.TemporaryDirectory(prefix="memlane-locomo-") as tmp:
             url = store or f"sqlite:///{Path(tmp) / 'locomo.db'}"
             async with open_store(url) as graph:

@@ -1,0 +1,46 @@
+"""Embedders: the hash embedder's contract and the on-disk cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory_graph.embed import Embedder
+from memory_graph.embedders import CachingEmbedder, HashEmbedder, make_embedder
+
+pytestmark = pytest.mark.unit
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return super().embed(texts)
+
+
+def test_hash_embedder_is_unit_length_deterministic_and_similar_for_similar_text() -> None:
+    emb = make_embedder("hash")
+    assert isinstance(emb, Embedder)
+    vecs = emb.embed(["I live in Berlin", "I live in Berlin now", "my cat is grey", ""])
+    assert vecs.shape == (4, 384) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs[:3], axis=1), 1.0, atol=1e-5)
+    assert not vecs[3].any()
+    assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2]
+    assert np.array_equal(
+        vecs, emb.embed(["I live in Berlin", "I live in Berlin now", "my cat is grey", ""])
+    )
+
+
+def test_caching_embedder_embeds_each_text_once(tmp_path: Path) -> None:
+    inner = CountingEmbedder()
+    cached = CachingEmbedder(inner, tmp_path)
+    first = cached.embed(["alpha", "beta", "alpha"])
+    again = CachingEmbedder(CountingEmbedder(), tmp_path).embed(["beta", "alpha"])
+    assert inner.calls == [["alpha", "beta"]]
+    assert np.array_equal(first[1], again[0]) and np.array_equal(first[0], again[1])
+    assert cached.embed([]).shape == (0, 384)
