@@ -151,7 +151,7 @@ _T: dict[str, dict[str, tuple[str, ...]]] = {
             "I've taken up {hobby}.",
             "My new hobby is {hobby}.",
             "I've been getting into {hobby} lately.",
-            "I started doing {hobby} - it's really fun.",
+            "I picked up {hobby} recently - it's really fun.",
         )
     },
     "allergy": {
@@ -219,9 +219,9 @@ _T: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "event": {
         "dated": (
-            "I went to {event}{when}.",
-            "I took part in {event}{when}.",
-            "I did {event}{when}!",
+            "I went to a {event}{when}.",
+            "I took part in a {event}{when}.",
+            "I signed up for a {event} and went{when} - loved it!",
         )
     },
     "old_home": {
