@@ -133,3 +133,39 @@ def test_judge_and_llm_user_go_through_the_gateway() -> None:
     config = SimConfig(sessions=1, seed=5, gold=True, embedder="hash", llm_user=True)
     with pytest.raises(ExtractionError, match="returned 1 messages for 3"):
         asyncio.run(run_simulation(config, progress=False, sim_llm=rewrite))
+
+
+def test_extraction_tally_matches_by_meaning() -> None:
+    from evals.sim_extraction import ExtractionTally
+    from evals.sim_timeline import Told, Turn
+    from memory_graph.drafts import FactDraft
+
+    now = datetime(2024, 3, 1, 12, tzinfo=UTC)
+    drafts = (
+        FactDraft(predicate="lives_in", object="Oslo", object_kind="place",
+                  statement="s", valid_at=now),
+        FactDraft(predicate="likes", object="sushi", polarity="negative", statement="s",
+                  valid_at=now),
+        FactDraft(predicate="hobby", object="chess", statement="s", valid_at=now),
+    )  # fmt: skip
+    turn = Turn(now, (Told("move", {}, drafts[:1]), Told("unlike", {}, drafts[1:2]),
+                      Told("hobby", {}, drafts[2:])))  # fmt: skip
+
+    def fact(fid: str, predicate: str, **kw: object) -> Fact:
+        return Fact(id=fid, user_id="u", subject_id=SELF_ID, predicate=predicate, statement="s",
+                    recorded_at=now, valid_at=now, **kw)  # type: ignore[arg-type]  # fmt: skip
+
+    written = [
+        fact("f1", "lives_in", object_id="e_oslo"),
+        fact("f2", "dislikes", value="Sushi"),  # "dislikes X" is "likes X" negated
+        fact("f3", "hobby", value="playing chess"),  # not the same value
+    ]
+    tally = ExtractionTally()
+    tally.add(turn, "I moved to Oslo. Sushi, no more. Chess!", written, {"e_oslo": "Oslo"})
+    out = tally.summary()
+    assert out["by_kind"]["move"]["recall"] == 1.0
+    assert out["by_kind"]["move"]["dated_right"] == 1.0
+    assert out["by_kind"]["unlike"]["recall"] == 1.0
+    assert out["by_kind"]["hobby"]["recall"] == 0.0
+    assert out["by_kind"]["hobby"]["missed_examples"] == ["I moved to Oslo. Sushi, no more. Chess!"]
+    assert out["recall"] == round(2 / 3, 3) and out["precision"] == round(2 / 3, 3)
