@@ -8,18 +8,13 @@ records into parameter rows and rows back into records.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import math
-import re
 import time
-import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import numpy as np
-import snowballstemmer
 
 from memory_graph.errors import InputError, StoreError
 from memory_graph.io import record_to_dict
@@ -32,222 +27,29 @@ from memory_graph.stores.cypher.queries import (
     RANGE_INDEXES,
     SCHEMA_VERSION,
     SEARCHABLE,
-    TEXT_LEN_PROP,
     TEXT_PROP,
     VECTOR_PROP,
     Queries,
 )
+from memory_graph.stores.cypher.ranking import bm25, vector_param, words
+from memory_graph.stores.cypher.records import (
+    entity_from_row,
+    entity_props,
+    episode_from_row,
+    episode_props,
+    fact_filter,
+    fact_from_row,
+    fact_props,
+    param_rows,
+)
 from memory_graph.stores.cypher.session import CypherSession, Rows
-from memory_graph.timeutil import from_ms, to_ms
 
 __all__ = ["CypherStore"]
 
 log = logging.getLogger(__name__)
 
 _PAGE = 1000
-
-
-def _ms(value: Any) -> int | None:
-    return None if value is None else to_ms(value)
-
-
-def _time(value: Any) -> Any:
-    return None if value is None else from_ms(int(value))
-
-
-# -- records <-> parameter rows ----------------------------------------------------------------
-
-
-_WORD = re.compile(r"[^\W_]+")
-_BM25_K1, _BM25_B = 1.2, 0.75
 _STATS_TTL_S = 30.0
-
-
-_PORTER = snowballstemmer.stemmer("porter")
-
-
-@functools.lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    # FTS5's porter tokenizer leaves words of one or two characters alone.
-    return word if len(word) < 3 else _PORTER.stemWord(word)
-
-
-def _words(text: str) -> list[str]:
-    """Text as the words full-text search sees, the way SQLite's FTS5 tokenises it
-    (``porter unicode61 remove_diacritics 2``): case- and accent-folded runs of letters and
-    digits, Porter-stemmed.
-
-    RediSearch and Lucene analyse text differently (stemmers, diacritics, underscores), so
-    the store indexes this pre-tokenised form and ranks the matches itself.
-    """
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return [_stem(w) for w in _WORD.findall(stripped.casefold())]
-
-
-def _vec(vector: np.ndarray) -> list[float]:
-    """A float32 vector as the shortest floats that round-trip it (9 significant digits).
-
-    Parameters travel as text on FalkorDB's native protocol: ``0.1`` rather than
-    ``0.10000000149011612`` nearly halves a 384-d vector's bytes, and the server's float32
-    is the same value either way.
-    """
-    return [float(text) for text in np.char.mod("%.9g", vector.astype(np.float32))]
-
-
-def _text_props(*parts: str | None) -> dict[str, Any]:
-    words = _words(" ".join(p for p in parts if p))
-    return {TEXT_PROP: " ".join(words), TEXT_LEN_PROP: len(words)}
-
-
-def _bm25(rows: Rows, terms: list[str], docs: int, avgdl: float) -> list[tuple[str, float]]:
-    """FTS5's bm25 (k1 1.2, b 0.75, idf floored at 1e-6) of the rows that hold a term.
-
-    Rows the engine matched only through its own stemming hold no exact term and drop out.
-    """
-    counted: list[tuple[str, int, list[int]]] = []
-    hits = [0] * len(terms)
-    for r in rows:
-        words = str(r["text"] or "").split()
-        tf = [words.count(t) for t in terms]
-        if any(tf):
-            counted.append((str(r["id"]), len(words), tf))
-            for i, n in enumerate(tf):
-                if n:
-                    hits[i] += 1
-    docs = max(docs, len(counted))
-    idf = [max(math.log((docs - h + 0.5) / (h + 0.5)), 1e-6) for h in hits]
-    avgdl = avgdl or 1.0
-    out = []
-    for rid, dl, tf in counted:
-        norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * dl / avgdl)
-        score = sum(idf[i] * n * (_BM25_K1 + 1) / (n + norm) for i, n in enumerate(tf) if n)
-        out.append((rid, score))
-    return out
-
-
-def _episode_props(ep: Episode) -> dict[str, Any]:
-    return {
-        "session_id": ep.session_id,
-        "role": ep.role,
-        "speaker": ep.speaker,
-        "content": ep.content,
-        "occurred_at": to_ms(ep.occurred_at),
-        "recorded_at": to_ms(ep.recorded_at),
-        **_text_props(ep.content),
-    }
-
-
-def _name_keys(en: Entity) -> list[str]:
-    keys = (normalise_name(n) for n in (en.name, *en.aliases))
-    return list(dict.fromkeys(k for k in keys if k))
-
-
-def _entity_props(en: Entity) -> dict[str, Any]:
-    return {
-        "name": en.name,
-        "kind": en.kind,
-        "aliases": list(en.aliases),
-        "summary": en.summary,
-        "created_at": to_ms(en.created_at),
-        "name_keys": _name_keys(en),
-        **_text_props(en.name, *en.aliases),
-    }
-
-
-def _fact_props(f: Fact) -> dict[str, Any]:
-    return {
-        "subject_id": f.subject_id,
-        "predicate": f.predicate,
-        "object_id": f.object_id,
-        "value": f.value,
-        "statement": f.statement,
-        "kind": f.kind,
-        "polarity": f.polarity,
-        "confidence": float(f.confidence),
-        "valid_at": _ms(f.valid_at),
-        "invalid_at": _ms(f.invalid_at),
-        "recorded_at": to_ms(f.recorded_at),
-        "expired_at": _ms(f.expired_at),
-        "episode_ids": list(f.episode_ids),
-        **_text_props(f.statement, f.value),
-    }
-
-
-# Rows come only from records validated on the way in, so they are rebuilt without a second
-# validation (as the SQLite store does).
-
-
-def _episode(user_id: str, r: dict[str, Any]) -> Episode:
-    return Episode.model_construct(
-        id=r["id"],
-        user_id=user_id,
-        session_id=r["session_id"],
-        role=r["role"],
-        speaker=r["speaker"],
-        content=r["content"],
-        occurred_at=from_ms(int(r["occurred_at"])),
-        recorded_at=from_ms(int(r["recorded_at"])),
-    )
-
-
-def _entity(user_id: str, r: dict[str, Any]) -> Entity:
-    return Entity.model_construct(
-        id=r["id"],
-        user_id=user_id,
-        name=r["name"],
-        kind=r["kind"],
-        aliases=tuple(r["aliases"] or ()),
-        summary=r["summary"] or "",
-        created_at=from_ms(int(r["created_at"])),
-    )
-
-
-def _fact(user_id: str, r: dict[str, Any]) -> Fact:
-    return Fact.model_construct(
-        id=r["id"],
-        user_id=user_id,
-        subject_id=r["subject_id"],
-        predicate=r["predicate"],
-        object_id=r["object_id"],
-        value=r["value"],
-        statement=r["statement"],
-        kind=r["kind"],
-        polarity=r["polarity"],
-        confidence=float(r["confidence"]),
-        valid_at=_time(r["valid_at"]),
-        invalid_at=_time(r["invalid_at"]),
-        recorded_at=from_ms(int(r["recorded_at"])),
-        expired_at=_time(r["expired_at"]),
-        episode_ids=tuple(r["episode_ids"] or ()),
-    )
-
-
-def _rows(records: Sequence[Any], props: Any) -> list[dict[str, Any]]:
-    return [{"id": rec.id, "props": props(rec)} for rec in records]
-
-
-def _fact_filter(q: FactQuery) -> tuple[list[str], dict[str, Any]]:
-    """WHERE fragments (fixed text) and their parameters for ``FactQuery.matches``."""
-    where: list[str] = []
-    params: dict[str, Any] = {"limit": q.limit}
-    for name in ("subject_id", "predicate", "object_id"):
-        value = getattr(q, name)
-        if value is not None:
-            where.append(f"n.{name} = ${name}")
-            params[name] = value
-    if q.kinds:
-        where.append("n.kind IN $kinds")
-        params["kinds"] = list(q.kinds)
-    if q.current_only:
-        where.append("n.invalid_at IS NULL AND n.expired_at IS NULL")
-    if q.as_of is not None:
-        where.append("(n.valid_at IS NULL OR n.valid_at <= $as_of)")
-        where.append("(n.invalid_at IS NULL OR n.invalid_at > $as_of)")
-        params["as_of"] = to_ms(q.as_of)
-    if q.as_of is not None or not q.include_retracted:
-        where.append("NOT (n.expired_at IS NOT NULL AND n.invalid_at IS NULL)")
-    return where, params
 
 
 class CypherStore(GraphStore):
@@ -392,12 +194,14 @@ class CypherStore(GraphStore):
         params = self._params(
             writes.user_id,
             token=uuid.uuid4().hex,
-            episodes=_rows(writes.episodes, _episode_props),
-            entities=_rows(writes.entities, _entity_props),
-            facts=_rows(writes.facts, _fact_props),
+            episodes=param_rows(writes.episodes, episode_props),
+            entities=param_rows(writes.entities, entity_props),
+            facts=param_rows(writes.facts, fact_props),
             entity_ids=[e.id for e in writes.entities],
             vectors={
-                SEARCHABLE[target]: [{"id": rid, "vec": _vec(v)} for rid, v in by_id.items()]
+                SEARCHABLE[target]: [
+                    {"id": rid, "vec": vector_param(v)} for rid, v in by_id.items()
+                ]
                 for target, by_id in vectors.items()
             },
         )
@@ -431,31 +235,31 @@ class CypherStore(GraphStore):
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
     async def get_episodes(self, user_id: str, ids: Sequence[str]) -> list[Episode]:
-        return [_episode(user_id, r) for r in await self._get("Episode", user_id, ids)]
+        return [episode_from_row(user_id, r) for r in await self._get("Episode", user_id, ids)]
 
     async def get_entities(self, user_id: str, ids: Sequence[str]) -> list[Entity]:
-        return [_entity(user_id, r) for r in await self._get("Entity", user_id, ids)]
+        return [entity_from_row(user_id, r) for r in await self._get("Entity", user_id, ids)]
 
     async def get_facts(self, user_id: str, ids: Sequence[str]) -> list[Fact]:
-        return [_fact(user_id, r) for r in await self._get("Fact", user_id, ids)]
+        return [fact_from_row(user_id, r) for r in await self._get("Fact", user_id, ids)]
 
     async def find_facts(self, user_id: str, query: FactQuery) -> list[Fact]:
-        where, params = _fact_filter(query)
+        where, params = fact_filter(query)
         rows = await self.session.read(self.q.find_facts(where), self._params(user_id, **params))
-        return [_fact(user_id, r) for r in rows]
+        return [fact_from_row(user_id, r) for r in rows]
 
     async def find_entities(self, user_id: str, names: Sequence[str]) -> list[Entity]:
         keys = list(dict.fromkeys(k for k in (normalise_name(n) for n in names) if k))
         if not keys:
             return []
         rows = await self.session.read(self.q.find_entities, self._params(user_id, keys=keys))
-        return [_entity(user_id, r) for r in rows]
+        return [entity_from_row(user_id, r) for r in rows]
 
     async def list_entities(self, user_id: str, limit: int = 10_000) -> list[Entity]:
         rows = await self.session.read(
             self.q.list_entities, self._params(user_id, limit=int(limit))
         )
-        return [_entity(user_id, r) for r in rows]
+        return [entity_from_row(user_id, r) for r in rows]
 
     async def episodes_in_session(
         self, user_id: str, session_id: str | None, limit: int = 20
@@ -464,7 +268,7 @@ class CypherStore(GraphStore):
             rows = await self.session.read(
                 self.q.no_session_episodes, self._params(user_id, limit=int(limit))
             )
-            return [_episode(user_id, r) for r in reversed(rows)]
+            return [episode_from_row(user_id, r) for r in reversed(rows)]
         # Calls made together (``asyncio.gather`` over a reply's sessions) share one
         # statement: one round trip instead of one per session.
         key = (user_id, int(limit))
@@ -497,20 +301,20 @@ class CypherStore(GraphStore):
             return
         by_session: dict[str, list[Episode]] = {}
         for r in rows:
-            by_session.setdefault(r["session_id"], []).append(_episode(user_id, r))
+            by_session.setdefault(r["session_id"], []).append(episode_from_row(user_id, r))
         for sid, future in waiting:
             if not future.done():
                 future.set_result(list(reversed(by_session.get(sid, []))))
 
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
-        terms = list(dict.fromkeys(w for t in query_terms(text) for w in _words(t)))
+        terms = list(dict.fromkeys(w for t in query_terms(text) for w in words(t)))
         query = self.dialect.fulltext_query(terms)
         if query is None or k <= 0:
             return []
         rows = await self.session.read(self.q.fulltext[target], self._params(user_id, q=query))
         docs, avgdl = await self._corpus(user_id, target)
-        ranked = sorted(_bm25(rows, terms, docs, avgdl), key=lambda h: (-h[1], h[0]))
+        ranked = sorted(bm25(rows, terms, docs, avgdl), key=lambda h: (-h[1], h[0]))
         return [Hit(rid, score) for rid, score in ranked[:k]]
 
     async def _corpus(self, user_id: str, target: SearchTarget) -> tuple[int, float]:
@@ -537,7 +341,7 @@ class CypherStore(GraphStore):
         dim = self._dims.get(label)
         if k <= 0 or dim is None or vec.shape[0] != dim or not np.any(vec):
             return []
-        values = _vec(vec)
+        values = vector_param(vec)
         # The index is shared by every user of the graph: ask for a few more than k and keep
         # this user's; when other users crowded them out, scan this user's vectors exactly.
         fetch = k + 10
@@ -570,7 +374,7 @@ class CypherStore(GraphStore):
             )
             nxt: list[str] = []
             for r in rows:
-                fact = _fact(user_id, r)
+                fact = fact_from_row(user_id, r)
                 seen.append(fact.id)
                 found.append(fact)
                 for end in (fact.subject_id, fact.object_id):
@@ -604,7 +408,12 @@ class CypherStore(GraphStore):
     async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
         """Every record of a user with its vector: episodes by ``occurred_at, id``, entities and
         facts by ``id`` (the order ``memory_graph.io`` documents)."""
-        for label, convert in (("Episode", _episode), ("Entity", _entity), ("Fact", _fact)):
+        converters = (
+            ("Episode", episode_from_row),
+            ("Entity", entity_from_row),
+            ("Fact", fact_from_row),
+        )
+        for label, convert in converters:
             skip = 0
             while True:
                 rows = await self.session.read(
