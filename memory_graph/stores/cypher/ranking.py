@@ -81,4 +81,5 @@ def bm25(rows: Rows, terms: list[str], docs: int, avgdl: float) -> list[tuple[st
     idf = np.maximum(np.log((n_docs - hits + 0.5) / (hits + 0.5)), 1e-6)
     norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * dl / (avgdl or 1.0))
     scores = (idf * tf * (_BM25_K1 + 1) / (tf + norm[:, None])).sum(axis=1)
-    return [(str(r["id"]), float(x)) for r, x, k in zip(rows, scores, keep, strict=True) if k]
+    kept: list[bool] = np.asarray(keep, dtype=bool).tolist()
+    return [(str(r["id"]), float(x)) for r, x, k in zip(rows, scores, kept, strict=True) if k]

@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 _PAGE = 1000
 _STATS_TTL_S = 30.0
+# Up to this many records of a user are searched exactly (a few ms); beyond, the HNSW index.
+_EXACT_MAX = 5000
 
 
 class CypherStore(GraphStore):
@@ -342,14 +344,19 @@ class CypherStore(GraphStore):
         if k <= 0 or dim is None or vec.shape[0] != dim or not np.any(vec):
             return []
         values = vector_param(vec)
-        # The index is shared by every user of the graph: ask for a few more than k and keep
-        # this user's; when other users crowded them out, scan this user's vectors exactly.
-        fetch = k + 10
-        rows = await self.session.read(
-            self.q.vector[target], self._params(user_id, n=fetch, v=values)
-        )
-        mine = [r for r in rows if r["mine"]]
-        if len(mine) < k and len(rows) >= fetch:
+        docs, _ = await self._corpus(user_id, target)
+        mine: Rows = []
+        if docs > _EXACT_MAX:
+            # The approximate index is shared by every user of the graph: ask for a few more
+            # than k and keep this user's.
+            fetch = k + 10
+            rows = await self.session.read(
+                self.q.vector[target], self._params(user_id, n=fetch, v=values)
+            )
+            mine = [r for r in rows if r["mine"]]
+        if len(mine) < k:
+            # Small users (exact and deterministic, like SQLite), or a user crowded out of
+            # the shared index by others: scan this user's vectors.
             mine = await self.session.read(
                 self.q.vector_exact[target], self._params(user_id, v=values, k=int(k))
             )
