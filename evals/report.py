@@ -185,6 +185,20 @@ def _markdown(summary: dict[str, Any], results: list[SimResult], plots: list[Pat
         lines.append(
             f"| {t}{mark} | {_fmt(summary['accuracy'][t])} | {summary['probes'].get(t, 0)} |"
         )
+    pooled: dict[tuple[str, str], list[int]] = {}
+    for r in results:
+        for type_, by_p in r.accuracy_by_predicate.items():
+            for pred, (right, asked) in by_p.items():
+                cell = pooled.setdefault((type_, pred), [0, 0])
+                cell[0] += right
+                cell[1] += asked
+    if pooled:
+        lines += ["", "### By predicate", "", "| type | predicate | accuracy | probes |",
+                  "|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"| {type_} | {pred} | {right / asked:.3f} | {asked} |"
+            for (type_, pred), (right, asked) in sorted(pooled.items())
+        ]
     lines += [
         "",
         "## Consistency and cost",

@@ -89,7 +89,10 @@ class ProbeResult(BaseModel):
 
 
 class SimResult(BaseModel):
-    """Scores of one run; ``summary()`` is the JSON ``memlane eval sim --json`` prints."""
+    """Scores of one run; ``summary()`` is the JSON ``memlane eval sim --json`` prints.
+
+    ``failures`` holds every failed probe (in the report's ``sim.json``, not in the summary).
+    """
 
     config: SimConfig
     user_id: str
@@ -99,6 +102,9 @@ class SimResult(BaseModel):
     accuracy: dict[str, float | None]
     probes: dict[str, int]
     accuracy_by_checkpoint: list[dict[str, Any]]
+    accuracy_by_predicate: dict[str, dict[str, list[int]]] = Field(
+        default_factory=dict, description="type -> predicate -> [correct, asked]"
+    )
     consistency_violations: int
     violations: list[dict[str, Any]]
     preference_conflicts: int
@@ -371,6 +377,16 @@ def _accuracy(results: list[ProbeResult]) -> dict[str, float | None]:
     return out
 
 
+def _by_predicate(results: list[ProbeResult]) -> dict[str, dict[str, list[int]]]:
+    """``[correct, asked]`` per probe type and predicate (where a type's score comes from)."""
+    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for r in results:
+        cell = groups[r.probe.type][r.probe.predicate]
+        cell[0] += r.correct
+        cell[1] += 1
+    return {t: dict(sorted(by_p.items())) for t, by_p in sorted(groups.items())}
+
+
 def _result(run: _Run, elapsed: float) -> SimResult:
     results, config = run.results, run.config
     marks = checkpoints(config.sessions, config.checkpoint_every)
@@ -432,7 +448,8 @@ def _result(run: _Run, elapsed: float) -> SimResult:
         simulator_llm_calls=run.sim_llm.accounting.by_task() if run.sim_llm else {},
         extraction=tally.summary() if (tally := getattr(run.writer, "extraction", None)) else None,
         write_errors=list(getattr(run.writer, "errors", []))[:_MAX_LISTED],
-        failures=[r for r in results if not r.correct][:_MAX_LISTED],
+        accuracy_by_predicate=_by_predicate(results),
+        failures=[r for r in results if not r.correct],
         elapsed_s=round(elapsed, 2),
     )
 
