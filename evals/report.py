@@ -217,6 +217,7 @@ def _markdown(summary: dict[str, Any], results: list[SimResult], plots: list[Pat
         "",
     ]
     lines += [f"![{p.stem}]({p.name})" for p in plots]
+    lines += _extraction_lines(results)
     failures = [f for r in results for f in r.failures]
     if failures:
         lines += ["", f"## Failed probes (first {min(len(failures), 40)})", ""]
@@ -232,6 +233,30 @@ def _markdown(summary: dict[str, Any], results: list[SimResult], plots: list[Pat
             for seed, v in violations[:20]
         ]
     return "\n".join(lines) + "\n"
+
+
+def _extraction_lines(results: list[SimResult]) -> list[str]:
+    """Extraction recall per kind of statement, pooled over runs, worst first (agent only)."""
+    kinds: dict[str, list[Any]] = {}
+    for r in results:
+        for kind, row in (r.extraction or {}).get("by_kind", {}).items():
+            cell = kinds.setdefault(kind, [0, 0.0, []])
+            cell[0] += row["told"]
+            cell[1] += (row["recall"] or 0.0) * row["told"]
+            cell[2] += row["missed_examples"]
+    if not kinds:
+        return []
+    lines = [
+        "",
+        "## Extraction (per kind of statement, worst first)",
+        "",
+        "| kind | told | recall | a missed example |",
+        "|---|---|---|---|",
+    ]
+    for kind, (told, found, missed) in sorted(kinds.items(), key=lambda kv: kv[1][1] / kv[1][0]):
+        example = missed[0].replace("|", "/") if missed else ""
+        lines.append(f"| {kind} | {told} | {found / told:.2f} | {example} |")
+    return lines
 
 
 def write_report(results: list[SimResult], out_dir: str | Path) -> dict[str, Path]:
