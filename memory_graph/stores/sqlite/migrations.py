@@ -252,7 +252,24 @@ _NEIGHBOUR_INDEXES = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_CORE, _FTS, _VECTORS, _OWNED_FTS, _NEIGHBOUR_INDEXES)
+_SESSION_INDEX = Migration(
+    "0006_session_episodes_by_time_and_id",
+    (
+        # episodes_in_session orders by (occurred_at, id); without id in the index the planner
+        # walked episodes_by_time over every episode of the user (13.6 ms -> 0.1 ms at 100k).
+        "DROP INDEX episodes_by_session",
+        "CREATE INDEX episodes_by_session ON episodes (user_id, session_id, occurred_at, id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _CORE,
+    _FTS,
+    _VECTORS,
+    _OWNED_FTS,
+    _NEIGHBOUR_INDEXES,
+    _SESSION_INDEX,
+)
 
 
 def _ensure_ledger(conn: sqlite3.Connection) -> None:
