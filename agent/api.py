@@ -41,14 +41,13 @@ from agent.graph import build_chat_graph, build_write_graph
 from agent.llm import CallRecord, LLMGateway
 from agent.offline import register as register_offline
 from agent.queue import WriteFailure, WriteQueue
-from agent.settings import Settings
+from agent.settings import Settings, make_registry
 from agent.state import AgentContext, AgentOptions, TurnState
 from memory_graph.embed import Embedder
 from memory_graph.embedders import make_embedder
 from memory_graph.errors import InputError, MemlaneError
 from memory_graph.memory import Memory
 from memory_graph.model import ID_PATTERN, MAX_CONTENT_CHARS, Id, Role, check_content
-from memory_graph.predicates import default_registry
 from memory_graph.reconcile import CommitReport, check_user_id
 from memory_graph.retrieve import MemoryContext
 from memory_graph.stores import GraphStore, open_store
@@ -222,11 +221,7 @@ class MemoryAgent:
             else:
                 store = open_store(s.store)
                 await store.open()
-                registry = default_registry().extend(
-                    functional=s.functional_predicates,
-                    multi_valued=s.multi_valued_predicates,
-                    synonyms=s.predicate_synonyms,
-                )
+                registry = make_registry(s)
                 embedder = self._embedder or make_embedder(s.embedder)
                 memory = Memory(store, embedder, registry=registry, retrieval=s.retrieval_preset)
             conn = None

@@ -6,12 +6,16 @@ Library code never reads the environment; it receives a :class:`Settings` or pla
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "default_store_url"]
+if TYPE_CHECKING:
+    from memory_graph.predicates import PredicateRegistry
+
+__all__ = ["Settings", "default_store_url", "make_registry"]
 
 
 def default_store_url() -> str:
@@ -41,6 +45,26 @@ class Settings(BaseSettings):
     api_key: str | None = Field(default=None, description="HTTP API key (required if set)")
     functional_predicates: list[str] = Field(default_factory=list)
     multi_valued_predicates: list[str] = Field(default_factory=list)
-    predicate_synonyms: dict[str, str] = Field(default_factory=dict)
+    predicate_synonyms: dict[str, str] = Field(
+        default_factory=dict, description='other name -> predicate, e.g. {"lodges_in": "lives_in"}'
+    )
+    predicate_antonyms: dict[str, str] = Field(
+        default_factory=dict,
+        description='name -> predicate it negates, e.g. {"avoids": "likes"}: stored as the '
+        "predicate with the opposite polarity",
+    )
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
+
+
+def make_registry(settings: Settings) -> PredicateRegistry:
+    """The default predicates extended with those in settings (``MEMLANE_*_PREDICATES``,
+    ``MEMLANE_PREDICATE_SYNONYMS``, ``MEMLANE_PREDICATE_ANTONYMS``)."""
+    from memory_graph.predicates import default_registry
+
+    return default_registry().extend(
+        functional=settings.functional_predicates,
+        multi_valued=settings.multi_valued_predicates,
+        synonyms=settings.predicate_synonyms,
+        antonyms=settings.predicate_antonyms,
+    )

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from memory_graph.drafts import SELF_NAMES, FactDraft
 from memory_graph.embed import Embedder
-from memory_graph.errors import ConflictError, InputError, NotFoundError
+from memory_graph.errors import ConflictError, InputError, NotFoundError, UnknownPredicateError
 from memory_graph.model import ID_PATTERN, SELF_ID, Entity, Episode, Fact, FactQuery, WriteSet
 from memory_graph.predicates import PredicateRegistry, default_registry
 from memory_graph.reconcile import CommitReport, Reconciler, check_user_id
@@ -272,7 +272,8 @@ class Memory:
             user_id: whose memory.
             as_of: only facts true at this time in the user's world.
             subject: an entity name, alias or id; ``"user"``/``"I"`` is the user themself.
-            predicate: a predicate or a synonym of one.
+            predicate: a predicate or a synonym of one; an antonym (``dislikes``) reads the
+                negative facts of the predicate it negates (``likes``).
             current_only: only facts believed true now.
 
         Returns:
@@ -283,32 +284,35 @@ class Memory:
             InputError: invalid user id, predicate or time.
         """
         check_user_id(user_id)
+        name, negated = self._predicate(predicate) if predicate else (None, False)
         query = FactQuery(
             subject_id=await self._subject_id(user_id, subject) if subject else None,
-            predicate=self._predicate(predicate) if predicate else None,
+            predicate=name,
             as_of=_time(as_of, "as_of"),
             current_only=current_only,
             limit=_ALL,
         )
-        return await self.store.find_facts(user_id, query)
+        return _negative_if(negated, await self.store.find_facts(user_id, query))
 
     async def history(self, user_id: str, subject: str, predicate: str) -> list[Fact]:
         """Every value ``subject``'s ``predicate`` has had, oldest first, closed ones included.
 
-        Retracted facts are included too (they are history of belief).
+        Retracted facts are included too (they are history of belief). An antonym
+        (``dislikes``) reads the negative facts of the predicate it negates.
 
         Raises:
             NotFoundError: ``subject`` names no entity of this user.
             InputError: invalid user id or predicate.
         """
         check_user_id(user_id)
+        name, negated = self._predicate(predicate)
         query = FactQuery(
             subject_id=await self._subject_id(user_id, subject),
-            predicate=self._predicate(predicate),
+            predicate=name,
             include_retracted=True,
             limit=_ALL,
         )
-        found = await self.store.find_facts(user_id, query)
+        found = _negative_if(negated, await self.store.find_facts(user_id, query))
         return sorted(found, key=lambda f: (f.start, f.recorded_at, f.id))
 
     async def entities(self, user_id: str) -> list[Entity]:
@@ -394,9 +398,14 @@ class Memory:
             target[rid] = vec
 
     # -- helpers -----------------------------------------------------------------------------
-    def _predicate(self, raw: str) -> str:
-        name = self.registry.validate_name(raw)
-        return self.registry.synonyms.get(name, name)
+    def _predicate(self, raw: str) -> tuple[str, bool]:
+        """The predicate to read and whether the name negates it; unknown names pass through
+        (they find nothing rather than fail a read)."""
+        try:
+            meaning = self.registry.resolve(raw)
+        except UnknownPredicateError:
+            return self.registry.term(raw), False
+        return meaning.spec.name, meaning.negated
 
     async def _subject_id(self, user_id: str, subject: str) -> str:
         text = subject.strip()
@@ -412,6 +421,10 @@ class Memory:
         if by_id:
             return by_id[0].id
         raise NotFoundError(f"no entity named {subject!r} for this user", where="subject")
+
+
+def _negative_if(negated: bool, found: list[Fact]) -> list[Fact]:
+    return [f for f in found if f.polarity == "negative"] if negated else found
 
 
 def _looks_like_id(text: str) -> bool:

@@ -1,4 +1,5 @@
-"""The predicate registry: which predicates exist, which are functional, and their synonyms.
+"""The predicate registry: which predicates exist, which are functional, their synonyms and
+their antonyms.
 
 A predicate is a snake_case name. It is validated against a pattern before it goes anywhere
 near a query, and it always travels as a parameter, never as part of query text.
@@ -6,6 +7,12 @@ near a query, and it always travels as a parameter, never as part of query text.
 A *functional* predicate has one current value per subject (``lives_in``, ``works_at``):
 a new value closes the old one. A multi-valued predicate (``likes``, ``has_pet``) lets
 values accumulate; only a polarity flip on the same value closes one.
+
+A *synonym* names the same predicate in other words (``moved_to`` -> ``lives_in``). An
+*antonym* names its opposite: ``dislikes X`` is stored as ``likes X`` with negative polarity
+(and ``hates``, a synonym of ``dislikes``, likewise). One predicate per stance is what lets
+the temporal rules see "I can't stand sushi" and a later "I like sushi now" as the same
+value with opposite polarity, so the later closes the earlier.
 """
 
 from __future__ import annotations
@@ -15,8 +22,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from memory_graph.errors import InputError, UnknownPredicateError
+from memory_graph.model import Polarity
 
-__all__ = ["PREDICATE_PATTERN", "PredicateRegistry", "PredicateSpec", "default_registry"]
+__all__ = [
+    "PREDICATE_PATTERN",
+    "PredicateRegistry",
+    "PredicateSpec",
+    "ResolvedPredicate",
+    "default_registry",
+]
 
 PREDICATE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -28,6 +42,27 @@ class PredicateSpec:
     name: str
     functional: bool
     description: str = ""
+    negates: str | None = None
+    """For an antonym (``dislikes``): the canonical predicate it negates (``likes``)."""
+
+
+@dataclass(frozen=True)
+class ResolvedPredicate:
+    """What a predicate name means: the canonical spec, and whether the name negates it.
+
+    Attributes:
+        spec: the canonical predicate facts are stored under.
+        negated: the name was an antonym (``dislikes``): flip the polarity of what is said.
+    """
+
+    spec: PredicateSpec
+    negated: bool = False
+
+    def polarity(self, said: Polarity) -> Polarity:
+        """The polarity to store for a statement said with ``said`` under this name."""
+        if not self.negated:
+            return said
+        return "negative" if said == "positive" else "positive"
 
 
 # name -> (functional, description). Descriptions are what an extraction model sees.
@@ -46,7 +81,6 @@ _DEFAULTS: dict[str, tuple[bool, str]] = {
     "nationality": (True, "country of citizenship"),
     "hometown": (True, "where the subject grew up"),
     "likes": (False, "something the subject likes or enjoys"),
-    "dislikes": (False, "something the subject dislikes"),
     "allergic_to": (False, "an allergy"),
     "has_pet": (False, "a pet the subject has (object: the pet's name)"),
     "has_child": (False, "a child of the subject (object: the child's name)"),
@@ -63,6 +97,11 @@ _DEFAULTS: dict[str, tuple[bool, str]] = {
     "member_of": (False, "a group, club or community the subject belongs to"),
     "related_to": (False, "a relation not covered by a more specific predicate"),
     "note": (False, "any other statement about the subject (the statement holds it)"),
+}
+
+# antonym -> (the canonical predicate it negates, description for extraction models).
+_ANTONYMS: dict[str, tuple[str, str]] = {
+    "dislikes": ("likes", "something the subject dislikes"),
 }
 
 _SYNONYMS: dict[str, str] = {
@@ -123,10 +162,12 @@ def _normalise(raw: str) -> str:
 
 @dataclass
 class PredicateRegistry:
-    """Canonical predicates plus synonyms. Extend it with :meth:`extend`."""
+    """Canonical predicates plus synonyms and antonyms. Extend it with :meth:`extend`."""
 
     specs: dict[str, PredicateSpec] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)
+    antonyms: dict[str, PredicateSpec] = field(default_factory=dict)
+    """Antonym name -> its spec (``negates`` names the canonical predicate)."""
 
     def extend(
         self,
@@ -134,21 +175,54 @@ class PredicateRegistry:
         functional: Iterable[str] = (),
         multi_valued: Iterable[str] = (),
         synonyms: Mapping[str, str] | None = None,
+        antonyms: Mapping[str, str] | None = None,
         descriptions: Mapping[str, str] | None = None,
     ) -> PredicateRegistry:
-        """Add predicates and synonyms (in place); returns self for chaining.
+        """Add predicates, synonyms and antonyms (in place); returns self for chaining.
+
+        Args:
+            functional: predicates with one current value per subject.
+            multi_valued: predicates whose values accumulate.
+            synonyms: other name -> predicate (or antonym) it means.
+            antonyms: name -> predicate it negates (``{"avoids": "likes"}``): facts said with
+                the name are stored under the predicate with the opposite polarity.
+            descriptions: name -> description shown to extraction models.
 
         Raises:
-            InputError: a name does not match the pattern, or a synonym points nowhere.
+            InputError: a name does not match the pattern, a synonym or antonym points
+                nowhere, or a name would be both a predicate and an antonym.
         """
         descriptions = descriptions or {}
         for names, is_functional in ((functional, True), (multi_valued, False)):
             for raw in names:
                 name = self.validate_name(raw)
+                if name in self.antonyms:
+                    raise InputError(
+                        f"{name!r} is an antonym of {self.antonyms[name].negates!r}; "
+                        "it cannot also be a predicate",
+                        where="predicates",
+                    )
                 self.specs[name] = PredicateSpec(name, is_functional, descriptions.get(name, ""))
+        for raw, target in (antonyms or {}).items():
+            name, canonical = self.validate_name(raw), self.validate_name(target)
+            if canonical not in self.specs:
+                raise InputError(
+                    f"antonym {raw!r} negates unknown predicate {target!r}", where="predicates"
+                )
+            if name in self.specs:
+                raise InputError(
+                    f"antonym {raw!r} is already a predicate of its own", where="predicates"
+                )
+            self.synonyms.pop(name, None)  # the antonym is what the name means from now on
+            self.antonyms[name] = PredicateSpec(
+                name,
+                self.specs[canonical].functional,
+                descriptions.get(name, f"the opposite of {canonical}"),
+                negates=canonical,
+            )
         for alias, target in (synonyms or {}).items():
             canonical = self.validate_name(target)
-            if canonical not in self.specs:
+            if canonical not in self.specs and canonical not in self.antonyms:
                 raise InputError(
                     f"synonym {alias!r} points to unknown predicate {target!r}",
                     where="predicates",
@@ -170,39 +244,70 @@ class PredicateRegistry:
             )
         return name
 
-    def resolve(self, raw: str) -> PredicateSpec:
-        """The canonical spec for a name or synonym.
+    def term(self, raw: str) -> str:
+        """The registered name ``raw`` stands for: a predicate or an antonym (synonyms
+        followed), or the normalised name itself when it is neither.
 
         Raises:
-            UnknownPredicateError: the name is valid but neither registered nor a synonym.
+            InputError: ``raw`` does not match :data:`PREDICATE_PATTERN`.
         """
         name = self.validate_name(raw)
-        name = self.synonyms.get(name, name)
+        return self.synonyms.get(name, name)
+
+    def resolve(self, raw: str) -> ResolvedPredicate:
+        """What a name, synonym or antonym means: the canonical spec facts are stored under,
+        and whether the polarity of what is said flips (``dislikes X`` is ``likes X``,
+        negative).
+
+        Raises:
+            InputError: the name does not match :data:`PREDICATE_PATTERN`.
+            UnknownPredicateError: the name is valid but neither registered, a synonym nor
+                an antonym.
+        """
+        name = self.term(raw)
+        antonym = self.antonyms.get(name)
+        if antonym is not None and antonym.negates is not None:
+            return ResolvedPredicate(self.specs[antonym.negates], negated=True)
         spec = self.specs.get(name)
         if spec is None:
             raise UnknownPredicateError(
-                f"unknown predicate {raw!r}; known: {', '.join(sorted(self.specs))} "
-                "(add it in settings: MEMLANE_PREDICATES)",
+                f"unknown predicate {raw!r}; known: "
+                f"{', '.join(sorted((*self.specs, *self.antonyms)))} "
+                "(add it in settings: MEMLANE_MULTI_VALUED_PREDICATES or "
+                "MEMLANE_FUNCTIONAL_PREDICATES)",
                 where="predicate",
             )
-        return spec
+        return ResolvedPredicate(spec)
 
     def canonical(self, raw: str) -> str:
-        return self.resolve(raw).name
+        """The name a proposed fact should carry: the predicate a synonym stands for, or the
+        antonym itself, whose polarity the reconciler flips (``hates`` -> ``dislikes``).
+
+        Raises:
+            InputError: invalid name.
+            UnknownPredicateError: not registered.
+        """
+        self.resolve(raw)
+        return self.term(raw)
 
     def is_functional(self, name: str) -> bool:
         spec = self.specs.get(name)
         return spec.functional if spec else False
 
     def describe(self) -> list[PredicateSpec]:
-        """Every canonical predicate, sorted by name (for prompts and docs)."""
-        return [self.specs[n] for n in sorted(self.specs)]
+        """Every name a proposed fact may use, sorted: the canonical predicates and the
+        antonyms (``negates`` set), for prompts and docs."""
+        return sorted((*self.specs.values(), *self.antonyms.values()), key=lambda s: s.name)
 
 
 def default_registry() -> PredicateRegistry:
-    """A fresh registry holding memlane's default predicates and synonyms."""
+    """A fresh registry holding memlane's default predicates, synonyms and antonyms."""
     reg = PredicateRegistry()
     for name, (functional, description) in _DEFAULTS.items():
         reg.specs[name] = PredicateSpec(name, functional, description)
+    for name, (negates, description) in _ANTONYMS.items():
+        reg.antonyms[name] = PredicateSpec(
+            name, reg.specs[negates].functional, description, negates=negates
+        )
     reg.synonyms.update(_SYNONYMS)
     return reg

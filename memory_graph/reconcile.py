@@ -5,6 +5,7 @@ whether the draft came from an extraction model or from a facts file. For a batc
 the episodes they came from it:
 
 1. canonicalises each predicate through the registry (unknown -> ``UnknownPredicateError``);
+   an antonym flips the polarity (``dislikes X`` is stored as ``likes X``, negative);
 2. resolves names to the user's entities: the user themself, then exact normalised name or
    alias, then embedding similarity above a high threshold, else a new entity;
 3. reads the conflict candidates per (subject, predicate) from the store, plus the facts named
@@ -45,7 +46,7 @@ from memory_graph.model import (
     fact_id_for,
     normalise_name,
 )
-from memory_graph.predicates import PredicateRegistry, PredicateSpec
+from memory_graph.predicates import PredicateRegistry, ResolvedPredicate
 from memory_graph.stores.base import GraphStore
 from memory_graph.temporal import resolve
 from memory_graph.timeutil import utcnow
@@ -116,7 +117,7 @@ def _check_text(value: str | None, what: str, limit: int, where: str) -> None:
         raise InputError(f"{what} is {len(value)} characters; the limit is {limit}", where=where)
 
 
-def check_draft(draft: FactDraft, registry: PredicateRegistry, *, where: str) -> PredicateSpec:
+def check_draft(draft: FactDraft, registry: PredicateRegistry, *, where: str) -> ResolvedPredicate:
     """Validate everything about a draft that reconciliation would reject, before any write.
 
     Args:
@@ -125,7 +126,7 @@ def check_draft(draft: FactDraft, registry: PredicateRegistry, *, where: str) ->
         where: where the draft came from (``facts.jsonl:7``, ``drafts[2]``), for the error.
 
     Returns:
-        The canonical predicate spec.
+        The canonical predicate spec, and whether the draft's predicate negates it.
 
     Raises:
         UnknownPredicateError: the predicate is not registered.
@@ -133,7 +134,7 @@ def check_draft(draft: FactDraft, registry: PredicateRegistry, *, where: str) ->
             or an ``invalid_at`` before ``valid_at``.
     """
     try:
-        spec = registry.resolve(draft.predicate)
+        resolved = registry.resolve(draft.predicate)
     except UnknownPredicateError as exc:
         raise UnknownPredicateError(exc.message, where=where) from exc
     except InputError as exc:
@@ -147,7 +148,7 @@ def check_draft(draft: FactDraft, registry: PredicateRegistry, *, where: str) ->
             raise InputError(f"invalid id {eid!r}", where=where)
     if draft.valid_at and draft.invalid_at and draft.invalid_at < draft.valid_at:
         raise InputError("invalid_at is before valid_at", where=where)
-    return spec
+    return resolved
 
 
 @dataclass
@@ -233,7 +234,9 @@ class Reconciler:
             InputError: a draft or episode is invalid (nothing is written).
         """
         check_user_id(user_id)
-        specs = [check_draft(d, self.registry, where=f"drafts[{i}]") for i, d in enumerate(drafts)]
+        meanings = [
+            check_draft(d, self.registry, where=f"drafts[{i}]") for i, d in enumerate(drafts)
+        ]
         now = self.clock()
         batch = _Batch(user_id, now, CommitReport(user_id=user_id))
         fresh, skipped = await self.new_episodes(user_id, episodes)
@@ -266,13 +269,13 @@ class Reconciler:
 
         fact_vectors: dict[str, np.ndarray] = {}
         default_episodes = tuple(dict.fromkeys(ep.id for ep in episodes))
-        for i, (draft, spec) in enumerate(zip(drafts, specs, strict=True)):
-            fact = self._fact_for(batch, draft, spec, default_episodes, episode_times)
+        for i, (draft, meaning) in enumerate(zip(drafts, meanings, strict=True)):
+            fact = self._fact_for(batch, draft, meaning, default_episodes, episode_times)
             await self._load_candidates(batch, fact.subject_id, fact.predicate)
             res = resolve(
                 fact,
                 batch.meeting(fact, [*draft.contradicts, *draft.restates]),
-                functional=spec.functional,
+                functional=meaning.spec.functional,
                 now=now,
                 contradicts=draft.contradicts,
                 restates=draft.restates,
@@ -416,7 +419,7 @@ class Reconciler:
         self,
         batch: _Batch,
         draft: FactDraft,
-        spec: PredicateSpec,
+        meaning: ResolvedPredicate,
         default_episodes: tuple[str, ...],
         episode_times: dict[str, datetime],
     ) -> Fact:
@@ -437,11 +440,13 @@ class Reconciler:
             (episode_times[e] for e in episode_ids if e in episode_times), default=batch.now
         )
         object_key = object_id or normalise_name(value or "")
+        # The user's words stay in the statement; the fact holds the canonical predicate.
+        predicate, polarity = meaning.spec.name, meaning.polarity(draft.polarity)
         fid = fact_id_for(
             subject_id,
-            spec.name,
+            predicate,
             object_key,
-            draft.polarity,
+            polarity,
             valid_at,
             episode_ids[0] if episode_ids else normalise_name(draft.statement),
         )
@@ -450,12 +455,12 @@ class Reconciler:
                 id=fid,
                 user_id=batch.user_id,
                 subject_id=subject_id,
-                predicate=spec.name,
+                predicate=predicate,
                 object_id=object_id,
                 value=value,
                 statement=draft.statement.strip(),
                 kind=draft.kind,
-                polarity=draft.polarity,
+                polarity=polarity,
                 confidence=draft.confidence,
                 valid_at=valid_at,
                 invalid_at=draft.invalid_at,
@@ -472,9 +477,25 @@ class Reconciler:
         batch.loaded_keys.add(key)
         if subject_id in batch.new_entity_ids and subject_id != SELF_ID:
             return  # an entity first seen in this batch has no stored facts
-        query = FactQuery(subject_id=subject_id, predicate=predicate, limit=_CANDIDATES_PER_KEY)
-        for f in await self.store.find_facts(batch.user_id, query):
-            if f.id not in batch.facts:
+        # Facts stored under an antonym's own name (``dislikes``, before antonyms were folded
+        # into their predicate) meet new facts as what they mean: the predicate, negated. Any
+        # that a new fact closes is rewritten in that form.
+        stored_as = [predicate] + [
+            a.name for a in self.registry.antonyms.values() if a.negates == predicate
+        ]
+        for name in stored_as:
+            query = FactQuery(subject_id=subject_id, predicate=name, limit=_CANDIDATES_PER_KEY)
+            for f in await self.store.find_facts(batch.user_id, query):
+                if f.id in batch.facts:
+                    continue
+                if name != predicate:
+                    negative = f.polarity == "positive"
+                    f = f.model_copy(
+                        update={
+                            "predicate": predicate,
+                            "polarity": "negative" if negative else "positive",
+                        }
+                    )
                 batch.put(f, changed=False)
 
     async def _load_named(self, batch: _Batch, drafts: Sequence[FactDraft]) -> None:

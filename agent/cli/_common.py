@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from agent.settings import Settings
+from agent.settings import Settings, make_registry
 from memory_graph.errors import MemlaneError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from memory_graph.memory import Memory
-    from memory_graph.predicates import PredicateRegistry
 
 __all__ = [
     "JsonOption",
@@ -92,17 +91,6 @@ def show(
         from agent.cli._tool_tables import render
 
         render(Console(), result)
-
-
-def make_registry(settings: Settings) -> PredicateRegistry:
-    """The default predicates extended with those in settings (``MEMLANE_*_PREDICATES``)."""
-    from memory_graph.predicates import default_registry
-
-    return default_registry().extend(
-        functional=settings.functional_predicates,
-        multi_valued=settings.multi_valued_predicates,
-        synonyms=settings.predicate_synonyms,
-    )
 
 
 @asynccontextmanager

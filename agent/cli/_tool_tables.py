@@ -44,7 +44,9 @@ def fact_table(title: str, facts: Iterable[FactView], *, score: bool = False) ->
     if score:
         table.add_column("score", justify="right")
     for f in facts:
-        row = [f.id, f.statement, f.predicate, _window(f), f.status]
+        # A negative fact ("I can't stand sushi" is likes, negative) must not read as a like.
+        predicate = f"NOT {f.predicate}" if f.polarity == "negative" else f.predicate
+        row = [f.id, f.statement, predicate, _window(f), f.status]
         if score:
             row.append(f"{f.score:.3f}" if f.score is not None else "")
         table.add_row(*row)

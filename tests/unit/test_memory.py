@@ -305,3 +305,34 @@ async def test_delete_facts_is_scoped_to_the_user(memory: Memory) -> None:
     assert await memory.delete_facts("u2", [paris.id]) == 0
     assert await memory.delete_facts("u1", [paris.id, "f_unknown"]) == 1
     assert await memory.facts("u1") == []
+
+
+async def test_dislikes_then_likes_leaves_one_current_stance(memory: Memory) -> None:
+    def pref(predicate: str, statement: str) -> FactDraft:
+        return FactDraft(
+            predicate=predicate, object="sushi", statement=statement, kind="preference"
+        )
+
+    await memory.commit(
+        "u1", [pref("dislikes", "I can't stand sushi")], [ep("m1", "x", "2022-01-01")]
+    )
+    disliked = await memory.facts("u1", predicate="dislikes", current_only=True)
+    assert [f.statement for f in disliked] == ["I can't stand sushi"]
+
+    report = await memory.commit(
+        "u1", [pref("likes", "I like sushi now")], [ep("m2", "y", "2024-01-01")]
+    )
+    assert report.facts_closed == 1
+    current = await memory.facts("u1", current_only=True)
+    assert [(f.predicate, f.polarity, f.statement) for f in current] == [
+        ("likes", "positive", "I like sushi now")
+    ]
+    assert await memory.facts("u1", predicate="dislikes", current_only=True) == []
+    story = await memory.history("u1", "user", "likes")
+    assert [(f.polarity, f.invalid_at) for f in story] == [
+        ("negative", parse_time("2024-01-01")),
+        ("positive", None),
+    ]
+    assert [f.statement for f in await memory.history("u1", "user", "hates")] == [
+        "I can't stand sushi"
+    ]

@@ -205,3 +205,46 @@ async def test_self_entity_is_reused(store: GraphStore) -> None:
     assert r1.entities_added == 1 and r2.entities_added == 0
     assert SELF_ID in {e.id for e in w1.entities}
     assert isinstance(NOW, datetime)
+
+
+async def test_an_antonym_is_stored_as_its_predicate_negated_in_the_users_words(
+    store: GraphStore,
+) -> None:
+    rec = reconciler(store)
+    hate = FactDraft(
+        predicate="hates", object="olives", statement="I can't stand olives", kind="preference"
+    )
+    first, _ = await rec.reconcile("u1", [hate], [episode("m1", "2023-01-01")])
+    stored = first.facts[0]
+    assert (stored.predicate, stored.polarity) == ("likes", "negative")
+    assert stored.statement == "I can't stand olives"
+    await store.apply(first)
+
+    like = FactDraft(predicate="likes", object="Olives", statement="I like olives now")
+    writes, report = await rec.reconcile("u1", [like], [episode("m2", "2024-01-01")])
+    assert report.closed_ids == [stored.id] and report.facts_added == 1
+    closed = next(f for f in writes.facts if f.id == stored.id)
+    assert closed.invalid_at == parse_time("2024-01-01")
+
+
+async def test_a_fact_stored_under_an_antonyms_name_is_closed_as_what_it_means(
+    store: GraphStore,
+) -> None:
+    """Facts written before antonyms were folded in (``dislikes`` stored as such) still meet
+    a new ``likes`` of the same value, and are rewritten in canonical form when closed."""
+    rec = reconciler(store)
+    legacy, _ = await rec.reconcile(
+        "u1",
+        [FactDraft(predicate="likes", object="sushi", statement="I dislike sushi")],
+        [episode("m1", "2023-01-01")],
+    )
+    old = legacy.facts[0].model_copy(update={"predicate": "dislikes"})
+    legacy.facts[0] = old
+    await store.apply(legacy)
+
+    like = FactDraft(predicate="likes", object="sushi", statement="I like sushi now")
+    writes, report = await rec.reconcile("u1", [like], [episode("m2", "2024-01-01")])
+    assert report.closed_ids == [old.id]
+    closed = next(f for f in writes.facts if f.id == old.id)
+    assert (closed.predicate, closed.polarity) == ("likes", "negative")
+    assert closed.invalid_at == parse_time("2024-01-01")

@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from memory_graph.model import Fact
+from memory_graph.predicates import default_registry
 from memory_graph.temporal import resolve
 from memory_graph.timeutil import parse_time
 
@@ -317,3 +318,37 @@ def test_sequential_application_keeps_one_current_value() -> None:
     assert [w[2] for w in windows] == ["paris", "lyon", "berlin", "rome"]
     for (_, end, _), (start, _, _) in itertools.pairwise(windows):
         assert end == start
+
+
+def said(fid: str, predicate: str, value: str, valid: str, polarity: str = "positive") -> Fact:
+    """A fact as the reconciler builds it from what was said: the registry's canonical
+    predicate, with the polarity an antonym flips."""
+    meaning = default_registry().resolve(predicate)
+    return fact(
+        fid,
+        value,
+        valid,
+        predicate=meaning.spec.name,
+        polarity=meaning.polarity(polarity),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "closes", "merges"),
+    [
+        (("dislikes", "positive"), ("likes", "positive"), True, False),  # "can't stand" -> "like"
+        (("likes", "positive"), ("hates", "positive"), True, False),
+        (("dislikes", "positive"), ("dislikes", "negative"), True, False),  # no longer dislikes
+        (("dislikes", "positive"), ("likes", "negative"), False, True),  # the same stance
+        (("hates", "positive"), ("dislikes", "positive"), False, True),
+    ],
+)
+def test_antonyms_meet_as_opposite_polarity_of_one_predicate(
+    before: tuple[str, str], after: tuple[str, str], closes: bool, merges: bool
+) -> None:
+    old = said("old", before[0], "sushi", "2021-01-01", before[1])
+    new = said("new", after[0], "Sushi", "2023-01-01", after[1])
+    res = resolve(new, [old], functional=False, now=NOW)
+    assert res.closed_ids == (["old"] if closes else [])
+    assert (res.merged_into == "old") == merges
+    assert (res.insert is None) == merges

@@ -90,6 +90,38 @@ async def test_profile_lists_negations_that_ended_a_value_apart(
     assert (await queries.profile(memory, "bob")).no_longer == []
 
 
+async def test_profile_and_why_read_a_dislike_as_likes_negated(
+    memory: Memory, ids: dict[str, str]
+) -> None:
+    from memory_graph.drafts import FactDraft
+
+    def dislikes(obj: str, statement: str) -> FactDraft:
+        return FactDraft(
+            predicate="dislikes",
+            object=obj,
+            statement=statement,
+            kind="preference",
+            valid_at=datetime(2024, 5, 1, tzinfo=UTC),
+        )
+
+    # "I can't stand sushi" after "I love sushi" ends the love; olives were never liked.
+    await memory.commit(
+        "alice",
+        [dislikes("sushi", "I can't stand sushi"), dislikes("olives", "I hate olives")],
+    )
+    now = await queries.profile(memory, "alice")
+    assert [(f.predicate, f.object, f.statement) for f in now.no_longer] == [
+        ("likes", "sushi", "I can't stand sushi")
+    ]
+    assert [(f.predicate, f.object, f.polarity) for f in now.facts["preference"]] == [
+        ("likes", "olives", "negative")
+    ]
+    why = await queries.why(memory, "alice", now.no_longer[0].id)
+    assert [f.id for f in why.superseded] == [ids["likes:sushi"]]
+    listed = await queries.facts(memory, "alice", predicate="dislikes")
+    assert {f.statement for f in listed.facts} == {"I can't stand sushi", "I hate olives"}
+
+
 async def test_facts_filters_and_as_of(memory: Memory, ids: dict[str, str]) -> None:
     lives = await queries.facts(memory, "alice", predicate="lives_in")
     assert [f.object for f in lives.facts] == ["Berlin"]
