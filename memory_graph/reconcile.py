@@ -7,7 +7,8 @@ the episodes they came from it:
 1. canonicalises each predicate through the registry (unknown -> ``UnknownPredicateError``);
    an antonym flips the polarity (``dislikes X`` is stored as ``likes X``, negative);
 2. resolves names to the user's entities: the user themself, then exact normalised name or
-   alias, then embedding similarity above a high threshold, else a new entity;
+   alias, then embedding similarity above a high threshold with an entity of a compatible
+   kind (names of more than one word only; see :func:`_can_link`), else a new entity;
 3. reads the conflict candidates per (subject, predicate) from the store, plus the facts named
    in ``contradicts`` / ``restates`` (ids of other users or unknown ids are noted and ignored);
 4. applies :func:`memory_graph.temporal.resolve` draft by draft, so drafts of one batch see
@@ -351,29 +352,40 @@ class Reconciler:
             key = normalise_name(name)
             if key in batch.by_name:
                 continue
-            hits = await self.store.search_vector(batch.user_id, "entity", vec, 3)
-            best = next((h for h in hits if h.id != SELF_ID), None)
-            if best is not None and best.score >= self.entity_threshold:
-                ent = batch.entities.get(best.id)
-                if ent is None:
-                    got = await self.store.get_entities(batch.user_id, [best.id])
-                    ent = got[0] if got else None
-                if ent is not None:
-                    # Remember the new wording so the next exact lookup finds it.
-                    ent = ent.model_copy(update={"aliases": (*ent.aliases, name)})
-                    batch.entities[ent.id] = ent
-                    batch.by_name[key] = ent.id
-                    batch.report.notes.append(f"linked {name!r} to entity {ent.id} ({ent.name})")
-                    if ent.id not in batch.new_entity_ids and ent.id not in batch.aliased_ids:
-                        batch.aliased_ids.append(ent.id)
-                    continue
             kind = kinds.get(key, "other")
+            ent = await self._similar_entity(batch, name, kind, vec)
+            if ent is not None:
+                # Remember the new wording so the next exact lookup finds it.
+                ent = ent.model_copy(update={"aliases": (*ent.aliases, name)})
+                batch.entities[ent.id] = ent
+                batch.by_name[key] = ent.id
+                batch.report.notes.append(f"linked {name!r} to entity {ent.id} ({ent.name})")
+                if ent.id not in batch.new_entity_ids and ent.id not in batch.aliased_ids:
+                    batch.aliased_ids.append(ent.id)
+                continue
             eid = entity_id_for(name)
             batch.entities[eid] = Entity(
                 id=eid, user_id=batch.user_id, name=name, kind=kind, created_at=batch.now
             )
             batch.by_name[key] = eid
             batch.new_entity_ids.append(eid)
+
+    async def _similar_entity(
+        self, batch: _Batch, name: str, kind: EntityKind, vec: np.ndarray
+    ) -> Entity | None:
+        """The closest stored entity ``name`` may be linked to by similarity, if any."""
+        if not _has_words(name):
+            return None  # nothing but an exact name or alias can identify a one-word name
+        hits = await self.store.search_vector(batch.user_id, "entity", vec, 3)
+        close = [h.id for h in hits if h.id != SELF_ID and h.score >= self.entity_threshold]
+        missing = [i for i in close if i not in batch.entities]
+        fetched = await self.store.get_entities(batch.user_id, missing) if missing else []
+        found = {e.id: e for e in fetched if e.user_id == batch.user_id}
+        for eid in close:  # best first
+            ent = batch.entities.get(eid) or found.get(eid)
+            if ent is not None and _can_link(name, kind, ent):
+                return ent
+        return None
 
     @staticmethod
     def _kinds(drafts: Sequence[FactDraft]) -> dict[str, EntityKind]:
@@ -521,6 +533,26 @@ class Reconciler:
         if vectors.shape[0] != len(texts):
             raise ValueError(f"embedder returned {vectors.shape[0]} vectors for {len(texts)}")
         return vectors
+
+
+def _has_words(name: str) -> bool:
+    """More than one word, once normalised ("the", "my" and punctuation dropped)."""
+    return " " in normalise_name(name)
+
+
+def _can_link(name: str, kind: EntityKind, entity: Entity) -> bool:
+    """Whether embedding similarity may decide that ``name`` (of ``kind``) is ``entity``.
+
+    Only names of compatible kinds (the same, or either ``other``: unknown) can be one thing:
+    the org "Lego" is never the pet "Biscuit", however close their vectors. And both names
+    need more than one word: a single word gives an embedding nothing but its surface (hash)
+    or its topic (a model: "Nairobi" ~ "Kenya" at 0.90), so it would link related things, not
+    the same thing reworded; its variants in case, accents and articles already meet by exact
+    normalised name.
+    """
+    if kind != entity.kind and "other" not in (kind, entity.kind):
+        return False
+    return _has_words(name) and _has_words(entity.name)
 
 
 def _is_self(name: str) -> bool:

@@ -12,7 +12,7 @@ import pytest
 from memory_graph.drafts import FactDraft
 from memory_graph.embedders import HashEmbedder
 from memory_graph.errors import InputError, UnknownPredicateError
-from memory_graph.model import SELF_ID, Entity, Episode, WriteSet
+from memory_graph.model import SELF_ID, Entity, EntityKind, Episode, WriteSet
 from memory_graph.predicates import default_registry
 from memory_graph.reconcile import Reconciler, check_draft
 from memory_graph.stores import open_store
@@ -49,7 +49,11 @@ def reconciler(store: GraphStore, embedder: HashEmbedder | None = None) -> Recon
 
 def episode(eid: str, when: str, user: str = "u1") -> Episode:
     return Episode(
-        id=eid, user_id=user, content=f"message {eid}", occurred_at=when, recorded_at=NOW
+        id=eid,
+        user_id=user,
+        content=f"message {eid}",
+        occurred_at=parse_time(when),
+        recorded_at=NOW,
     )
 
 
@@ -107,6 +111,44 @@ async def test_similar_name_links_to_existing_entity(store: GraphStore) -> None:
     assert report.entities_added == 1  # only the user themself
     linked = next(e for e in writes.entities if e.id == "e_city")
     assert linked.aliases == ("New York City NYC",)
+
+
+@pytest.mark.parametrize(
+    ("known", "known_kind", "said", "said_kind", "linked"),
+    [
+        ("New York City", "place", "New York City NYC", "place", True),
+        ("New York City", "other", "New York City NYC", "place", True),  # other: unknown kind
+        ("New York City", "place", "New York City NYC", "other", True),
+        ("Acme Robotics", "org", "Acme Robotics Ltd", "person", False),  # kinds differ
+        ("Biscuit", "pet", "Lego", "org", False),  # seen: hash vectors of one word are equal
+        ("Kenya", "place", "Nairobi", "place", False),  # one word: exact name or alias only
+        ("Kenya", "place", "Nairobi Kenya", "place", False),  # the known name is one word
+        ("Kenya", "place", "the Kenya", "place", True),  # exact normalised name, not similarity
+    ],
+)
+async def test_similarity_links_only_compatible_kinds_and_multi_word_names(
+    store: GraphStore,
+    known: str,
+    known_kind: EntityKind,
+    said: str,
+    said_kind: EntityKind,
+    linked: bool,
+) -> None:
+    emb = HashEmbedder()
+    ent = Entity(id="e_known", user_id="u1", name=known, kind=known_kind, created_at=NOW)
+    await store.apply(
+        WriteSet(user_id="u1", entities=[ent], entity_vectors={"e_known": emb.embed([known])[0]})
+    )
+    draft = FactDraft(
+        predicate="visited",
+        object=said,
+        object_kind=said_kind,
+        statement=f"I visited {said}",
+    )
+    # Every stored entity is similar enough here: only the kind and word rules decide.
+    rec = Reconciler(store, emb, default_registry(), clock=lambda: NOW, entity_threshold=-1.0)
+    writes, _ = await rec.reconcile("u1", [draft])
+    assert (writes.facts[0].object_id == "e_known") == linked
 
 
 async def test_other_users_entities_are_never_linked(store: GraphStore) -> None:
@@ -173,7 +215,10 @@ async def test_restates_merges_into_the_named_fact(store: GraphStore) -> None:
         ),
         (
             FactDraft(
-                predicate="likes", statement="x", valid_at="2024-01-02", invalid_at="2024-01-01"
+                predicate="likes",
+                statement="x",
+                valid_at=parse_time("2024-01-02"),
+                invalid_at=parse_time("2024-01-01"),
             ),
             InputError,
             "before valid_at",
