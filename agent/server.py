@@ -37,7 +37,7 @@ from memory_graph.errors import (
     UnknownPredicateError,
 )
 from memory_graph.memory import Memory
-from memory_graph.model import MAX_CONTENT_CHARS
+from memory_graph.model import MAX_CONTENT_CHARS, TEXT_PATTERN
 from tools import commands, queries
 from tools.commands import MAX_NOTE_CHARS, MAX_VALUE_CHARS
 from tools.models import (
@@ -111,8 +111,8 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# Text the model stores may hold tabs and newlines but no other control characters.
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+# The schema's pattern is the model's text rule (tabs and newlines, no other control
+# characters), so OpenAPI documents it; the tools check it again, with its message.
 
 
 class RememberBody(_Body):

@@ -48,7 +48,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from memory_graph.drafts import SELF_NAMES, FactDraft
 from memory_graph.errors import InputError
-from memory_graph.model import ID_PATTERN, Episode, episode_id_for
+from memory_graph.model import ID_PATTERN, Episode, episode_id_for, has_control_characters
 from memory_graph.predicates import PredicateRegistry
 from memory_graph.reconcile import check_draft, check_user_id
 from memory_graph.timeutil import parse_time, utcnow
@@ -85,7 +85,6 @@ FACT_FIELDS = frozenset(
     }
 )
 SOURCE_FIELDS = frozenset({"id", "session_id", "role", "speaker", "content", "occurred_at"})
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ID = re.compile(ID_PATTERN)
 _NO_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_NOTES = 50
@@ -164,7 +163,7 @@ def _line_kind(data: dict[str, Any], kind: FileKind | None, where: str) -> LineK
 
 def _check_strings(value: Any, where: str, path: str = "") -> None:
     if isinstance(value, str):
-        if _CONTROL.search(value):
+        if has_control_characters(value):
             raise _fail(where, f"field {path or 'value'!r} contains control characters")
     elif isinstance(value, dict):
         for key, item in value.items():

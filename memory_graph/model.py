@@ -31,9 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from memory_graph.timeutil import parse_time, to_iso
 
 __all__ = [
+    "CONTROL_CHARACTERS",
     "ID_PATTERN",
     "MAX_CONTENT_CHARS",
     "SELF_ID",
+    "TEXT_PATTERN",
     "Entity",
     "EntityKind",
     "Episode",
@@ -46,7 +48,9 @@ __all__ = [
     "entity_id_for",
     "episode_id_for",
     "fact_id_for",
+    "has_control_characters",
     "normalise_name",
+    "text_problem",
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@#/\-]{0,127}$"
@@ -59,7 +63,12 @@ FactKind = Literal["fact", "preference", "event", "trait"]
 Polarity = Literal["positive", "negative"]
 Role = Literal["user", "assistant", "system"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+"""What stored text may not hold, as the body of a regex character class: the C0 controls
+and DEL, except tab, newline and carriage return (messages have lines)."""
+TEXT_PATTERN = rf"^[^{CONTROL_CHARACTERS}]*$"
+"""A regex that text without :data:`CONTROL_CHARACTERS` matches (for JSON schemas)."""
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 
 Id = Annotated[str, Field(pattern=ID_PATTERN)]
 
@@ -100,13 +109,32 @@ def fact_id_for(
     )
 
 
-def _check_text(value: str, what: str, limit: int) -> str:
-    if _CONTROL.search(value):
-        raise ValueError(f"{what} contains control characters")
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds any of :data:`CONTROL_CHARACTERS`."""
+    return _CONTROL.search(value) is not None
+
+
+def text_problem(value: str, limit: int) -> str | None:
+    """What is wrong with ``value`` as text memlane stores, or ``None``: the one rule every
+    entry point (models, drafts, files, tools, HTTP) applies.
+
+    Returns:
+        ``"contains control characters"``, ``"is empty"`` (blank counts as empty),
+        ``"is N characters; the limit is L"``, or ``None`` when the text is fine.
+    """
+    if has_control_characters(value):
+        return "contains control characters"
     if not value.strip():
-        raise ValueError(f"{what} is empty")
+        return "is empty"
     if len(value) > limit:
-        raise ValueError(f"{what} is {len(value)} characters; the limit is {limit}")
+        return f"is {len(value)} characters; the limit is {limit}"
+    return None
+
+
+def _check_text(value: str, what: str, limit: int) -> str:
+    problem = text_problem(value, limit)
+    if problem:
+        raise ValueError(f"{what} {problem}")
     return value
 
 

@@ -46,6 +46,7 @@ from memory_graph.model import (
     entity_id_for,
     fact_id_for,
     normalise_name,
+    text_problem,
 )
 from memory_graph.predicates import PredicateRegistry, ResolvedPredicate
 from memory_graph.stores.base import GraphStore
@@ -69,7 +70,6 @@ SELF_NAME = "user"
 """The name of the user's own entity (id :data:`~memory_graph.model.SELF_ID`)."""
 
 _ID = re.compile(ID_PATTERN)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ENTITY_NAME_MAX = 300
 # How many stored facts of one (subject, predicate) a new fact is compared with.
 _CANDIDATES_PER_KEY = 500
@@ -108,14 +108,9 @@ def check_user_id(user_id: object, *, where: str = "user_id") -> str:
 
 
 def _check_text(value: str | None, what: str, limit: int, where: str) -> None:
-    if value is None:
-        return
-    if _CONTROL.search(value):
-        raise InputError(f"{what} contains control characters", where=where)
-    if not value.strip():
-        raise InputError(f"{what} is empty", where=where)
-    if len(value) > limit:
-        raise InputError(f"{what} is {len(value)} characters; the limit is {limit}", where=where)
+    problem = None if value is None else text_problem(value, limit)
+    if problem:
+        raise InputError(f"{what} {problem}", where=where)
 
 
 def check_draft(draft: FactDraft, registry: PredicateRegistry, *, where: str) -> ResolvedPredicate:

@@ -8,15 +8,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from memory_graph.errors import InputError
-from memory_graph.model import ID_PATTERN, Fact
+from memory_graph.model import ID_PATTERN, Fact, text_problem
 from memory_graph.timeutil import parse_time
 
 if TYPE_CHECKING:
     from memory_graph.memory import Memory
 
 _ID = re.compile(ID_PATTERN)
-# What the model rejects in stored text (tab, newline and carriage return are allowed).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 TimeArg = str | datetime | None
 
@@ -38,12 +36,9 @@ def opt_time(value: TimeArg, what: str) -> datetime | None:
 def check_text(value: str, what: str, limit: int) -> str:
     """Non-empty text of at most ``limit`` characters without control characters, stripped."""
     text = (value or "").strip()
-    if _CONTROL.search(text):
-        raise InputError("contains control characters", where=what)
-    if not text:
-        raise InputError("must not be empty", where=what)
-    if len(text) > limit:
-        raise InputError(f"is {len(text)} characters; the limit is {limit}", where=what)
+    problem = text_problem(text, limit)
+    if problem:
+        raise InputError(problem, where=what)
     return text
 
 
