@@ -44,13 +44,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from memory_graph.drafts import SELF_NAMES, FactDraft
 from memory_graph.errors import InputError
 from memory_graph.model import ID_PATTERN, Episode, episode_id_for, has_control_characters
 from memory_graph.predicates import PredicateRegistry
-from memory_graph.reconcile import check_draft, check_user_id
+from memory_graph.reconcile import WriteCounts, check_draft, check_user_id
 from memory_graph.timeutil import parse_time, utcnow
 
 if TYPE_CHECKING:
@@ -119,19 +119,13 @@ class ParsedFile:
         )
 
 
-class IngestReport(BaseModel):
+class IngestReport(WriteCounts):
     """What ingesting one file did."""
 
     path: str
     kind: str
     lines: int
     users: list[str]
-    episodes_added: int = 0
-    episodes_skipped: int = 0
-    entities_added: int = 0
-    facts_added: int = 0
-    facts_closed: int = 0
-    facts_merged: int = 0
     notes: list[str] = Field(default_factory=list)
 
 
@@ -464,19 +458,14 @@ async def ingest_file(
         ):
             for start in range(0, len(episodes), batch_size):
                 chunk = episodes[start : start + batch_size]
-                got = await memory.add_episodes(chunk)
-                report.episodes_added += got.episodes_added
-                report.episodes_skipped += got.episodes_skipped
+                report.add(await memory.add_episodes(chunk))
                 if on_progress and counted:
                     on_progress(len(chunk))
         drafts = parsed.drafts.get(uid, [])
         for start in range(0, len(drafts), batch_size):
             chunk_drafts = drafts[start : start + batch_size]
             done = await memory.commit(uid, chunk_drafts)
-            report.entities_added += done.entities_added
-            report.facts_added += done.facts_added
-            report.facts_closed += done.facts_closed
-            report.facts_merged += done.facts_merged
+            report.add(done)
             room = _MAX_NOTES - len(report.notes)
             if room > 0:
                 report.notes.extend(done.notes[:room])

@@ -58,6 +58,7 @@ __all__ = [
     "SELF_NAME",
     "CommitReport",
     "Reconciler",
+    "WriteCounts",
     "check_draft",
     "check_user_id",
 ]
@@ -75,16 +76,26 @@ _ENTITY_NAME_MAX = 300
 _CANDIDATES_PER_KEY = 500
 
 
-class CommitReport(BaseModel):
-    """What one commit (or episode ingest) changed."""
+class WriteCounts(BaseModel):
+    """How many records a write added, skipped, closed or merged."""
 
-    user_id: str
     episodes_added: int = 0
     episodes_skipped: int = 0
     entities_added: int = 0
     facts_added: int = 0
     facts_closed: int = 0
     facts_merged: int = 0
+
+    def add(self, other: WriteCounts) -> None:
+        """Add ``other``'s counts to these (in place), e.g. one batch's to a file's."""
+        for name in WriteCounts.model_fields:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+class CommitReport(WriteCounts):
+    """What one commit (or episode ingest) changed."""
+
+    user_id: str
     fact_ids: list[str] = Field(default_factory=list, description="ids of facts added")
     closed_ids: list[str] = Field(
         default_factory=list, description="ids of facts closed (including ones added here)"

@@ -98,6 +98,18 @@ def _merge(target: Fact, new: Fact, **changes: Any) -> Fact | None:
     return _copy(target, **update) if update else None
 
 
+def _restated(
+    target: Fact, merged: Fact | None, updates: list[Fact], notes: list[str]
+) -> Resolution:
+    # Nothing is inserted; the target changes only if the merge added something.
+    return Resolution(
+        insert=None,
+        updates=[*updates, *([merged] if merged else [])],
+        merged_into=target.id,
+        notes=notes,
+    )
+
+
 def resolve(
     new: Fact,
     existing: Sequence[Fact],
@@ -173,14 +185,8 @@ def resolve(
     containing = [f for f in (*same, *named_repeats) if _contains(f, start)]
     if containing:
         target = max(containing, key=lambda f: (f.start, f.id))
-        merged = _merge(target, new)
         notes.append(f"restates {target.id}")
-        return Resolution(
-            insert=None,
-            updates=[*updates, *([merged] if merged else [])],
-            merged_into=target.id,
-            notes=notes,
-        )
+        return _restated(target, _merge(target, new), updates, notes)
 
     # The same value told for an earlier time than we knew, with nothing else in between:
     # the known period started earlier.
@@ -194,14 +200,8 @@ def resolve(
     ]
     if extendable:
         target = min(extendable, key=lambda f: (f.start, f.id))
-        merged = _merge(target, new, valid_at=start)
         notes.append(f"restates {target.id} from an earlier start {start.isoformat()}")
-        return Resolution(
-            insert=None,
-            updates=[*updates, *([merged] if merged else [])],
-            merged_into=target.id,
-            notes=notes,
-        )
+        return _restated(target, _merge(target, new, valid_at=start), updates, notes)
 
     insert = new
     if next_start is not None and (new.invalid_at is None or new.invalid_at > next_start):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from memory_graph.drafts import FactDraft
@@ -45,6 +46,20 @@ REMEMBER_SESSION = "memlane.remember"
 CORRECT_SESSION = "memlane.corrections"
 
 
+def _request(user_id: str, session: str, now: datetime, content: str, *, key: str) -> Episode:
+    """The episode a command records as the source of what it writes; ``key`` makes its id
+    (the same request at the same time is the same episode)."""
+    return Episode(
+        id=episode_id_for(session, "user", now, key),
+        user_id=user_id,
+        session_id=session,
+        role="user",
+        content=content,
+        occurred_at=now,
+        recorded_at=now,
+    )
+
+
 async def remember(memory: Memory, user_id: str, statement: str) -> Remembered:
     """Remember something the user explicitly asked to be remembered, as a note about them.
 
@@ -55,15 +70,7 @@ async def remember(memory: Memory, user_id: str, statement: str) -> Remembered:
     """
     text = check_text(statement, "statement", MAX_NOTE_CHARS)
     now = memory.clock()
-    episode = Episode(
-        id=episode_id_for(REMEMBER_SESSION, "user", now, text),
-        user_id=user_id,
-        session_id=REMEMBER_SESSION,
-        role="user",
-        content=f"Remember: {text}",
-        occurred_at=now,
-        recorded_at=now,
-    )
+    episode = _request(user_id, REMEMBER_SESSION, now, f"Remember: {text}", key=text)
     draft = FactDraft(
         subject="user",
         predicate="note",
@@ -139,14 +146,12 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
         new_value,
         f"{subject} {old.predicate.replace('_', ' ')} {new_value}",
     )
-    episode = Episode(
-        id=episode_id_for(CORRECT_SESSION, "user", now, f"{old.id}\x1f{new_value}"),
-        user_id=user_id,
-        session_id=CORRECT_SESSION,
-        role="user",
-        content=f'Correction: "{old.statement}" is wrong; {statement}',
-        occurred_at=now,
-        recorded_at=now,
+    episode = _request(
+        user_id,
+        CORRECT_SESSION,
+        now,
+        f'Correction: "{old.statement}" is wrong; {statement}',
+        key=f"{old.id}\x1f{new_value}",
     )
     entities: list[Entity] = []
     object_id: str | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +41,18 @@ FactStatus = Literal["current", "ended", "retracted"]
 class _View(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    @classmethod
+    def _copy(cls, record: BaseModel, **extra: Any) -> Self:
+        """A view holding the fields it shares with ``record`` (tuples as lists), plus
+        ``extra``."""
+        shared = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name in cls.model_fields
+            if name in type(record).model_fields and name not in extra
+            for value in (getattr(record, name),)
+        }
+        return cls(**shared, **extra)
+
 
 class EntityView(_View):
     """A node of the user's graph."""
@@ -53,13 +65,7 @@ class EntityView(_View):
 
     @classmethod
     def of(cls, entity: Entity) -> EntityView:
-        return cls(
-            id=entity.id,
-            name=entity.name,
-            kind=entity.kind,
-            aliases=list(entity.aliases),
-            summary=entity.summary,
-        )
+        return cls._copy(entity)
 
 
 class EpisodeView(_View):
@@ -76,16 +82,7 @@ class EpisodeView(_View):
 
     @classmethod
     def of(cls, episode: Episode, score: float | None = None) -> EpisodeView:
-        return cls(
-            id=episode.id,
-            session_id=episode.session_id,
-            role=episode.role,
-            speaker=episode.speaker,
-            content=episode.content,
-            occurred_at=episode.occurred_at,
-            recorded_at=episode.recorded_at,
-            score=score,
-        )
+        return cls._copy(episode, score=score)
 
 
 class FactView(_View):
@@ -116,22 +113,10 @@ class FactView(_View):
             "current" if fact.is_current else "retracted" if fact.is_retracted else "ended"
         )
         obj = names.get(fact.object_id, fact.object_id) if fact.object_id else fact.value
-        return cls(
-            id=fact.id,
-            subject_id=fact.subject_id,
+        return cls._copy(
+            fact,
             subject=names.get(fact.subject_id, fact.subject_id),
-            predicate=fact.predicate,
-            object_id=fact.object_id,
             object=obj,
-            statement=fact.statement,
-            kind=fact.kind,
-            polarity=fact.polarity,
-            confidence=fact.confidence,
-            valid_at=fact.valid_at,
-            invalid_at=fact.invalid_at,
-            recorded_at=fact.recorded_at,
-            expired_at=fact.expired_at,
-            episode_ids=list(fact.episode_ids),
             status=status,
             score=score,
         )

@@ -55,6 +55,14 @@ async def _views(memory: Memory, user_id: str, found: list[Fact]) -> list[FactVi
     return [FactView.of(f, names) for f in found]
 
 
+async def _holding(
+    memory: Memory, user_id: str, as_of: TimeArg
+) -> tuple[datetime | None, list[Fact]]:
+    """The time asked about and the facts true then; without a time, the current facts."""
+    when = opt_time(as_of, "as_of")
+    return when, await memory.facts(user_id, as_of=when, current_only=when is None)
+
+
 async def profile(memory: Memory, user_id: str, as_of: TimeArg = None) -> Profile:
     """What memlane believes about the user now (or as of a time), grouped by kind.
 
@@ -68,8 +76,7 @@ async def profile(memory: Memory, user_id: str, as_of: TimeArg = None) -> Profil
         user_id: whose memory.
         as_of: a time in the user's world; ``None`` means the current facts.
     """
-    when = opt_time(as_of, "as_of")
-    found = await memory.facts(user_id, as_of=when, current_only=when is None)
+    when, found = await _holding(memory, user_id, as_of)
     enders = await _negations_that_ended(memory, user_id, found)
     views = await _views(memory, user_id, found)
     grouped: dict[str, list[FactView]] = {k: [] for k in KIND_ORDER}
@@ -288,8 +295,7 @@ async def graph(memory: Memory, user_id: str, as_of: TimeArg = None) -> GraphVie
         user_id: whose memory.
         as_of: a time in the user's world; ``None`` means the current facts.
     """
-    when = opt_time(as_of, "as_of")
-    found = await memory.facts(user_id, as_of=when, current_only=when is None)
+    when, found = await _holding(memory, user_id, as_of)
     used = {i for f in found for i in (f.subject_id, f.object_id) if i}
     entities = [e for e in await memory.entities(user_id) if e.id in used]
     names = {e.id: e.name for e in entities}

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "JsonOption",
     "StoreOption",
+    "UserArg",
     "emit_json",
     "load_settings",
     "make_registry",
@@ -38,6 +39,7 @@ StoreOption = typer.Option(
     None, "--store", help="store URL (sqlite:///path, falkordb://host:port/graph, neo4j://...)"
 )
 JsonOption = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
+UserArg = typer.Argument(..., help="the user whose memory to read or change")
 
 
 def load_settings(store: str | None = None) -> Settings:

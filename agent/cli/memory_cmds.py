@@ -26,6 +26,7 @@ from rich.table import Table
 from agent.cli._common import (
     JsonOption,
     StoreOption,
+    UserArg,
     emit_json,
     load_settings,
     make_registry,
@@ -165,7 +166,7 @@ def _ingest_extracting(
 
 
 def recall(
-    user: str = typer.Argument(..., help="user id"),
+    user: str = UserArg,
     query: str = typer.Argument(..., help="what to recall for"),
     as_of: str | None = typer.Option(None, "--as-of", help="recall the world as of this date"),
     preset: str | None = typer.Option(None, "--preset", help="retrieval preset (fast, ...)"),
@@ -201,7 +202,7 @@ def recall(
 
 
 def facts(
-    user: str = typer.Argument(..., help="user id"),
+    user: str = UserArg,
     as_of: str | None = typer.Option(None, "--as-of", help="facts true at this date"),
     subject: str | None = typer.Option(None, "--subject", help="entity name ('user' = the user)"),
     predicate: str | None = typer.Option(None, "--predicate", help="predicate or synonym"),
@@ -214,7 +215,7 @@ def facts(
 
 
 def history(
-    user: str = typer.Argument(..., help="user id"),
+    user: str = UserArg,
     subject: str = typer.Argument(..., help="entity name ('user' = the user)"),
     predicate: str = typer.Argument(..., help="predicate or synonym"),
     store: str | None = StoreOption,
@@ -225,7 +226,7 @@ def history(
 
 
 def forget(
-    user: str = typer.Argument(..., help="user id"),
+    user: str = UserArg,
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
     store: str | None = StoreOption,
     as_json: bool = JsonOption,
@@ -238,7 +239,7 @@ def forget(
 
 
 def export(
-    user: str = typer.Argument(..., help="user id"),
+    user: str = UserArg,
     output: Path | None = typer.Option(None, "-o", "--output", help="file (default: stdout)"),
     store: str | None = StoreOption,
 ) -> None:

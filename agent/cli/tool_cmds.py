@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import typer
 
-from agent.cli._common import JsonOption, StoreOption, load_settings, show
+from agent.cli._common import JsonOption, StoreOption, UserArg, load_settings, show
 
 __all__ = ["register"]
 
-UserArg = typer.Argument(..., help="the user whose memory to read or change")
 AsOfOption = typer.Option(None, "--as-of", help="a date or time (ISO 8601) in the user's world")
 
 
