@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["DateHit", "find_date", "shift_months", "strip_dates"]
+__all__ = ["DateHit", "find_date", "find_dates", "shift_months", "strip_dates"]
 
 _NUMBERS = {
     "a": 1,
@@ -49,7 +49,11 @@ _WEEKDAY = r"(?P<weekday>" + "|".join(_WEEKDAYS) + r")"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ago", re.compile(rf"\b{_NUM}\s+{_UNIT}\s+ago\b", re.I)),
     ("in_n", re.compile(rf"\bin\s+{_NUM}\s+{_UNIT}\b", re.I)),
-    ("rel_weekday", re.compile(rf"\b(?P<dir>next|last|this|on)\s+{_WEEKDAY}\b", re.I)),
+    (
+        "rel_weekday",
+        re.compile(rf"\b(?P<dir>next|last|this past|this|on|past)\s+{_WEEKDAY}\b", re.I),
+    ),
+    ("weekend", re.compile(r"\b(?:last|this past|over the|on the)\s+weekend\b", re.I)),
     ("rel_unit", re.compile(r"\b(?P<dir>next|last|this)\s+(?P<unit>week|month|year)\b", re.I)),
     (
         "month_day",
@@ -60,12 +64,34 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (
+        "day_month",
+        re.compile(
+            rf"\b(?:on\s+|for\s+)?(?:the\s+)?(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?"
+            rf"{_MONTH}(?:,?\s+(?P<year>\d{{4}}))?\b",
+            re.I,
+        ),
+    ),
+    (
         "month_year",
         re.compile(rf"\b(?:back in|in|since|from)\s+{_MONTH}(?:\s+(?P<year>\d{{4}}))?\b", re.I),
     ),
-    ("year", re.compile(r"\b(?:in|since|from|back in)\s+(?P<year>(?:19|20)\d{2})\b", re.I)),
+    (
+        "year",
+        re.compile(
+            r"\b(?:in|since|from|back in|during|around|until|remembering|of)\s+"
+            r"(?P<year>(?:19|20)\d{2})\b(?!\s*(?:%|people|steps|times))",
+            re.I,
+        ),
+    ),
     ("iso", re.compile(r"\b(?:on\s+)?(?P<iso>\d{4}-\d{2}-\d{2})\b")),
-    ("word", re.compile(r"\b(?P<word>yesterday|today|tomorrow|tonight|recently|just now)\b", re.I)),
+    (
+        "word",
+        re.compile(
+            r"\b(?P<word>yesterday|today|tomorrow|tonight|just now|this (?:morning|afternoon|"
+            r"evening))\b",
+            re.I,
+        ),
+    ),
 ]
 
 
@@ -117,11 +143,14 @@ def _resolve(kind: str, m: re.Match[str], now: datetime, future: bool) -> dateti
     if kind == "rel_weekday":
         target = _WEEKDAYS.index(g["weekday"].lower())
         direction = g["dir"].lower()
-        if direction == "last" or (direction == "on" and not future):
+        if direction in {"last", "this past", "past"} or (direction == "on" and not future):
             back = (today.weekday() - target) % 7 or 7
             return today - timedelta(days=back)
         ahead = (target - today.weekday()) % 7 or 7
         return today + timedelta(days=ahead)
+    if kind == "weekend":  # the Saturday of the last weekend that is over
+        back = (today.weekday() - 5) % 7
+        return today - timedelta(days=back + 7 if back < 2 else back)
     if kind == "rel_unit":
         direction, unit = g["dir"].lower(), g["unit"].lower()
         step = {"next": 1, "last": -1, "this": 0}[direction]
@@ -130,7 +159,7 @@ def _resolve(kind: str, m: re.Match[str], now: datetime, future: bool) -> dateti
         if unit == "month":
             return shift_months(today.replace(day=1), step)
         return today.replace(year=today.year + step, month=1, day=1)
-    if kind in {"month_day", "month_year"}:
+    if kind in {"month_day", "day_month", "month_year"}:
         month = _MONTHS[g["month"].lower().rstrip(".")]
         day = int(g.get("day") or 1)
         if g.get("year"):
@@ -155,18 +184,23 @@ def _resolve(kind: str, m: re.Match[str], now: datetime, future: bool) -> dateti
     return today + timedelta(days=offset)
 
 
+def find_dates(text: str, now: datetime, *, future: bool = False) -> list[DateHit]:
+    """Every date phrase in ``text`` resolved against ``now``, in order, none overlapping."""
+    hits: list[DateHit] = []
+    for kind, pattern in _PATTERNS:  # earlier patterns are the more specific ones
+        for m in pattern.finditer(text):
+            if any(h.start < m.end() and m.start() < h.end for h in hits):
+                continue
+            when = _resolve(kind, m, now, future)
+            if when is not None:
+                hits.append(DateHit(m.start(), m.end(), when, m.group(0)))
+    return sorted(hits, key=lambda h: h.start)
+
+
 def find_date(text: str, now: datetime, *, future: bool = False) -> DateHit | None:
     """The first date phrase in ``text`` resolved against ``now`` (None if there is none)."""
-    best: DateHit | None = None
-    for kind, pattern in _PATTERNS:
-        for m in pattern.finditer(text):
-            when = _resolve(kind, m, now, future)
-            if when is None:
-                continue
-            if best is None or m.start() < best.start:
-                best = DateHit(m.start(), m.end(), when, m.group(0))
-            break
-    return best
+    hits = find_dates(text, now, future=future)
+    return hits[0] if hits else None
 
 
 def strip_dates(text: str) -> str:
