@@ -29,6 +29,7 @@ from memory_graph.errors import ConflictError, InputError, NotFoundError, Unknow
 from memory_graph.model import ID_PATTERN, SELF_ID, Entity, Episode, Fact, FactQuery, WriteSet
 from memory_graph.predicates import PredicateRegistry, default_registry
 from memory_graph.reconcile import CommitReport, Reconciler, check_user_id
+from memory_graph.retrieval_index import episode_index_texts
 from memory_graph.stores.base import GraphStore
 from memory_graph.timeutil import parse_time, utcnow
 
@@ -83,6 +84,10 @@ class Memory:
     async def add_episodes(self, episodes: Sequence[Episode]) -> CommitReport:
         """Store messages as episodes (no extraction), with their embeddings.
 
+        Each message is embedded from its index text (speaker and the turn before it in its
+        session, :func:`~memory_graph.retrieval_index.episode_index_texts`), as every writer
+        embeds messages.
+
         Idempotent: an episode whose ``(user_id, id)`` is already stored is skipped and left
         unchanged.
 
@@ -110,7 +115,8 @@ class Memory:
                 user_id=user_id, episodes_added=len(fresh), episodes_skipped=skipped
             )
             if fresh:
-                vectors = self.embedder.embed([ep.content for ep in fresh])
+                texts = await episode_index_texts(self.store, user_id, fresh)
+                vectors = self.embedder.embed(texts)
                 await self.store.apply(
                     WriteSet(
                         user_id=user_id,
@@ -368,7 +374,7 @@ class Memory:
         batches = dict_to_writes(items, where_fmt=where_fmt)
         for writes in batches:
             check_user_id(writes.user_id)
-            self._fill_vectors(writes)
+            await self._fill_vectors(writes)
         counts = {"episodes": 0, "entities": 0, "facts": 0, "users": len(batches)}
         for writes in batches:
             async with self._lock(writes.user_id):
@@ -378,13 +384,17 @@ class Memory:
             counts["facts"] += len(writes.facts)
         return counts
 
-    def _fill_vectors(self, writes: WriteSet) -> None:
+    async def _fill_vectors(self, writes: WriteSet) -> None:
         # Records exported by a store that kept no vector (or written by hand) get one here,
-        # in one embedder call per write set, so search finds them after import.
+        # in one embedder call per write set, so search finds them after import. Messages are
+        # embedded from their index text, like every other writer's (the previous turn may be
+        # in this write set or already stored).
         todo: list[tuple[dict[str, Any], str, str]] = []
-        for ep in writes.episodes:
-            if ep.id not in writes.episode_vectors:
-                todo.append((writes.episode_vectors, ep.id, ep.content))
+        if any(ep.id not in writes.episode_vectors for ep in writes.episodes):
+            texts = await episode_index_texts(self.store, writes.user_id, writes.episodes)
+            for ep, text in zip(writes.episodes, texts, strict=True):
+                if ep.id not in writes.episode_vectors:
+                    todo.append((writes.episode_vectors, ep.id, text))
         for en in writes.entities:
             if en.id not in writes.entity_vectors:
                 todo.append((writes.entity_vectors, en.id, en.name))

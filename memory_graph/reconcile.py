@@ -13,7 +13,9 @@ the episodes they came from it:
    in ``contradicts`` / ``restates`` (ids of other users or unknown ids are noted and ignored);
 4. applies :func:`memory_graph.temporal.resolve` draft by draft, so drafts of one batch see
    each other;
-5. embeds new episodes, entity names and fact statements in one batched embedder call.
+5. embeds new episodes (from their index text: speaker and previous turn, see
+   :func:`~memory_graph.retrieval_index.episode_index_texts`), entity names and fact
+   statements in one batched embedder call.
 
 Nothing is written here: :meth:`Reconciler.reconcile` returns the :class:`WriteSet` and the
 :class:`CommitReport` the caller applies and returns.
@@ -49,6 +51,7 @@ from memory_graph.model import (
     text_problem,
 )
 from memory_graph.predicates import PredicateRegistry, ResolvedPredicate
+from memory_graph.retrieval_index import episode_index_texts
 from memory_graph.stores.base import GraphStore
 from memory_graph.temporal import resolve
 from memory_graph.timeutil import utcnow
@@ -264,7 +267,8 @@ class Reconciler:
         # One embedder call for everything this batch may store.
         statements = [d.statement for d in drafts]
         new_names = [*unresolved, *([SELF_NAME] if needs_self else [])]
-        texts = [*new_names, *statements, *(ep.content for ep in fresh)]
+        episode_texts = await episode_index_texts(self.store, user_id, fresh)
+        texts = [*new_names, *statements, *episode_texts]
         vectors = self._embed(texts)
         name_vecs = dict(zip(new_names, vectors[: len(new_names)], strict=True))
         statement_vecs = vectors[len(new_names) : len(new_names) + len(statements)]

@@ -28,6 +28,7 @@ from memory_graph.model import (
     normalise_name,
 )
 from memory_graph.reconcile import check_user_id
+from memory_graph.retrieval_index import episode_index_texts
 from tools._common import check_id, check_text, entity_names
 from tools.models import Corrected, EpisodeView, FactView, Forgotten, Remembered
 
@@ -198,7 +199,9 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
         episode_ids=(episode.id,),
     )
     retracted = old.model_copy(update={"expired_at": now, "invalid_at": None})
-    vectors = memory.embedder.embed([statement, episode.content, *(e.name for e in entities)])
+    # The episode is embedded from its index text, as every writer embeds messages.
+    [episode_text] = await episode_index_texts(memory.store, user_id, [episode])
+    vectors = memory.embedder.embed([statement, episode_text, *(e.name for e in entities)])
     # Serialised with the user's commits; if one closed or changed the old fact meanwhile,
     # nothing is written rather than overwriting that change with this stale copy.
     await memory.apply(
