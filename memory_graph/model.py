@@ -50,6 +50,7 @@ __all__ = [
     "fact_id_for",
     "has_control_characters",
     "normalise_name",
+    "object_key_of",
     "text_problem",
 ]
 
@@ -94,6 +95,18 @@ def entity_id_for(name: str) -> str:
 def episode_id_for(session_id: str | None, role: str, occurred_at: datetime, content: str) -> str:
     """Content-hash episode id, so re-ingesting the same message is a no-op."""
     return "ep_" + _digest(session_id or "", role, to_iso(occurred_at) or "", content)
+
+
+def object_key_of(object_id: str | None, value: str | None, statement: str) -> str:
+    """What "the same value" means for a fact: the object entity, else the normalised literal,
+    else (no object and no value, e.g. a ``note``) the normalised statement.
+
+    Without the last fallback every object-less fact of a subject and predicate would share
+    one key, and the temporal rules would take two different notes for one restated value.
+    """
+    if object_id:
+        return object_id
+    return normalise_name(value or "") or normalise_name(statement)
 
 
 def fact_id_for(
@@ -230,10 +243,9 @@ class Fact(_Record):
 
     @property
     def object_key(self) -> str:
-        """What "same value" means: the object entity, else the normalised literal."""
-        if self.object_id:
-            return self.object_id
-        return normalise_name(self.value or "")
+        """What "same value" means: the object entity, else the normalised literal, else the
+        normalised statement (see :func:`object_key_of`)."""
+        return object_key_of(self.object_id, self.value, self.statement)
 
     @property
     def is_current(self) -> bool:

@@ -48,6 +48,7 @@ from memory_graph.model import (
     entity_id_for,
     fact_id_for,
     normalise_name,
+    object_key_of,
     text_problem,
 )
 from memory_graph.predicates import PredicateRegistry, ResolvedPredicate
@@ -461,7 +462,7 @@ class Reconciler:
         valid_at = draft.valid_at or max(
             (episode_times[e] for e in episode_ids if e in episode_times), default=batch.now
         )
-        object_key = object_id or normalise_name(value or "")
+        object_key = object_key_of(object_id, value, draft.statement.strip())
         # The user's words stay in the statement; the fact holds the canonical predicate.
         predicate, polarity = meaning.spec.name, meaning.polarity(draft.polarity)
         fid = fact_id_for(

@@ -12,7 +12,7 @@ import pytest
 from memory_graph.drafts import FactDraft
 from memory_graph.embedders import HashEmbedder
 from memory_graph.errors import InputError, UnknownPredicateError
-from memory_graph.model import SELF_ID, Entity, EntityKind, Episode, WriteSet
+from memory_graph.model import SELF_ID, Entity, EntityKind, Episode, FactQuery, WriteSet
 from memory_graph.predicates import default_registry
 from memory_graph.reconcile import Reconciler, check_draft
 from memory_graph.stores import open_store
@@ -293,3 +293,31 @@ async def test_a_fact_stored_under_an_antonyms_name_is_closed_as_what_it_means(
     closed = next(f for f in writes.facts if f.id == old.id)
     assert (closed.predicate, closed.polarity) == ("likes", "negative")
     assert closed.invalid_at == parse_time("2024-01-01")
+
+
+async def test_notes_without_a_value_are_told_apart_by_their_statement(
+    store: GraphStore,
+) -> None:
+    # A note has no object and no value: its statement is what makes it "the same value".
+    def note(text: str, eid: str) -> FactDraft:
+        return FactDraft(subject="Mel", predicate="note", statement=text, episode_ids=[eid])
+
+    rec = reconciler(store)
+    eps = [episode("m1", "2023-05-01"), episode("m2", "2023-05-02"), episode("m3", "2023-05-03")]
+    writes, report = await rec.reconcile(
+        "u1", [note("Mel paints sunsets", "m1"), note("Mel runs a charity race", "m2")], eps
+    )
+    await store.apply(writes)
+    assert report.facts_added == 2 and report.facts_closed == 0 and report.facts_merged == 0
+    # The same note again (other case and punctuation) restates the first.
+    writes, report = await rec.reconcile("u1", [note("Mel paints sunsets!", "m3")])
+    await store.apply(writes)
+    assert report.facts_added == 0 and report.facts_merged == 1
+    facts = sorted(
+        (f.statement, f.episode_ids, f.is_current)
+        for f in await store.find_facts("u1", FactQuery(predicate="note"))
+    )
+    assert facts == [
+        ("Mel paints sunsets", ("m1", "m3"), True),
+        ("Mel runs a charity race", ("m2",), True),
+    ]
