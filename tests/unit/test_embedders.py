@@ -36,6 +36,20 @@ def test_hash_embedder_is_unit_length_deterministic_and_similar_for_similar_text
     )
 
 
+def test_hash_embedder_gives_single_words_distinct_vectors_that_share_letters() -> None:
+    # One bucket per word made unrelated words collide at 1.0 (Lego/Biscuit, Porto/Zalando).
+    emb = make_embedder("hash")
+    words = ["Lego", "Biscuit", "Porto", "Zalando", "Berlin", "Berliner", "Kenya", "Nairobi"]
+    vecs = emb.embed(words)
+    sims = vecs @ vecs.T
+    berlin, berliner = words.index("Berlin"), words.index("Berliner")
+    assert 0.3 < sims[berlin, berliner] < 0.9  # sharing letters: similar, not the same
+    sims[berlin, berliner] = sims[berliner, berlin] = 0.0
+    np.fill_diagonal(sims, 0.0)
+    assert np.abs(sims).max() < 0.3  # every other pair is unrelated
+    assert emb.embed(["berlin"])[0] @ vecs[berlin] == pytest.approx(1.0)
+
+
 def test_caching_embedder_embeds_each_text_once(tmp_path: Path) -> None:
     inner = CountingEmbedder()
     cached = CachingEmbedder(inner, tmp_path)
