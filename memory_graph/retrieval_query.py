@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from memory_graph.errors import MemlaneError
 from memory_graph.model import Episode
 from memory_graph.predicates import PredicateRegistry
 
@@ -199,24 +200,41 @@ _LINK_WORDS = frozenset({"in", "at", "of", "to", "has", "is", "for", "with", "by
 
 def _stem(word: str) -> str:
     word = word.casefold()
-    for suffix in ("ing", "es", "ed", "s"):
+    for suffix in ("ing", "es", "ed", "s", "e"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 
 
+def _meaning(registry: PredicateRegistry, word: str) -> str | None:
+    """The predicate a word names through the registry (itself, a synonym, or an antonym:
+    "dislikes" and "hates" name ``likes``), or None."""
+    try:
+        return registry.resolve(word).spec.name
+    except MemlaneError:  # not a valid predicate name, or not registered
+        return None
+
+
 def predicate_hints(words: tuple[str, ...] | list[str], registry: PredicateRegistry) -> set[str]:
-    """Predicates the query's words name: synonyms ("sister" -> has_sibling) and the content
-    words of predicate names ("live" -> lives_in, "job" -> job_title)."""
+    """Predicates the query's words name, through the registry: names, synonyms ("sister" ->
+    has_sibling) and antonyms ("dislikes" -> likes, whose negative facts hold dislikes), and
+    the content words of all those names ("live" -> lives_in, "sisters" -> has_sibling,
+    "dislike" and "hate" -> likes)."""
     lowered = [w.casefold() for w in words]
     hints: set[str] = set()
     for word in [*lowered, *(f"{a}_{b}" for a, b in itertools.pairwise(lowered))]:
-        name = registry.synonyms.get(word, word)
-        if name in registry.specs:
+        name = _meaning(registry, word)
+        if name is not None:
             hints.add(name)
     stems = {_stem(w) for w in lowered if w not in _STOP or w in {"live", "work"}}
-    for name in registry.specs:
+    named: dict[str, str | None] = {name: name for name in registry.specs}
+    named.update(
+        (term, _meaning(registry, term)) for term in (*registry.antonyms, *registry.synonyms)
+    )
+    for name, meaning in named.items():
+        if meaning is None:
+            continue
         parts = [p for p in name.split("_") if p not in _LINK_WORDS]
         if parts and any(_stem(p) in stems for p in parts):
-            hints.add(name)
+            hints.add(meaning)
     return hints

@@ -38,8 +38,8 @@ def test_past_detection(query: str, past: bool) -> None:
     assert asks_about_past(query) is past
 
 
-def d(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def d(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -104,6 +104,11 @@ def test_episode_index_text_has_speaker_and_previous_turn() -> None:
         ("Where do I work?", {"works_at"}),
         ("what is my job", {"job_title"}),
         ("What did Melanie paint?", set()),
+        # Antonyms name the predicate they negate (dislikes is stored as likes, negative).
+        ("What food does Mel dislike?", {"likes"}),
+        ("which sports does she hate", {"likes"}),
+        ("Does Mel dislikes olives", {"likes"}),
+        ("what does she love", {"likes"}),
     ],
 )
 def test_predicate_hints(query: str, expected: set[str]) -> None:
