@@ -180,9 +180,7 @@ def _conversation(sample: object, index: int, now: datetime) -> Conversation:
                         subject=speaker,
                         subject_kind="person",
                         predicate="note",
-                        # The note itself is the value, so two notes never count as one.
-                        object=text[:1000],
-                        object_kind="value",
+                        # No value: a note is told apart from another by its statement.
                         statement=text[:2000],
                         valid_at=when,
                         episode_ids=sources,
