@@ -20,7 +20,7 @@ from memory_graph.errors import InputError, StoreError
 from memory_graph.io import record_to_dict
 from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memory_graph.stores._checks import check_write_set
-from memory_graph.stores._text import query_terms
+from memory_graph.stores._ranking import Corpus, bm25, search_terms, term_counts, top_hits
 from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
 from memory_graph.stores.cypher.queries import (
     LABELS,
@@ -31,7 +31,7 @@ from memory_graph.stores.cypher.queries import (
     VECTOR_PROP,
     Queries,
 )
-from memory_graph.stores.cypher.ranking import bm25, vector_param, words
+from memory_graph.stores.cypher.ranking import vector_param
 from memory_graph.stores.cypher.records import (
     entity_from_row,
     entity_props,
@@ -69,7 +69,7 @@ class CypherStore(GraphStore):
         # BM25 corpus statistics per (user, label): cheap to keep, slow to count on every
         # search (a scan of the user's nodes). Dropped on this store's writes; other
         # processes' writes show within _STATS_TTL_S (stale statistics only shift weights).
-        self._text_stats: dict[tuple[str, str], tuple[float, int, float]] = {}
+        self._text_stats: dict[tuple[str, str], tuple[float, Corpus]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def open(self) -> None:
@@ -310,26 +310,29 @@ class CypherStore(GraphStore):
 
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
-        terms = list(dict.fromkeys(w for t in query_terms(text) for w in words(t)))
+        terms = search_terms(text)
         query = self.dialect.fulltext_query(terms)
         if query is None or k <= 0:
             return []
         rows = await self.session.read(self.q.fulltext[target], self._params(user_id, q=query))
-        docs, avgdl = await self._corpus(user_id, target)
-        ranked = sorted(bm25(rows, terms, docs, avgdl), key=lambda h: (-h[1], h[0]))
-        return [Hit(rid, score) for rid, score in ranked[:k]]
+        if not rows:
+            return []
+        corpus = await self._corpus(user_id, target)
+        tf, dl = term_counts([r["text"] for r in rows], terms)
+        return top_hits([str(r["id"]) for r in rows], bm25(tf, dl, corpus), k)
 
-    async def _corpus(self, user_id: str, target: SearchTarget) -> tuple[int, float]:
-        """Documents and mean words per document of a user's ``target`` records."""
+    async def _corpus(self, user_id: str, target: SearchTarget) -> Corpus:
+        """Documents and total words of a user's ``target`` records (BM25 statistics)."""
         now = time.monotonic()
         cached = self._text_stats.get((user_id, target))
         if cached is not None and now - cached[0] < _STATS_TTL_S:
-            return cached[1], cached[2]
+            return cached[1]
         stats = await self.session.read(self.q.text_stats[target], self._params(user_id))
         docs = int(stats[0]["docs"] or 0) if stats else 0
-        avgdl = float(stats[0]["words"] or 0) / docs if docs else 0.0
-        self._text_stats[(user_id, target)] = (now, docs, avgdl)
-        return docs, avgdl
+        total = int(stats[0]["words"] or 0) if stats else 0
+        corpus = Corpus(docs, total)
+        self._text_stats[(user_id, target)] = (now, corpus)
+        return corpus
 
     def _changed(self, user_id: str) -> None:
         for key in [k for k in self._text_stats if k[0] == user_id]:
@@ -344,9 +347,9 @@ class CypherStore(GraphStore):
         if k <= 0 or dim is None or vec.shape[0] != dim or not np.any(vec):
             return []
         values = vector_param(vec)
-        docs, _ = await self._corpus(user_id, target)
+        corpus = await self._corpus(user_id, target)
         mine: Rows = []
-        if docs > _EXACT_MAX:
+        if corpus.docs > _EXACT_MAX:
             # The approximate index is shared by every user of the graph: ask for a few more
             # than k and keep this user's.
             fetch = k + 10
