@@ -13,6 +13,7 @@ from memory_graph.model import WriteSet
 from memory_graph.stores import open_store
 from memory_graph.stores._text import query_terms
 from memory_graph.stores.sqlite import SQLiteStore
+from memory_graph.stores.sqlite import _sql as q
 from memory_graph.stores.sqlite.migrations import (
     MIGRATIONS,
     Migration,
@@ -231,3 +232,95 @@ async def test_upgrading_an_old_schema_keeps_data_searchable(tmp_path: Path) -> 
     async with open_store(f"sqlite:///{db}") as store:
         assert [h.id for h in await store.search_text("alice", "fact", "tango", 5)] == ["f1"]
         assert (await store.info()).details["migrations"] == [m.name for m in MIGRATIONS]
+
+
+# -- per-user full-text statistics --------------------------------------------------------------
+TABLES = (("fact", "facts"), ("episode", "episodes"), ("entity", "entities"))
+
+
+def _stats(db: Path) -> dict[tuple[str, str], tuple[int, int]]:
+    """text_stats as stored, and as recounted from the records: they must agree."""
+    conn = connect(db)
+    try:
+        stored = {
+            (u, t): (d, w)
+            for u, t, d, w in conn.execute("SELECT user_id, target, docs, words FROM text_stats")
+            if d
+        }
+        counted = {
+            (u, target): (d, w)
+            for target, table in (
+                ("fact", "facts"),
+                ("episode", "episodes"),
+                ("entity", "entities"),
+            )
+            for u, d, w in conn.execute(
+                f"SELECT user_id, count(*), sum(search_len) FROM {table} GROUP BY user_id"
+            )
+        }
+        assert stored == counted
+        return stored
+    finally:
+        conn.close()
+
+
+async def test_text_stats_follow_every_kind_of_write(tmp_path: Path, sample: Sample) -> None:
+    db = tmp_path / "s.db"
+    async with open_store(f"sqlite:///{db}") as store:
+        await store.apply(sample.turn("alice", 1))
+        await store.apply(sample.turn("bob", 1))
+        assert _stats(db)[("alice", "fact")] == (3, 3 * 7)  # "the user visit place 1 note 0"
+        longer = sample.fact("alice", "f1_0", "The user visited place 1 twice, in May")
+        await store.apply(WriteSet("alice", facts=[longer]))  # an upsert
+        again = sample.episode("alice", "ep1", "other words entirely, and more of them")
+        await store.apply(WriteSet("alice", episodes=[again]))  # insert-if-absent: no change
+        assert _stats(db)[("alice", "fact")] == (3, 2 * 7 + 8)
+        assert await store.delete_facts("alice", ["f1_1"]) == 1
+        assert _stats(db)[("alice", "fact")] == (2, 7 + 8)
+        await store.forget_user("bob")
+        assert {u for u, _ in _stats(db)} == {"alice"}
+
+
+async def test_upgrading_computes_search_words_and_per_user_stats(
+    tmp_path: Path, sample: Sample
+) -> None:
+    old, new = tmp_path / "old.db", tmp_path / "new.db"
+    writes = [sample.turn(user, n) for user in ("alice", "bob") for n in range(3)]
+    writes.append(
+        WriteSet("alice", entities=[sample.entity("alice", "z", "Zoë", aliases=("Zozo", "Z"))])
+    )
+    conn = connect(old)
+    migrate(conn, MIGRATIONS[:6])  # a file made before per-user statistics
+    for ws in writes:  # rows as that version wrote them: without the search columns
+        for table, cols, rows in (
+            ("episodes", q.EPISODE_COLS, [q.episode_params(e)[:-2] for e in ws.episodes]),
+            ("entities", q.ENTITY_COLS, [q.entity_params(e)[:-2] for e in ws.entities]),
+            ("facts", q.FACT_COLS, [q.fact_params(f)[:-2] for f in ws.facts]),
+        ):
+            marks = ", ".join("?" * cols.count(",")) + ", ?"
+            conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)
+    conn.close()
+    async with open_store(f"sqlite:///{old}") as upgraded, open_store(f"sqlite:///{new}") as fresh:
+        for ws in writes:
+            await fresh.apply(ws)
+        for target, text in (("fact", "visited place 1"), ("episode", "turn"), ("entity", "zozo")):
+            got = await upgraded.search_text("alice", target, text, 10)  # type: ignore[arg-type]
+            assert got and got == await fresh.search_text("alice", target, text, 10)  # type: ignore[arg-type]
+    assert _stats(old) == _stats(new)
+
+
+async def test_a_capped_candidate_set_keeps_the_users_document_frequencies(
+    tmp_path: Path, sample: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memory_graph.stores.sqlite import store as sqlite_store
+
+    texts = ["sushi and ramen", "ramen", "tea", "more sushi", "green tea"]
+    texts += [f"something else {i}" for i in range(6)]  # 2 of 11 hold each word: idf > 0
+    facts = [sample.fact("alice", f"f{i}", t) for i, t in enumerate(texts)]
+    async with open_store(f"sqlite:///{tmp_path / 'w.db'}") as store:
+        await store.apply(WriteSet("alice", facts=facts))
+        full = {h.id: h.score for h in await store.search_text("alice", "fact", "ramen tea", 9)}
+        monkeypatch.setattr(sqlite_store, "SCORE_WINDOW", 3)  # only the newest 3 matches
+        capped = await store.search_text("alice", "fact", "ramen tea", 9)
+    assert sorted(h.id for h in capped) == ["f1", "f2", "f4"]  # f0 fell out of the window
+    assert all(h.score == full[h.id] for h in capped)  # idf from every matching record

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from memory_graph.model import Entity, Episode, Fact, normalise_name
+from memory_graph.stores._ranking import index_text
 from memory_graph.timeutil import from_ms, to_ms
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "fact_params",
     "fact_row",
     "fts_match",
+    "matches_sql",
     "name_keys",
     "owner_token",
 ]
@@ -55,27 +57,34 @@ def _time(value: int | None) -> Any:
     return None if value is None else from_ms(value)
 
 
+# Written beside every record: its searchable words and their count (``_ranking``), which
+# search ranks from and the per-user statistics in ``text_stats`` are kept from.
+_SEARCH_COLS = "search_text, search_len"
+
 INSERT_EPISODE = f"""
-    INSERT INTO episodes ({EPISODE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO episodes ({EPISODE_COLS}, {_SEARCH_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (user_id, id) DO NOTHING
 """
 
 UPSERT_ENTITY = f"""
-    INSERT INTO entities ({ENTITY_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO entities ({ENTITY_COLS}, {_SEARCH_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (user_id, id) DO UPDATE SET
         name = excluded.name, kind = excluded.kind, aliases = excluded.aliases,
-        summary = excluded.summary, created_at = excluded.created_at
+        summary = excluded.summary, created_at = excluded.created_at,
+        search_text = excluded.search_text, search_len = excluded.search_len
 """
 
 UPSERT_FACT = f"""
-    INSERT INTO facts ({FACT_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO facts ({FACT_COLS}, {_SEARCH_COLS})
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (user_id, id) DO UPDATE SET
         subject_id = excluded.subject_id, predicate = excluded.predicate,
         object_id = excluded.object_id, value = excluded.value,
         statement = excluded.statement, kind = excluded.kind, polarity = excluded.polarity,
         confidence = excluded.confidence, valid_at = excluded.valid_at,
         invalid_at = excluded.invalid_at, recorded_at = excluded.recorded_at,
-        expired_at = excluded.expired_at, episode_ids = excluded.episode_ids
+        expired_at = excluded.expired_at, episode_ids = excluded.episode_ids,
+        search_text = excluded.search_text, search_len = excluded.search_len
 """
 
 DELETE_ENTITY_NAMES = """
@@ -109,6 +118,7 @@ def episode_params(ep: Episode) -> tuple[Any, ...]:
         ep.content,
         to_ms(ep.occurred_at),
         to_ms(ep.recorded_at),
+        *index_text(ep.content),
     )
 
 
@@ -121,6 +131,7 @@ def entity_params(en: Entity) -> tuple[Any, ...]:
         json.dumps(list(en.aliases), ensure_ascii=False),
         en.summary,
         to_ms(en.created_at),
+        *index_text(en.name, *en.aliases),
     )
 
 
@@ -141,6 +152,7 @@ def fact_params(f: Fact) -> tuple[Any, ...]:
         to_ms(f.recorded_at),
         _ms(f.expired_at),
         json.dumps(list(f.episode_ids)),
+        *index_text(f.statement, f.value),
     )
 
 
@@ -216,3 +228,15 @@ FTS_WEIGHTS = {
     "entity_fts": "1.0, 1.0, 0.0",
 }
 """bm25 column weights per FTS table; the trailing ``owner`` column never scores."""
+
+
+def matches_sql(records: str, fts: str) -> str:
+    """The newest full-text matches of one user: record id and its stored words.
+
+    Parameters: the ``MATCH`` expression (:func:`fts_match`), the user id, the most rows to
+    return. FTS5 serves rowid order without sorting, so the walk stops at the limit.
+    """
+    return (
+        f"SELECT r.id, r.search_text FROM {fts} JOIN {records} r ON r.pk = {fts}.rowid "
+        f"WHERE {fts} MATCH ? AND r.user_id = ? ORDER BY {fts}.rowid DESC LIMIT ?"
+    )

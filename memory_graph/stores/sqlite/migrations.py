@@ -11,10 +11,14 @@ and two processes opening the same file at once apply each migration exactly onc
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from memory_graph.stores._ranking import index_text
 
 __all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate"]
 
@@ -26,12 +30,16 @@ _TOKENIZE = "porter unicode61 remove_diacritics 2"
 _START = "COALESCE(valid_at, recorded_at)"
 
 
+Step = str | Callable[[sqlite3.Connection], None]
+"""A migration step: an SQL statement, or a function for data SQL cannot compute."""
+
+
 @dataclass(frozen=True)
 class Migration:
-    """One schema step: a stable name and the statements it runs, in order."""
+    """One schema step: a stable name and the statements (or functions) it runs, in order."""
 
     name: str
-    statements: tuple[str, ...]
+    statements: tuple[Step, ...]
 
 
 _CORE = Migration(
@@ -262,6 +270,93 @@ _SESSION_INDEX = Migration(
     ),
 )
 
+# target -> (record table, the fields its searchable text is made of)
+_SEARCHABLE = {
+    "fact": ("facts", "statement, value"),
+    "episode": ("episodes", "content"),
+    "entity": ("entities", "name, aliases"),
+}
+
+
+def _fill_search_text(conn: sqlite3.Connection) -> None:
+    """Compute the searchable words of every stored record (Python: Porter stemming)."""
+    for records, fields in _SEARCHABLE.values():
+        rows = conn.execute(f"SELECT pk, {fields} FROM {records}").fetchall()
+        if records == "entities":  # name and the JSON list of aliases
+            texts = [(pk, index_text(name, *json.loads(aliases))) for pk, name, aliases in rows]
+        else:
+            texts = [(row[0], index_text(*row[1:])) for row in rows]
+        conn.executemany(
+            f"UPDATE {records} SET search_text = ?, search_len = ? WHERE pk = ?",
+            [(text, n, pk) for pk, (text, n) in texts],
+        )
+
+
+def _text_stats_triggers(target: str, records: str) -> tuple[str, ...]:
+    # Maintained in the writing statement's transaction, like the full-text index.
+    return (
+        f"""
+        CREATE TRIGGER {records}_stats_ai AFTER INSERT ON {records} BEGIN
+            INSERT INTO text_stats (user_id, target, docs, words)
+            VALUES (new.user_id, '{target}', 1, new.search_len)
+            ON CONFLICT (user_id, target) DO UPDATE
+            SET docs = docs + 1, words = words + excluded.words;
+        END
+        """,
+        f"""
+        CREATE TRIGGER {records}_stats_ad AFTER DELETE ON {records} BEGIN
+            UPDATE text_stats SET docs = docs - 1, words = words - old.search_len
+            WHERE user_id = old.user_id AND target = '{target}';
+        END
+        """,
+        f"""
+        CREATE TRIGGER {records}_stats_au AFTER UPDATE OF search_len ON {records} BEGIN
+            UPDATE text_stats SET words = words - old.search_len + new.search_len
+            WHERE user_id = new.user_id AND target = '{target}';
+        END
+        """,
+    )
+
+
+_TEXT_STATS = Migration(
+    "0007_search_text_and_per_user_stats",
+    (
+        # Full-text search ranks with per-user BM25 (memory_graph.stores._ranking): FTS5's
+        # bm25() counts documents and lengths over every user in the file, so one user's
+        # ranking moved with another user's data. Each record keeps its searchable words;
+        # text_stats keeps each user's document count and total length per target.
+        *(
+            f"ALTER TABLE {records} ADD COLUMN {column}"
+            for records, _ in _SEARCHABLE.values()
+            for column in (
+                "search_text TEXT NOT NULL DEFAULT ''",
+                "search_len INTEGER NOT NULL DEFAULT 0",
+            )
+        ),
+        _fill_search_text,
+        """
+        CREATE TABLE text_stats (
+            user_id TEXT NOT NULL,
+            target TEXT NOT NULL,
+            docs INTEGER NOT NULL,
+            words INTEGER NOT NULL,
+            PRIMARY KEY (user_id, target)
+        ) WITHOUT ROWID
+        """,
+        *(
+            f"INSERT INTO text_stats (user_id, target, docs, words) "
+            f"SELECT user_id, '{target}', count(*), sum(search_len) FROM {records} "
+            "GROUP BY user_id"
+            for target, (records, _) in _SEARCHABLE.items()
+        ),
+        *(
+            sql
+            for target, (records, _) in _SEARCHABLE.items()
+            for sql in _text_stats_triggers(target, records)
+        ),
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CORE,
     _FTS,
@@ -269,6 +364,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _OWNED_FTS,
     _NEIGHBOUR_INDEXES,
     _SESSION_INDEX,
+    _TEXT_STATS,
 )
 
 
@@ -309,8 +405,11 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
             ).fetchone():
                 conn.execute("COMMIT")
                 continue
-            for statement in migration.statements:
-                conn.execute(statement)
+            for step in migration.statements:
+                if callable(step):
+                    step(conn)
+                else:
+                    conn.execute(step)
             conn.execute(
                 "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
                 (migration.name, int(time.time() * 1000)),

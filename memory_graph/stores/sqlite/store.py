@@ -28,6 +28,8 @@ from memory_graph.errors import InputError, MemlaneError, StoreError
 from memory_graph.io import record_to_dict
 from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memory_graph.stores._checks import check_write_set, vector_f32
+from memory_graph.stores._ranking import Corpus, bm25, term_counts, top_hits
+from memory_graph.stores._ranking import words as stem_words
 from memory_graph.stores._text import query_terms
 from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
 from memory_graph.stores.sqlite import _sql as q
@@ -251,6 +253,8 @@ class SQLiteStore(GraphStore):
                 counts[key] = conn.execute(
                     f"DELETE FROM {table} WHERE user_id = ?", (user_id,)
                 ).rowcount
+            # The triggers left the user's statistics at zero; the user id goes too.
+            conn.execute("DELETE FROM text_stats WHERE user_id = ?", (user_id,))
             if any(counts.values()):
                 # Merge the FTS segments so no deleted token survives in an old segment.
                 for _, fts, _ in q.TARGETS.values():
@@ -364,41 +368,62 @@ class SQLiteStore(GraphStore):
 
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
-        """BM25 over the user's records; cost is bounded however common the words are.
+        """BM25 over the user's records with the user's own statistics; cost is bounded.
 
+        FTS5 finds the user's records holding a query word; they are ranked by the shared
+        BM25 (``stores._ranking``) from each record's stored words and the user's document
+        count and length (``text_stats``), never statistics that include other users.
         Words found in more than ``SCORE_WINDOW`` of the user's records are dropped while
         rarer ones remain (their BM25 weight is small and they would flood the scoring), and
-        at most ``SCORE_WINDOW`` matching records, newest first, are scored.
+        at most ``SCORE_WINDOW`` matching records, newest first, are scored. Below that size
+        the scores are exactly those of every other backend; above it, a query left with
+        one word counts it as found in ``SCORE_WINDOW + 1`` records (the order of its hits
+        does not depend on that number).
         """
         records, fts, _ = _target(target)
-        terms = query_terms(text)
-        if not terms or k <= 0:
+        words = query_terms(text)
+        if not words or k <= 0:
             return []
-        return await self._run(self._search_text, records, fts, user_id, terms, k)
+        return await self._run(self._search_text, target, records, fts, user_id, words, k)
 
     def _search_text(
-        self, records: str, fts: str, user_id: str, terms: list[str], k: int
+        self, target: str, records: str, fts: str, user_id: str, words: list[str], k: int
     ) -> list[Hit]:
         conn = self._db
-        if len(terms) > 1:
-            count = f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)"
-            df = {
-                t: conn.execute(count, (q.fts_match(user_id, [t]), SCORE_WINDOW + 1)).fetchone()[0]
-                for t in terms
-            }
-            kept = [t for t in terms if df[t] <= SCORE_WINDOW]
-            terms = kept or [min(terms, key=lambda t: df[t])]
-        # bm25() is lower-is-better; Hit scores are higher-is-better. The inner query walks
-        # matches newest first (FTS5 serves rowid order without sorting) and stops at the
-        # window, so bm25 runs on at most SCORE_WINDOW rows.
-        sql = (
-            f"SELECT id, score FROM (SELECT r.id AS id, -bm25({fts}, {q.FTS_WEIGHTS[fts]}) "
-            f"AS score FROM {fts} JOIN {records} r ON r.pk = {fts}.rowid "
-            f"WHERE {fts} MATCH ? AND r.user_id = ? ORDER BY {fts}.rowid DESC LIMIT ?) "
-            "ORDER BY score DESC, id LIMIT ?"
-        )
-        rows = conn.execute(sql, (q.fts_match(user_id, terms), user_id, SCORE_WINDOW, k))
-        return [Hit(row[0], float(row[1])) for row in rows]
+        count = f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)"
+
+        def matches(word: str) -> int:
+            match = q.fts_match(user_id, [word])
+            return int(conn.execute(count, (match, SCORE_WINDOW + 1)).fetchone()[0])
+
+        df: dict[str, int] = {}
+        if len(words) > 1:
+            df = {w: matches(w) for w in words}
+            kept = [w for w in words if df[w] <= SCORE_WINDOW]
+            words = kept or [min(words, key=lambda w: df[w])]
+        terms = list(dict.fromkeys(t for w in words for t in stem_words(w)))
+        if not terms:
+            return []
+        params = (q.fts_match(user_id, words), user_id, SCORE_WINDOW)
+        rows = conn.execute(q.matches_sql(records, fts), params).fetchall()
+        if not rows:
+            return []
+        stats = conn.execute(
+            "SELECT docs, words FROM text_stats WHERE user_id = ? AND target = ?",
+            (user_id, target),
+        ).fetchone()
+        by_term: list[int] | None = None
+        if len(rows) >= SCORE_WINDOW:
+            # Not every match was fetched: take document frequencies from FTS5's counts.
+            found: dict[str, int] = {}
+            for w in words:
+                n = df[w] if w in df else matches(w)
+                for t in stem_words(w):
+                    found[t] = max(found.get(t, 0), n)
+            by_term = [found.get(t, 0) for t in terms]
+        tf, dl = term_counts([r[1] for r in rows], terms)
+        scores = bm25(tf, dl, Corpus(*(stats or (0, 0))), by_term)
+        return top_hits([r[0] for r in rows], scores, k)
 
     async def search_vector(
         self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
