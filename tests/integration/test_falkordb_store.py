@@ -4,6 +4,8 @@ the graph's shape, idempotent schema, vector dimensions, shared indexes, batched
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from memory_graph.errors import StoreError
 from memory_graph.model import WriteSet
 from memory_graph.stores import GraphStore, open_store
 from memory_graph.stores.cypher import CypherStore
+from memory_graph.stores.cypher import store as cypher_store
 from tests.conftest import Sample
 from tests.integration.falkordb_server import FalkorDBServer
 
@@ -19,12 +22,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def graph(falkordb_server: FalkorDBServer, request: pytest.FixtureRequest) -> GraphStore:
+async def graph(
+    falkordb_server: FalkorDBServer, request: pytest.FixtureRequest
+) -> AsyncIterator[GraphStore]:
     from tests.integration.falkordb_server import falkordb_store
 
     store = await falkordb_store(request, falkordb_server.data_dir, "extra")
     await store.open()
-    yield store  # type: ignore[misc]
+    yield store
     await store.close()
 
 
@@ -97,3 +102,31 @@ async def test_concurrent_session_reads_share_one_statement_and_agree(
     assert together == one_by_one
     assert [e.id for e in one_by_one[0]] == ["e3", "e6"]
     assert one_by_one[3] == []
+
+
+async def test_vector_index_scores_are_cosine_similarity(
+    graph: CypherStore, sample: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Users past _EXACT_MAX records are answered by the server's HNSW index, whose score is
+    # a cosine distance (measured: 1 - cos; not 1 - cos/2 as some documentation says).
+    monkeypatch.setattr(cypher_store, "_EXACT_MAX", 0)
+    angles = {"same": 0.0, "near": 60.0, "orthogonal": 90.0, "far": 120.0, "opposite": 180.0}
+
+    def unit(degrees: float) -> np.ndarray:
+        v = np.zeros(16, dtype=np.float32)
+        v[0], v[1] = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+        return v
+
+    facts = [sample.fact("alice", rid, f"fact {rid}") for rid in angles]
+    vectors = {rid: unit(a) * 2.0 for rid, a in angles.items()}
+    await graph.apply(WriteSet("alice", facts=facts, fact_vectors=vectors))
+    raw = await graph.session.read(
+        graph.q.vector["fact"], graph._params("alice", n=5, v=[float(x) for x in unit(0.0)])
+    )
+    assert len(raw) == 5  # the index answered (not the exact scan)
+    hits = await graph.search_vector("alice", "fact", unit(0.0), 5)
+    assert [h.id for h in hits] == list(angles)
+    cosines = [math.cos(math.radians(a)) for a in angles.values()]
+    assert [h.score for h in hits] == pytest.approx(cosines, abs=1e-4)
+    distances = sorted(float(r["score"]) for r in raw)
+    assert distances == pytest.approx([1.0 - c for c in cosines], abs=1e-4)
