@@ -25,7 +25,7 @@ from agent.offline_prompt import Candidate, ParsedPrompt, parse_extraction_promp
 from agent.offline_rules import RULES, Ctx, Draft, prepare
 from memory_graph.model import normalise_name
 
-__all__ = ["Candidate", "ParsedPrompt", "extract", "link", "parse_extraction_prompt"]
+__all__ = ["Candidate", "ParsedPrompt", "extract", "link", "parse_extraction_prompt", "placeable"]
 
 
 def _key(text: str | None) -> str:
@@ -61,18 +61,26 @@ def link(draft: Draft, prompt: ParsedPrompt) -> None:
             older = cand.valid_at and draft.valid_at and draft.valid_at < cand.valid_at
             if not older:
                 draft.contradicts.append(cand.short_id)
-    if past and draft.invalid_at and draft.predicate in prompt.functional:
-        # A story about an old home ended when the current one began, if we know when.
-        current = [c for c in same if c.current and c.valid_at and c.polarity == "positive"]
-        starts = [
-            c.valid_at for c in current if c.valid_at and _key(c.object) != _key(draft.object)
-        ]
-        if draft.restates:
-            draft.invalid_at = None  # the restated period keeps its own end
-        elif starts:
-            draft.invalid_at = min(starts)
+    if past and draft.restates:
+        draft.invalid_at = None  # the restated period keeps its own end
     if draft.invalid_at and draft.valid_at and draft.valid_at > draft.invalid_at:
         draft.valid_at = None
+
+
+def placeable(draft: Draft, prompt: ParsedPrompt) -> bool:
+    """Whether a fact can be stored without bending the timeline.
+
+    A story about a past value of a functional predicate ("back when I lived in Berlin")
+    with no date of its own and no shown period to restate could only be stored as a point
+    in time, and any point we picked would cut into whatever value held then (or now). The
+    memory most likely holds that period already; saying nothing beats a wrong date.
+    """
+    return not (
+        draft.past
+        and draft.predicate in prompt.functional
+        and not draft.restates
+        and draft.valid_at is None
+    )
 
 
 def _sentences(text: str) -> list[str]:
@@ -103,9 +111,11 @@ def _drafts(prompt: ParsedPrompt) -> list[Draft]:
 def extract(prompt: ParsedPrompt) -> dict[str, Any]:
     """Facts and entities in the prompt's new user messages, as an ``ExtractionOutput`` dict."""
     drafts = _drafts(prompt)
-    entities: dict[str, dict[str, str]] = {}
     for d in drafts:
         link(d, prompt)
+    drafts = [d for d in drafts if placeable(d, prompt)]
+    entities: dict[str, dict[str, str]] = {}
+    for d in drafts:
         if d.subject != "user":
             entities.setdefault(_key(d.subject), {"name": d.subject, "kind": "person"})
         if d.object and d.object_kind != "value":

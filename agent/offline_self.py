@@ -287,7 +287,10 @@ def _as_title(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if re.search(r"\b(?:used to|was)\b", c.clause(m), re.I):
         return
-    changed = bool(re.search(r"\b(?:new job|promoted|became|officially)\b", c.sentence, re.I))
+    # "I joined X yesterday - I'm a nurse there now": the role began with the job.
+    changed = bool(
+        re.search(r"\b(?:new job|promoted|became|officially|joined|started at)\b", c.sentence, re.I)
+    )
     yield from _title_draft(_title(m["t"]), m, c, changed)
     org = m["o"]
     if org and not _place_like(org, c):
