@@ -28,7 +28,7 @@ from memory_graph.errors import InputError, MemlaneError, StoreError
 from memory_graph.io import record_to_dict
 from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memory_graph.stores._checks import check_write_set, vector_f32
-from memory_graph.stores._ranking import Corpus, bm25, term_counts, top_hits
+from memory_graph.stores._ranking import Corpus, bm25, top_hits
 from memory_graph.stores._ranking import words as stem_words
 from memory_graph.stores._text import query_terms
 from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
@@ -404,26 +404,27 @@ class SQLiteStore(GraphStore):
         terms = list(dict.fromkeys(t for w in words for t in stem_words(w)))
         if not terms:
             return []
-        params = (q.fts_match(user_id, words), user_id, SCORE_WINDOW)
-        rows = conn.execute(q.matches_sql(records, fts), params).fetchall()
-        if not rows:
+        sql = q.matches_sql(records, fts, len(terms))
+        params = (*q.term_params(terms), q.fts_match(user_id, words), user_id, SCORE_WINDOW)
+        found, ids, numbers = conn.execute(sql, params).fetchone()
+        if not found:
             return []
+        counts = np.array(numbers.split(), dtype=np.float64).reshape(found, len(terms) + 1)
         stats = conn.execute(
             "SELECT docs, words FROM text_stats WHERE user_id = ? AND target = ?",
             (user_id, target),
         ).fetchone()
         by_term: list[int] | None = None
-        if len(rows) >= SCORE_WINDOW:
-            # Not every match was fetched: take document frequencies from FTS5's counts.
-            found: dict[str, int] = {}
+        if found >= SCORE_WINDOW:
+            # Not every match was counted: take document frequencies from FTS5's counts.
+            freq: dict[str, int] = {}
             for w in words:
                 n = df[w] if w in df else matches(w)
                 for t in stem_words(w):
-                    found[t] = max(found.get(t, 0), n)
-            by_term = [found.get(t, 0) for t in terms]
-        tf, dl = term_counts([r[1] for r in rows], terms)
-        scores = bm25(tf, dl, Corpus(*(stats or (0, 0))), by_term)
-        return top_hits([r[0] for r in rows], scores, k)
+                    freq[t] = max(freq.get(t, 0), n)
+            by_term = [freq.get(t, 0) for t in terms]
+        scores = bm25(counts[:, 1:], counts[:, 0], Corpus(*(stats or (0, 0))), by_term)
+        return top_hits(json.loads(ids), scores, k)
 
     async def search_vector(
         self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
