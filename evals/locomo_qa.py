@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
 from agent.llm import LLMGateway
+from evals.failures import ErrorSummary
 from evals.locomo import CATEGORY_NAMES, Conversation
 from memory_graph.embed import Embedder
 from memory_graph.errors import InputError, LLMError
@@ -153,7 +154,11 @@ class _Row:
 
 @dataclass
 class LocomoQAResult:
-    """Scores of a run; :meth:`to_dict` is the ``--json`` output."""
+    """Scores of a run; :meth:`to_dict` is the ``--json`` output.
+
+    ``judge_errors`` counts answers the judge could not grade (scored as wrong), with the
+    first few in full; ``memlane eval locomo-qa`` exits 1 when there are any.
+    """
 
     model: str
     judge_model: str | None
@@ -165,7 +170,7 @@ class LocomoQAResult:
     examples: list[dict[str, Any]] = field(default_factory=list)
     answer_ms: list[float] = field(default_factory=list)
     llm: dict[str, dict[str, float]] = field(default_factory=dict)
-    judge_errors: int = 0
+    judge_errors: ErrorSummary = field(default_factory=ErrorSummary)
 
     def _scores(self, rows: list[_Row]) -> dict[str, Any]:
         judged = [r.judged for r in rows if r.judged is not None]
@@ -190,12 +195,13 @@ class LocomoQAResult:
             "preset": self.preset,
             "conversations": self.conversations,
             "n_questions": len(self.rows),
+            # Before the scores: every ungraded answer is in them as wrong.
+            "judge_errors": self.judge_errors.to_dict(),
             **{k: v for k, v in self._scores(self.rows).items() if k != "n"},
             "per_category": {
                 str(cat): {"name": CATEGORY_NAMES.get(cat, str(cat)), **self._scores(rows)}
                 for cat, rows in sorted(by_cat.items())
             },
-            "judge_errors": self.judge_errors,
             "latency_ms": {
                 "p50": round(lat[len(lat) // 2], 2) if lat else 0.0,
                 "p95": round(lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))], 2)
@@ -291,7 +297,9 @@ async def run_locomo_qa(
             except LLMError as exc:
                 # A question the judge could not grade counts as wrong, and is counted.
                 log.warning("judge failed on %r: %s", q.question, exc)
-                result.judge_errors += 1
+                result.judge_errors.add(
+                    exc.code, exc.message, sample=conv.sample_id, question=q.question
+                )
                 judged = False
         row = _Row(q.category, token_f1(answer, gold), judged, context.tokens)
         result.rows.append(row)

@@ -11,10 +11,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from evals.failures import ErrorSummary
 from evals.sim_probes import PROBE_TYPES
 from evals.sim_runner import SimResult, describe_failure
 
-__all__ = ["aggregate", "write_report"]
+__all__ = ["aggregate", "write_errors", "write_report"]
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +26,17 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
+def write_errors(results: list[SimResult]) -> ErrorSummary:
+    """User turns memory did not take, over every run (each kept entry names its seed)."""
+    return ErrorSummary.merge(({"seed": str(r.config.seed)}, r.write_errors) for r in results)
+
+
 def aggregate(results: list[SimResult]) -> dict[str, Any]:
     """One summary over several runs (the ``--json`` object when more than one seed ran).
 
     Accuracy is pooled over probes (each probe counts once, whichever run asked it).
+    ``write_errors`` is at the top level either way: scores of turns that were never written
+    are not results.
     """
     if not results:
         raise ValueError("no runs to aggregate")
@@ -48,6 +56,7 @@ def aggregate(results: list[SimResult]) -> dict[str, Any]:
         "writer": results[0].writer,
         "sessions": results[0].sessions,
         "turns": turns,
+        "write_errors": write_errors(results).to_dict(),
         "accuracy": accuracy,
         "probes": probes,
         "consistency_violations": sum(r.consistency_violations for r in results),
@@ -174,6 +183,7 @@ def _markdown(summary: dict[str, Any], results: list[SimResult], plots: list[Pat
         f"- seeds: {', '.join(str(r.config.seed) for r in results)}; "
         f"{first.sessions} sessions each; {sum(r.turns for r in results)} user turns in all",
         f"- embedder `{first.config.embedder}`, retrieval preset `{first.config.retrieval_preset}`",
+        *_write_error_lines(results),
         "",
         "## Accuracy by probe type",
         "",
@@ -233,6 +243,22 @@ def _markdown(summary: dict[str, Any], results: list[SimResult], plots: list[Pat
             for seed, v in violations[:20]
         ]
     return "\n".join(lines) + "\n"
+
+
+def _write_error_lines(results: list[SimResult]) -> list[str]:
+    """A warning above the scores when user turns were not written (they do not measure memory)."""
+    errors = write_errors(results)
+    if not errors.count:
+        return ["- write errors: 0 (every user turn was written)"]
+    turns = sum(r.turns for r in results)
+    lines = [
+        "",
+        f"> **Warning: {errors.count} of {turns} user turns were not written.** The scores "
+        "below do not measure memory; fix the errors and run again. First errors:",
+        ">",
+    ]
+    lines += [f"> - {ErrorSummary.describe(e)}" for e in errors.first]
+    return lines
 
 
 def _extraction_lines(results: list[SimResult]) -> list[str]:

@@ -15,6 +15,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agent.api import MemoryAgent
 from agent.llm import LLMGateway
 from agent.settings import Settings
+from evals.failures import KEEP, ErrorSummary
 from evals.sim_extraction import ExtractionTally
 from evals.sim_render import RenderedTurn
 from evals.sim_timeline import Session, Timeline, Turn
@@ -31,7 +32,9 @@ class AgentWriter:
 
     name = "agent"
 
-    def __init__(self, memory: Memory, timeline: Timeline, config: Any) -> None:
+    def __init__(
+        self, memory: Memory, timeline: Timeline, config: Any, *, gateway: LLMGateway | None = None
+    ) -> None:
         self.user_id = timeline.user_id
         self.user_name: str | None = None
         settings = Settings(
@@ -40,7 +43,7 @@ class AgentWriter:
             retrieval_preset=config.retrieval_preset,
             defer_writes=False,
         )
-        self.gateway = LLMGateway(
+        self.gateway = gateway or LLMGateway(
             config.model, timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries
         )
         # Threads live in memory: a simulation leaves no checkpoint file behind.
@@ -48,7 +51,7 @@ class AgentWriter:
             settings=settings, memory=memory, gateway=self.gateway, checkpointer=InMemorySaver()
         )
         self.memory = memory
-        self.errors: list[str] = []
+        self.errors = ErrorSummary()
         self.extraction = ExtractionTally()
 
     async def __aenter__(self) -> AgentWriter:
@@ -62,9 +65,15 @@ class AgentWriter:
         result = await self.agent.achat(self.user_id, text.user, session_id=session.id, at=turn.at)
         if result.write_status == "failed":
             error = result.write_error or {}
-            message = f"session {session.index + 1} {turn.at.isoformat()}: {error}"
-            log.warning("simulated turn not written: %s", message)
-            self.errors.append(message)
+            self.errors.add(
+                error.get("code", "unknown"),
+                error.get("message", "memory write failed"),
+                session=str(session.index + 1),
+                at=turn.at.isoformat(),
+            )
+            # The first few in the log; the run's summary counts them all.
+            if self.errors.count <= KEEP:
+                log.warning("simulated turn not written: %s", self.errors.first[-1])
             return
         # Score extraction: the facts citing this turn's episode against the turn's drafts.
         episode = episode_id_for(session.id, "user", turn.at, text.user)

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 from tqdm import tqdm
 
+from evals.failures import ErrorSummary
 from evals.sim_answer import ProbeAnswerer
 from evals.sim_generate import generate_timeline
 from evals.sim_probes import PROBE_TYPES, Probe, checkpoints, is_correct, make_probes
@@ -92,6 +93,8 @@ class SimResult(BaseModel):
     """Scores of one run; ``summary()`` is the JSON ``memlane eval sim --json`` prints.
 
     ``failures`` holds every failed probe (in the report's ``sim.json``, not in the summary).
+    ``write_errors`` counts user turns that memory did not take (with the first few in full):
+    when it is not zero the scores do not measure memory, and ``memlane eval sim`` says so.
     """
 
     config: SimConfig
@@ -120,21 +123,34 @@ class SimResult(BaseModel):
     judge_accuracy: dict[str, float | None] | None = None
     simulator_llm_calls: dict[str, dict[str, float]] = Field(default_factory=dict)
     extraction: dict[str, Any] | None = None
-    write_errors: list[str]
+    write_errors: ErrorSummary = Field(default_factory=ErrorSummary)
     failures: list[ProbeResult]
     elapsed_s: float
 
     def summary(self) -> dict[str, Any]:
-        """Everything but the per-probe failure list (kept in the report files)."""
-        return self.model_dump(mode="json", exclude={"failures"})
+        """Everything but the per-probe failure list (kept in the report files).
+
+        ``write_errors`` comes right after ``turns``, before any score.
+        """
+        data = self.model_dump(mode="json", exclude={"failures"})
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            if key != "write_errors":
+                out[key] = value
+            if key == "turns":
+                out["write_errors"] = data["write_errors"]
+        return out
 
 
 class Writer(Protocol):
     """How one user turn reaches memory."""
 
     name: str
+    errors: ErrorSummary
 
-    async def turn(self, session: Session, turn: Turn, text: RenderedTurn) -> None: ...
+    async def turn(self, session: Session, turn: Turn, text: RenderedTurn) -> None:
+        """Write one turn; a failure that should not stop the run goes to ``errors``."""
+        ...
 
     def llm_totals(self) -> dict[str, dict[str, float]]: ...
 
@@ -147,6 +163,8 @@ class GoldWriter:
     def __init__(self, memory: Memory, user_id: str) -> None:
         self.memory = memory
         self.user_id = user_id
+        # A failed commit raises: gold runs stop at the first error.
+        self.errors = ErrorSummary()
 
     async def turn(self, session: Session, turn: Turn, text: RenderedTurn) -> None:
         episode = Episode(
@@ -421,6 +439,14 @@ def _result(run: _Run, elapsed: float) -> SimResult:
             )
             for t in PROBE_TYPES
         }
+    errors: ErrorSummary = getattr(run.writer, "errors", None) or ErrorSummary()
+    if errors.count:
+        log.warning(
+            "%d of %d simulated user turns were not written; first: %s",
+            errors.count,
+            turns,
+            ErrorSummary.describe(errors.first[0]),
+        )
     return SimResult(
         config=config,
         user_id=run.timeline.user_id,
@@ -447,7 +473,7 @@ def _result(run: _Run, elapsed: float) -> SimResult:
         judge_accuracy=judge_accuracy,
         simulator_llm_calls=run.sim_llm.accounting.by_task() if run.sim_llm else {},
         extraction=tally.summary() if (tally := getattr(run.writer, "extraction", None)) else None,
-        write_errors=list(getattr(run.writer, "errors", []))[:_MAX_LISTED],
+        write_errors=errors,
         accuracy_by_predicate=_by_predicate(results),
         failures=[r for r in results if not r.correct],
         elapsed_s=round(elapsed, 2),

@@ -60,6 +60,12 @@ def sim(
         False, "--judge", help="also ask each probe through chat and score it with an LLM judge"
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
+    allow_write_errors: bool = typer.Option(
+        False,
+        "--allow-write-errors",
+        help="exit 0 even when user turns were not written (default: exit 1, the scores of "
+        "such a run do not measure memory)",
+    ),
 ) -> None:
     """Simulated long-horizon evaluation: a user whose life changes over many sessions.
 
@@ -69,6 +75,10 @@ def sim(
     with exact answers are read from memory: current value, value as of a date, history,
     when it changed, preference, sets, multi-hop and abstention. Two current values of a
     functional predicate are counted as consistency violations after every session.
+
+    A turn memory did not take is a write error: counted under ``write_errors`` (top level
+    of --json and of the report), warned about on stderr, and the command exits 1 unless
+    --allow-write-errors is given.
     """
     from evals.report import aggregate, write_report
     from evals.sim_runner import SimConfig, SimResult, run_simulation
@@ -107,15 +117,43 @@ def sim(
             typer.echo(f"report: {paths['markdown']} (+ sim.json and PNG plots)")
     if as_json:
         emit_json(summary)
+    else:
+        _print(summary)
+    _refuse_failures(
+        summary["write_errors"],
+        f"of {summary['turns']} user turns were not written, so the scores do not measure memory",
+        "--allow-write-errors",
+        allowed=allow_write_errors,
+    )
+
+
+def _refuse_failures(errors: dict[str, Any], what: str, switch: str, *, allowed: bool) -> None:
+    """Failures are not results: warn on stderr, and exit 1 unless ``switch`` allowed them.
+
+    Args:
+        errors: an :class:`evals.failures.ErrorSummary` as a dict (``count``, ``first``).
+        what: completes "N ..." in the message, e.g. "of 993 user turns were not written".
+        switch: the option that accepts the run anyway.
+        allowed: whether ``switch`` was given.
+    """
+    from evals.failures import ErrorSummary
+
+    if not errors["count"]:
         return
-    _print(summary)
+    first = ErrorSummary.describe(errors["first"][0]) if errors["first"] else "?"
+    message = f"{errors['count']} {what}. First: {first}"
+    if allowed:
+        typer.echo(f"warning: {message}", err=True)
+        return
+    typer.echo(f"error: {message} (use {switch} to accept the run)", err=True)
+    raise typer.Exit(1)
 
 
 def _print(summary: dict[str, Any]) -> None:
     acc = summary["accuracy"]
     typer.echo(
         f"simulated user: writer={summary['writer']}, {summary['sessions']} sessions, "
-        f"{summary['turns']} turns"
+        f"{summary['turns']} turns, {summary['write_errors']['count']} not written"
     )
     typer.echo(
         "accuracy: " + ", ".join(f"{k} {'-' if v is None else f'{v:.3f}'}" for k, v in acc.items())
@@ -155,6 +193,11 @@ def locomo_qa(
     token_budget: int | None = typer.Option(
         None, "--token-budget", min=50, help="context token budget per question"
     ),
+    allow_judge_errors: bool = typer.Option(
+        False,
+        "--allow-judge-errors",
+        help="exit 0 even when the judge could not grade some answers (they count as wrong)",
+    ),
 ) -> None:
     """LoCoMo question answering: the model answers each category 1-4 question from the
     memory context (memlane's reply prompt), and an LLM judge scores it against the gold
@@ -162,6 +205,8 @@ def locomo_qa(
 
     Works with any LiteLLM model (set its API key as LiteLLM expects, e.g. OPENAI_API_KEY).
     The offline model can answer but not judge: use --no-judge or a real --judge-model.
+    Answers the judge could not grade count as wrong and are listed under ``judge_errors``;
+    the command then exits 1 unless --allow-judge-errors is given.
     """
     import tempfile
 
@@ -213,16 +258,23 @@ def locomo_qa(
     out = run(go)
     if as_json:
         emit_json(out)
-        return
-    typer.echo(
-        f"LoCoMo QA: model={out['model']}, judge={out['judge_model'] or 'none'}, "
-        f"{out['n_questions']} questions, judge accuracy {out['judge_accuracy']}, F1 {out['f1']}"
-    )
-    for cat, row in out["per_category"].items():
+    else:
         typer.echo(
-            f"  category {cat} ({row['name']}, n={row['n']}): judge {row['judge_accuracy']}, "
-            f"F1 {row['f1']}"
+            f"LoCoMo QA: model={out['model']}, judge={out['judge_model'] or 'none'}, "
+            f"{out['n_questions']} questions, judge accuracy {out['judge_accuracy']}, "
+            f"F1 {out['f1']}, judge errors {out['judge_errors']['count']}"
         )
+        for cat, row in out["per_category"].items():
+            typer.echo(
+                f"  category {cat} ({row['name']}, n={row['n']}): judge {row['judge_accuracy']}, "
+                f"F1 {row['f1']}"
+            )
+    _refuse_failures(
+        out["judge_errors"],
+        f"of {out['n_questions']} answers could not be graded by the judge and count as wrong",
+        "--allow-judge-errors",
+        allowed=allow_judge_errors,
+    )
 
 
 def register(app: typer.Typer) -> None:

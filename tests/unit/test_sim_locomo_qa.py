@@ -85,7 +85,7 @@ async def test_offline_answers_and_mock_judge_score_each_category(
     out = result.to_dict()
     assert out["n_questions"] == 3  # category 5 is left out
     assert set(out["per_category"]) == {"1", "2", "4"}
-    assert out["judge_accuracy"] == 1.0 and out["judge_errors"] == 0
+    assert out["judge_accuracy"] == 1.0 and out["judge_errors"] == {"count": 0, "first": []}
     assert out["llm"]["locomo_answer"]["calls"] == 3
     assert out["llm"][JUDGE_TASK]["calls"] == 3
     assert all(ex["answer"].startswith("[memlane offline model]") for ex in out["examples"])
@@ -100,7 +100,10 @@ async def test_a_judge_returning_garbage_counts_as_wrong(tiny: Path, tmp_path: P
             judge=judge, progress=False, mode="turns",
         )  # fmt: skip
     out = result.to_dict()
-    assert out["judge_errors"] == 3 and out["judge_accuracy"] == 0.0
+    assert out["judge_errors"]["count"] == 3 and out["judge_accuracy"] == 0.0
+    first = out["judge_errors"]["first"][0]
+    assert first["code"] == "extraction_error" and first["sample"] == "tiny-1"
+    assert first["question"] == "What is the name of Ana's cat?"
     assert out["per_category"]["4"]["f1"] == 1.0  # "Miso" is exactly the gold answer
 
 
@@ -120,3 +123,23 @@ def test_cli_locomo_qa_offline_without_judge(tiny: Path) -> None:
         app, ["eval", "locomo-qa", "--data", str(tiny), "--model", "memlane/offline"]
     )
     assert refused.exit_code != 0 and "cannot judge" in refused.output
+
+
+def test_cli_locomo_qa_exits_1_when_the_judge_fails(
+    tiny: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.cli import app
+
+    # A real judge without credentials fails locally on every question (no network).
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("MEMLANE_LLM_MAX_RETRIES", "0")
+    args = ["eval", "locomo-qa", "--data", str(tiny), "--model", "memlane/offline",
+            "--judge-model", "gpt-4o-mini", "--embedder", "hash", "--json"]  # fmt: skip
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 1
+    data = json.loads(refused.stdout)
+    assert data["judge_errors"]["count"] == 3 and data["judge_errors"]["first"]
+    assert "error: 3 of 3 answers could not be graded" in refused.stderr
+    assert "--allow-judge-errors" in refused.stderr
+    allowed = CliRunner().invoke(app, [*args, "--allow-judge-errors"])
+    assert allowed.exit_code == 0 and "warning: 3 of 3 answers" in allowed.stderr

@@ -45,7 +45,7 @@ async def test_offline_agent_run_completes(tmp_path: Path) -> None:
     config = SimConfig(sessions=8, seed=2, embedder="hash", checkpoint_every=4, recall=False)
     result = await run_simulation(config, progress=False)
     assert result.writer == "agent"
-    assert result.write_errors == []
+    assert result.write_errors.count == 0
     assert result.turns > 8
     # Memory writing is one extraction call per turn, plus the reply.
     assert result.llm_calls_per_turn == 2.0
@@ -58,6 +58,82 @@ async def test_offline_agent_run_completes(tmp_path: Path) -> None:
     data = json.loads(paths["json"].read_text())
     assert data["summary"]["writer"] == "agent"
     assert "## Accuracy by probe type" in paths["markdown"].read_text()
+
+
+async def test_turns_that_fail_to_write_are_counted_not_scored(tmp_path: Path) -> None:
+    from agent.llm import LLMGateway
+    from evals.sim_agent import AgentWriter
+
+    # The extractor answers garbage: every turn's write fails (nothing is written).
+    options = {"respond": {"mock_response": "Noted."},
+               "extract_memory": {"mock_response": "not json"}}  # fmt: skip
+    config = SimConfig(sessions=2, seed=3, embedder="hash", checkpoint_every=2, recall=False)
+
+    def writer(memory, timeline, clock):  # type: ignore[no-untyped-def]
+        gateway = LLMGateway("gpt-4o-mini", max_retries=0, call_options=options)
+        return AgentWriter(memory, timeline, config, gateway=gateway)
+
+    result = await run_simulation(config, progress=False, writer_factory=writer)
+    assert result.turns > 2
+    assert result.write_errors.count == result.turns
+    assert len(result.write_errors.first) == min(5, result.turns)
+    assert {e["code"] for e in result.write_errors.first} == {"extraction_error"}
+    assert result.write_errors.first[0]["session"] == "1"
+    summary = result.summary()
+    keys = list(summary)
+    assert keys.index("write_errors") == keys.index("turns") + 1  # before any score
+    assert summary["write_errors"]["count"] == result.turns
+
+    paths = write_report([result, result], tmp_path)
+    pooled = json.loads(paths["json"].read_text())["summary"]["write_errors"]
+    assert pooled["count"] == 2 * result.turns and pooled["first"][0]["seed"] == "3"
+    markdown = paths["markdown"].read_text()
+    head = markdown.split("## Accuracy by probe type")[0]
+    assert f"{2 * result.turns} of {2 * result.turns} user turns were not written" in head
+    assert "[extraction_error]" in head
+
+
+def _refusing_store(path: Path) -> str:
+    """A real SQLite store whose episodes table refuses every insert (a broken store)."""
+    import sqlite3
+
+    from memory_graph.stores import open_store
+
+    url = f"sqlite:///{path}"
+
+    async def create() -> None:
+        async with open_store(url):
+            pass
+
+    asyncio.run(create())
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON episodes "
+        "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+    )
+    db.commit()
+    db.close()
+    return url
+
+
+def test_cli_exits_1_when_turns_were_not_written(tmp_path: Path) -> None:
+    from agent.cli import app
+
+    url = _refusing_store(tmp_path / "broken.db")
+    args = ["eval", "sim", "--sessions", "2", "--seed", "0", "--store", url, "--json",
+            "--embedder", "hash", "--every", "2", "--no-recall", "--no-progress"]  # fmt: skip
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 1
+    data = json.loads(refused.stdout)
+    assert data["write_errors"]["count"] == data["turns"] > 0
+    assert data["write_errors"]["first"][0]["code"] == "store_error"
+    count = data["turns"]
+    assert f"error: {count} of {count} user turns were not written" in refused.stderr
+    assert "disk says no" in refused.stderr and "--allow-write-errors" in refused.stderr
+
+    allowed = CliRunner().invoke(app, [*args, "--allow-write-errors"])
+    assert allowed.exit_code == 0, allowed.output
+    assert "warning: " in allowed.stderr and "user turns were not written" in allowed.stderr
 
 
 def test_report_pools_several_runs(gold_run: SimResult, tmp_path: Path) -> None:
