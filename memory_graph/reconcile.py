@@ -540,10 +540,16 @@ class Reconciler:
     def _embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        vectors = np.asarray(self.embedder.embed(texts), dtype=np.float32)
-        if vectors.shape[0] != len(texts):
-            raise ValueError(f"embedder returned {vectors.shape[0]} vectors for {len(texts)}")
-        return vectors
+        # Each distinct text once: a batch repeats statements and names ("I live in Paris"
+        # from two turns, a name that is also a statement), and the model is most of the cost.
+        unique = list(dict.fromkeys(texts))
+        vectors = np.asarray(self.embedder.embed(unique), dtype=np.float32)
+        if vectors.shape[0] != len(unique):
+            raise ValueError(f"embedder returned {vectors.shape[0]} vectors for {len(unique)}")
+        if len(unique) == len(texts):
+            return vectors
+        row = {text: i for i, text in enumerate(unique)}
+        return vectors[[row[t] for t in texts]]
 
 
 def _has_words(name: str) -> bool:

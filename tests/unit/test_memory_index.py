@@ -102,3 +102,23 @@ async def test_import_without_vectors_embeds_index_text(memory: Memory) -> None:
     ]
     await memory.import_records(records)
     assert texts(memory) == ["Mel: Where to?", "Mel: Where to?\nCaro: Berlin!"]
+
+
+async def test_a_commit_embeds_each_distinct_text_once(memory: Memory) -> None:
+    said = "Kim and Lea moved to Oslo together"
+    drafts = [
+        FactDraft(
+            subject=who,
+            subject_kind="person",
+            predicate="lives_in",
+            object="Oslo",
+            object_kind="place",
+            statement=said,
+        )
+        for who in ("Kim", "Lea")
+    ]
+    report = await memory.commit(U, drafts)
+    assert report.facts_added == 2
+    assert texts(memory).count(said) == 1
+    hits = await memory.store.search_vector(U, "fact", memory.embedder.embed([said])[0], 5)
+    assert {h.id for h in hits} == set(report.fact_ids)
