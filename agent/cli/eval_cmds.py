@@ -4,15 +4,51 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from agent.cli._common import JsonOption, emit_json, load_settings, run
 from memory_graph.errors import InputError
 
+if TYPE_CHECKING:
+    from memory_graph.stores.base import GraphStore
+
+__all__ = ["eval_app", "register", "report", "run_on_store"]
+
 eval_app = typer.Typer(help="Run evaluations and print their scores.", no_args_is_help=True)
+
+
+def run_on_store(
+    store: str | None, job: Callable[[GraphStore], Awaitable[dict[str, Any]]], *, name: str
+) -> dict[str, Any]:
+    """Run an evaluation on the store at ``store``, or on a temporary SQLite file deleted
+    afterwards; returns its JSON-ready scores (a :class:`MemlaneError` exits with status 2).
+
+    Args:
+        store: a store URL (``--store``), or None for a temporary one.
+        job: the evaluation, given the opened store.
+        name: names the temporary directory (``memlane-{name}-...``).
+    """
+    from memory_graph.stores import open_store
+
+    async def go() -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix=f"memlane-{name}-") as tmp:
+            url = store or f"sqlite:///{Path(tmp) / f'{name}.db'}"
+            async with open_store(url) as graph:
+                return await job(graph)
+
+    return run(go)
+
+
+def report(out: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
+    """Print an evaluation's scores: one JSON document with ``--json``, else ``render`` them."""
+    if as_json:
+        emit_json(out)
+    else:
+        render(out)
 
 
 def _ks(text: str) -> list[int]:
@@ -58,36 +94,32 @@ def locomo(
     """
     from evals.locomo import load_locomo, run_locomo
     from memory_graph.embedders import CachingEmbedder, make_embedder
-    from memory_graph.stores import open_store
 
     settings = load_settings(store)
     if mode not in ("turns", "observations", "both"):
         raise typer.BadParameter("use turns, observations or both", param_hint="--mode")
 
-    async def go() -> dict[str, Any]:
+    async def job(graph: GraphStore) -> dict[str, Any]:
         ks = _ks(k)
         conversations = load_locomo(data)[:limit_conversations]
         emb = make_embedder(embedder or settings.embedder)
         if embed_cache is not None:
             emb = CachingEmbedder(emb, embed_cache)
-        with tempfile.TemporaryDirectory(prefix="memlane-locomo-") as tmp:
-            url = store or f"sqlite:///{Path(tmp) / 'locomo.db'}"
-            async with open_store(url) as graph:
-                result = await run_locomo(
-                    conversations,
-                    graph,
-                    emb,
-                    mode=mode,  # type: ignore[arg-type]
-                    ks=ks,
-                    preset=preset,
-                    token_budget=token_budget,
-                )
+        result = await run_locomo(
+            conversations,
+            graph,
+            emb,
+            mode=mode,  # type: ignore[arg-type]
+            ks=ks,
+            preset=preset,
+            token_budget=token_budget,
+        )
         return result.to_dict()
 
-    out = run(go)
-    if as_json:
-        emit_json(out)
-        return
+    report(run_on_store(store, job, name="locomo"), as_json, _print_locomo)
+
+
+def _print_locomo(out: dict[str, Any]) -> None:
     typer.echo(
         f"LoCoMo evidence recall, mode={out['mode']}, {out['n_questions']} questions, "
         f"embedder={out['embedder']}, preset={out['preset']}"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from agent.cli._common import JsonOption, emit_json, load_settings, run
-from agent.cli.eval_cmds import eval_app
+from agent.cli._common import JsonOption, load_settings, run
+from agent.cli.eval_cmds import eval_app, report, run_on_store
 from memory_graph.errors import InputError
+
+if TYPE_CHECKING:
+    from memory_graph.stores.base import GraphStore
 
 __all__ = ["register"]
 
@@ -109,16 +112,15 @@ def sim(
     async def go() -> list[SimResult]:
         return [await run_simulation(c, progress=progress) for c in configs]
 
+    # The runner opens its store itself (a fresh user id in a given store, else a temporary
+    # file); the printing is shared with the other evaluations.
     results = run(go)
     summary = aggregate(results)
     if out is not None:
         paths = write_report(results, out)
         if not as_json:
             typer.echo(f"report: {paths['markdown']} (+ sim.json and PNG plots)")
-    if as_json:
-        emit_json(summary)
-    else:
-        _print(summary)
+    report(summary, as_json, _print)
     _refuse_failures(
         summary["write_errors"],
         f"of {summary['turns']} user turns were not written, so the scores do not measure memory",
@@ -208,15 +210,12 @@ def locomo_qa(
     Answers the judge could not grade count as wrong and are listed under ``judge_errors``;
     the command then exits 1 unless --allow-judge-errors is given.
     """
-    import tempfile
-
     from agent.llm import LLMGateway
     from agent.offline import is_offline
     from agent.offline import register as register_offline
     from evals.locomo import load_locomo
     from evals.locomo_qa import gold_answers, run_locomo_qa
     from memory_graph.embedders import make_embedder
-    from memory_graph.stores import open_store
 
     settings = load_settings(store)
     if mode not in ("turns", "both"):
@@ -235,46 +234,42 @@ def locomo_qa(
             name, timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries
         )
 
-    async def go() -> dict[str, Any]:
-        conversations = load_locomo(data)[:limit_conversations]
-        answers = gold_answers(data)
-        with tempfile.TemporaryDirectory(prefix="memlane-locomo-qa-") as tmp:
-            url = store or f"sqlite:///{Path(tmp) / 'locomo.db'}"
-            async with open_store(url) as graph:
-                result = await run_locomo_qa(
-                    conversations,
-                    answers,
-                    graph,
-                    make_embedder(embedder or settings.embedder),
-                    gateway(answer_model),
-                    judge=gateway(judging) if judging else None,
-                    mode=mode,  # type: ignore[arg-type]
-                    preset=preset,
-                    token_budget=token_budget,
-                    limit_questions=limit_questions,
-                )
+    async def job(graph: GraphStore) -> dict[str, Any]:
+        result = await run_locomo_qa(
+            load_locomo(data)[:limit_conversations],
+            gold_answers(data),
+            graph,
+            make_embedder(embedder or settings.embedder),
+            gateway(answer_model),
+            judge=gateway(judging) if judging else None,
+            mode=mode,  # type: ignore[arg-type]
+            preset=preset,
+            token_budget=token_budget,
+            limit_questions=limit_questions,
+        )
         return result.to_dict()
 
-    out = run(go)
-    if as_json:
-        emit_json(out)
-    else:
-        typer.echo(
-            f"LoCoMo QA: model={out['model']}, judge={out['judge_model'] or 'none'}, "
-            f"{out['n_questions']} questions, judge accuracy {out['judge_accuracy']}, "
-            f"F1 {out['f1']}, judge errors {out['judge_errors']['count']}"
-        )
-        for cat, row in out["per_category"].items():
-            typer.echo(
-                f"  category {cat} ({row['name']}, n={row['n']}): judge {row['judge_accuracy']}, "
-                f"F1 {row['f1']}"
-            )
+    out = run_on_store(store, job, name="locomo-qa")
+    report(out, as_json, _print_qa)
     _refuse_failures(
         out["judge_errors"],
         f"of {out['n_questions']} answers could not be graded by the judge and count as wrong",
         "--allow-judge-errors",
         allowed=allow_judge_errors,
     )
+
+
+def _print_qa(out: dict[str, Any]) -> None:
+    typer.echo(
+        f"LoCoMo QA: model={out['model']}, judge={out['judge_model'] or 'none'}, "
+        f"{out['n_questions']} questions, judge accuracy {out['judge_accuracy']}, "
+        f"F1 {out['f1']}, judge errors {out['judge_errors']['count']}"
+    )
+    for cat, row in out["per_category"].items():
+        typer.echo(
+            f"  category {cat} ({row['name']}, n={row['n']}): judge {row['judge_accuracy']}, "
+            f"F1 {row['f1']}"
+        )
 
 
 def register(app: typer.Typer) -> None:
