@@ -282,6 +282,18 @@ def _extraction_lines(results: list[SimResult]) -> list[str]:
     for kind, (told, found, missed) in sorted(kinds.items(), key=lambda kv: kv[1][1] / kv[1][0]):
         example = missed[0].replace("|", "/") if missed else ""
         lines.append(f"| {kind} | {told} | {found / told:.2f} | {example} |")
+    lines.append("")
+    for r in results:
+        if not (e := r.extraction):
+            continue
+        extra = e.get("extra_correct", {})
+        lines.append(
+            f"- seed {r.config.seed}: recall {_fmt(e['recall'])}, precision "
+            f"{_fmt(e['precision'])} over {e.get('extracted', '?')} facts written "
+            f"({extra.get('restated', 0)} true restatements and {extra.get('ended', 0)} "
+            f"negations of what the turn ended count as correct; {e.get('spurious', '?')} "
+            "spurious)"
+        )
     return lines
 
 

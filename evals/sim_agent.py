@@ -52,7 +52,7 @@ class AgentWriter:
         )
         self.memory = memory
         self.errors = ErrorSummary()
-        self.extraction = ExtractionTally()
+        self.extraction = ExtractionTally(timeline.gold)
 
     async def __aenter__(self) -> AgentWriter:
         await self.agent.__aenter__()
@@ -79,7 +79,7 @@ class AgentWriter:
         episode = episode_id_for(session.id, "user", turn.at, text.user)
         facts = [f for f in await self.memory.facts(self.user_id) if episode in f.episode_ids]
         names = {e.id: e.name for e in await self.memory.entities(self.user_id)} if facts else {}
-        self.extraction.add(turn, text.user, facts, names)
+        self.extraction.add(turn, text.user, facts, names, session=session.index)
 
     def llm_totals(self) -> dict[str, dict[str, float]]:
         return self.gateway.accounting.by_task()

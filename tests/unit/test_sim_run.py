@@ -237,11 +237,12 @@ def test_extraction_tally_matches_by_meaning() -> None:
         fact("f3", "hobby", value="playing chess"),  # not the same value
     ]
     tally = ExtractionTally()
-    tally.add(turn, "I moved to Oslo. Sushi, no more. Chess!", written, {"e_oslo": "Oslo"})
+    text = "I moved to Oslo. Sushi, no more. Chess!"
+    tally.add(turn, text, written, {"e_oslo": "Oslo"}, session=0)
     out = tally.summary()
     assert out["by_kind"]["move"]["recall"] == 1.0
     assert out["by_kind"]["move"]["dated_right"] == 1.0
     assert out["by_kind"]["unlike"]["recall"] == 1.0
     assert out["by_kind"]["hobby"]["recall"] == 0.0
-    assert out["by_kind"]["hobby"]["missed_examples"] == ["I moved to Oslo. Sushi, no more. Chess!"]
+    assert out["by_kind"]["hobby"]["missed_examples"] == [text]
     assert out["recall"] == round(2 / 3, 3) and out["precision"] == round(2 / 3, 3)
