@@ -72,11 +72,32 @@ def aggregate(results: list[SimResult]) -> dict[str, Any]:
         "recall_latency_ms": {
             k: _mean([r.recall_latency_ms[k] for r in results]) for k in ("mean", "p50", "p95")
         },
+        "extraction": _pooled_extraction(results),
         "elapsed_s": {
             "total": round(sum(r.elapsed_s for r in results), 2),
             "per_run": [r.elapsed_s for r in results],
         },
         "runs": [r.summary() for r in results],
+    }
+
+
+def _pooled_extraction(results: list[SimResult]) -> dict[str, Any] | None:
+    """Extraction recall and precision over every run's turns (agent runs; None for gold)."""
+    rows = [r.extraction for r in results if r.extraction and "drafts" in r.extraction]
+    if not rows:
+        return None
+    drafts, found = sum(e["drafts"] for e in rows), sum(e["found"] for e in rows)
+    extracted, spurious = sum(e["extracted"] for e in rows), sum(e["spurious"] for e in rows)
+    return {
+        "recall": round(found / drafts, 3) if drafts else None,
+        "precision": round((extracted - spurious) / extracted, 3) if extracted else None,
+        "drafts": drafts,
+        "found": found,
+        "extracted": extracted,
+        "spurious": spurious,
+        "extra_correct": {
+            k: sum(e["extra_correct"][k] for e in rows) for k in ("restated", "ended")
+        },
     }
 
 

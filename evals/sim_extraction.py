@@ -213,6 +213,8 @@ class ExtractionTally:
                 if self.extracted
                 else None
             ),
+            "drafts": drafts,
+            "found": found,
             "extracted": self.extracted,
             "spurious": self.spurious,
             "extra_correct": {"restated": self.restated, "ended": self.ended},

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evals.report import write_report
+from evals.report import aggregate, write_report
 from evals.sim_probes import PROBE_TYPES
 from evals.sim_runner import SimConfig, SimResult, consistency_problems, run_simulation
 from memory_graph.model import SELF_ID, Fact
@@ -57,6 +57,9 @@ async def test_offline_agent_run_completes(tmp_path: Path) -> None:
         assert paths[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(paths["json"].read_text())
     assert data["summary"]["writer"] == "agent"
+    pooled = aggregate([result, result])["extraction"]
+    assert pooled["drafts"] == 2 * result.extraction["drafts"] > 0
+    assert pooled["recall"] == result.extraction["recall"]
     assert "## Accuracy by probe type" in paths["markdown"].read_text()
 
 
@@ -141,6 +144,7 @@ def test_report_pools_several_runs(gold_run: SimResult, tmp_path: Path) -> None:
     summary = json.loads(paths["json"].read_text())["summary"]
     assert summary["probes"]["current"] == 2 * gold_run.probes["current"]
     assert summary["accuracy"]["current"] == 1.0
+    assert summary["extraction"] is None  # gold runs extract nothing
     assert len(summary["runs"]) == 2
     assert "![accuracy](accuracy.png)" in paths["markdown"].read_text()
 
