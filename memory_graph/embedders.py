@@ -7,7 +7,6 @@ import itertools
 import logging
 import os
 import re
-import sys
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -87,25 +86,14 @@ def _char_grams(word: str) -> tuple[str, ...]:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily once per process, batched, normalised.
 
-    Torch's intra-op threads are chosen per call: a small batch (a query, a turn) runs on
-    ``threads``, a bulk batch (``bulk_min`` texts or more: an ingest, a reconcile of many
-    facts) on ``bulk_threads``. Torch's setting is per process, so it is set around each call.
-
     Args:
         model: a local path (or a model name, which needs the hub).
         batch_size: texts per forward pass.
         device: torch device.
-        threads: threads for small batches. The default, half the cores, leaves room for the
-            store and the event loop: on a shared 2-core machine one thread embedded 420-450
-            statements/s where two managed 30-190/s, their OpenMP workers spinning against
-            other processes.
-        bulk_threads: threads for bulk batches; default all cores. Used only when OpenMP's
-            workers sleep rather than spin while they wait (``OMP_WAIT_POLICY=PASSIVE``,
-            which this class sets before it imports torch unless the process chose already):
-            with spinning workers, two threads on a loaded 2-core machine were 3x slower than
-            one; passive ones were as fast as one thread there and, on an idle machine, use
-            the second core (744 vs 460 statements/s measured).
-        bulk_min: batches of at least this many texts are bulk.
+        threads: torch intra-op threads, set when the model loads (torch's setting is
+            per process). The default, half the cores, leaves room for the store and the event
+            loop: on a shared 2-core machine one thread embedded 420-450 statements/s where two
+            managed 30-190/s, their OpenMP workers spinning against other processes.
     """
 
     def __init__(
@@ -115,29 +103,19 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         device: str = "cpu",
         threads: int | None = None,
-        bulk_threads: int | None = None,
-        bulk_min: int = 32,
     ) -> None:
         self.model_ref = model
         self.batch_size = batch_size
         self.device = device
-        cores = os.cpu_count() or 2
-        self.threads = threads if threads is not None else max(1, cores // 2)
-        self.bulk_threads = bulk_threads if bulk_threads is not None else cores
-        self.bulk_min = bulk_min
+        self.threads = threads if threads is not None else max(1, (os.cpu_count() or 2) // 2)
         self._model: Any = None
         self._lock = threading.Lock()
-        self._passive_wait = False
         self.name = model
         self.dim = 384 if model.endswith("all-MiniLM-L6-v2") or "minilm" in model.lower() else 0
 
     def _load(self):  # type: ignore[no-untyped-def]
         with self._lock:
             if self._model is None:
-                if "torch" not in sys.modules:
-                    # OpenMP reads its wait policy once, when torch's libraries load.
-                    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-                self._passive_wait = os.environ.get("OMP_WAIT_POLICY", "").upper() == "PASSIVE"
                 import torch
                 from sentence_transformers import SentenceTransformer
 
@@ -148,23 +126,10 @@ class SentenceTransformerEmbedder:
                 self.dim = int(self._model.get_embedding_dimension())  # type: ignore[attr-defined]
         return self._model
 
-    def _threads_for(self, n_texts: int) -> int:
-        """Intra-op threads for a call of ``n_texts`` texts (0: leave torch's setting)."""
-        if self.device != "cpu" or self.threads <= 0:
-            return 0
-        bulk = n_texts >= self.bulk_min and self._passive_wait and self.bulk_threads > 0
-        return self.bulk_threads if bulk else self.threads
-
     def embed(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        threads = self._threads_for(len(texts))
-        if threads:
-            import torch
-
-            if torch.get_num_threads() != threads:
-                torch.set_num_threads(threads)
         vectors = model.encode(
             texts,
             batch_size=self.batch_size,
