@@ -7,7 +7,9 @@ import itertools
 import logging
 import os
 import re
+import sys
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,13 @@ import numpy as np
 from memory_graph.embed import Embedder
 from memory_graph.errors import InputError
 
-__all__ = ["CachingEmbedder", "HashEmbedder", "SentenceTransformerEmbedder", "make_embedder"]
+__all__ = [
+    "CachingEmbedder",
+    "HashEmbedder",
+    "SentenceTransformerEmbedder",
+    "ThreadChooser",
+    "make_embedder",
+]
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]+")
@@ -83,17 +91,67 @@ def _char_grams(word: str) -> tuple[str, ...]:
     return tuple(f"#{padded[i : i + 3]}" for i in range(len(padded) - 2))
 
 
+class ThreadChooser:
+    """Picks torch's thread count for each chunk of a bulk embedding by measured throughput.
+
+    All cores are worth it only when they are free: on the shared 2-core machine two threads
+    embedded 860-880 statements/s when it was quiet (one: 470/s) but 80-170/s when other
+    processes kept the cores busy (one: 300-330/s), their OpenMP workers spinning against
+    those processes. So each option is timed on real chunks, the faster one (by recent
+    throughput) is used, and every ``probe_every``-th chunk re-times the other, so a change
+    in load is noticed within a few chunks. Timing runs are short (a probe chunk), so a wrong
+    guess costs little.
+
+    Args:
+        options: thread counts to choose from (e.g. ``(1, 2)``).
+        probe_every: how often a chunk re-times an option other than the best.
+    """
+
+    def __init__(self, options: tuple[int, ...], *, probe_every: int = 8) -> None:
+        self.options = options
+        self.probe_every = probe_every
+        self.rate: dict[int, float] = {}
+        self._chunks = 0
+
+    def pick(self) -> tuple[int, bool]:
+        """The thread count for the next chunk, and whether the chunk is a timing probe."""
+        self._chunks += 1
+        untried = [o for o in self.options if o not in self.rate]
+        if untried:
+            return untried[0], True
+        best = max(self.options, key=lambda o: self.rate[o])
+        if self._chunks % self.probe_every == 0:
+            others = [o for o in self.options if o != best]
+            return others[(self._chunks // self.probe_every) % len(others)], True
+        return best, False
+
+    def record(self, threads: int, work: float, seconds: float) -> None:
+        """Note that ``threads`` did ``work`` (e.g. characters embedded) in ``seconds``."""
+        rate = work / max(seconds, 1e-6)
+        old = self.rate.get(threads)
+        self.rate[threads] = rate if old is None else (old + rate) / 2
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily once per process, batched, normalised.
+
+    A small call (a query, a turn: fewer than ``bulk_min`` texts) runs on ``threads`` torch
+    threads. A bulk call (an ingest, a reconcile of many facts) is cut into chunks sorted by
+    length, and each chunk runs on ``threads`` or on all cores, whichever a
+    :class:`ThreadChooser` measured faster lately. The vectors do not depend on the thread
+    count or the chunking.
 
     Args:
         model: a local path (or a model name, which needs the hub).
         batch_size: texts per forward pass.
         device: torch device.
-        threads: torch intra-op threads, set when the model loads (torch's setting is
-            per process). The default, half the cores, leaves room for the store and the event
-            loop: on a shared 2-core machine one thread embedded 420-450 statements/s where two
-            managed 30-190/s, their OpenMP workers spinning against other processes.
+        threads: torch intra-op threads for small calls (torch's setting is per process). The
+            default, half the cores, leaves room for the store and the event loop: on a shared
+            2-core machine one thread embedded 420-450 statements/s where two managed
+            30-190/s, their OpenMP workers spinning against other processes.
+        bulk_min: calls of at least this many texts are bulk.
+        bulk_threads: the other option for bulk chunks (default: all cores); equal to
+            ``threads`` turns the choice off.
     """
 
     def __init__(
@@ -103,11 +161,17 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         device: str = "cpu",
         threads: int | None = None,
+        bulk_min: int = 64,
+        bulk_threads: int | None = None,
     ) -> None:
         self.model_ref = model
         self.batch_size = batch_size
         self.device = device
-        self.threads = threads if threads is not None else max(1, (os.cpu_count() or 2) // 2)
+        cores = os.cpu_count() or 2
+        self.threads = threads if threads is not None else max(1, cores // 2)
+        self.bulk_min = bulk_min
+        bulk = bulk_threads if bulk_threads is not None else cores
+        self.chooser = ThreadChooser(tuple(dict.fromkeys((self.threads, bulk))))
         self._model: Any = None
         self._lock = threading.Lock()
         self.name = model
@@ -116,6 +180,13 @@ class SentenceTransformerEmbedder:
     def _load(self):  # type: ignore[no-untyped-def]
         with self._lock:
             if self._model is None:
+                if "torch" not in sys.modules:
+                    # OpenMP reads its wait policy once, when torch loads. Passive workers sleep
+                    # between parallel regions instead of spinning; spinning ones, left over
+                    # from an all-cores chunk, took CPU from the single-thread work after it
+                    # (bench ingest under load: 136-145 facts/s with them, 187-198 without,
+                    # 194-200 never using two threads).
+                    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 import torch
                 from sentence_transformers import SentenceTransformer
 
@@ -126,11 +197,12 @@ class SentenceTransformerEmbedder:
                 self.dim = int(self._model.get_embedding_dimension())  # type: ignore[attr-defined]
         return self._model
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        model = self._load()
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = model.encode(
+    def _encode(self, texts: list[str], threads: int) -> np.ndarray:
+        import torch
+
+        if threads > 0 and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        vectors = self._load().encode(
             texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,
@@ -138,6 +210,31 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        small = self.threads if self.device == "cpu" else 0
+        if len(texts) < self.bulk_min or len(self.chooser.options) < 2 or not small:
+            return self._encode(texts, small)
+        # Longest first, as sentence-transformers orders a call; chunks of similar lengths pad
+        # little and time comparably.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        lo = 0
+        while lo < len(order):
+            threads, probe = self.chooser.pick()
+            rows = order[lo : lo + (max(1, self.batch_size // 2) if probe else 2 * self.batch_size)]
+            chunk = [texts[i] for i in rows]
+            started = time.perf_counter()
+            out[rows] = self._encode(chunk, threads)
+            # Characters (plus a little per text) measure the work better than a text count:
+            # chunks run longest first.
+            work = sum(len(t) + 8 for t in chunk)
+            self.chooser.record(threads, work, time.perf_counter() - started)
+            lo += len(rows)
+        return out
 
 
 class CachingEmbedder:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from memory_graph.embed import Embedder
-from memory_graph.embedders import CachingEmbedder, HashEmbedder, make_embedder
+from memory_graph.embedders import CachingEmbedder, HashEmbedder, ThreadChooser, make_embedder
 
 pytestmark = pytest.mark.unit
 
@@ -58,3 +58,29 @@ def test_caching_embedder_embeds_each_text_once(tmp_path: Path) -> None:
     assert inner.calls == [["alpha", "beta"]]
     assert np.array_equal(first[1], again[0]) and np.array_equal(first[0], again[1])
     assert cached.embed([]).shape == (0, 384)
+
+
+def test_thread_chooser_times_each_option_then_uses_the_faster_and_reprobes() -> None:
+    chooser = ThreadChooser((1, 2), probe_every=4)
+    assert chooser.pick() == (1, True)
+    chooser.record(1, 1000, 1.0)
+    assert chooser.pick() == (2, True)
+    chooser.record(2, 3000, 1.0)  # two threads are faster (a quiet machine)
+    picks = []
+    for _ in range(8):
+        threads, probe = chooser.pick()
+        picks.append((threads, probe))
+        chooser.record(threads, 3000 if threads == 2 else 1000, 1.0)
+    assert picks.count((1, True)) == 2 and all(p == (2, False) for p in picks if p[0] == 2)
+    # The machine gets busy: two threads slow down, and the next probe of one thread shows it.
+    for _ in range(8):
+        threads, _ = chooser.pick()
+        chooser.record(threads, 300 if threads == 2 else 1000, 1.0)
+    assert chooser.pick()[0] == 1
+
+
+def test_thread_chooser_with_one_option_always_uses_it() -> None:
+    chooser = ThreadChooser((1,))
+    threads, _ = chooser.pick()
+    chooser.record(threads, 10, 1.0)
+    assert [chooser.pick() for _ in range(3)] == [(1, False)] * 3
