@@ -28,7 +28,7 @@ from memory_graph.embed import Embedder
 from memory_graph.errors import ConflictError, InputError, NotFoundError, UnknownPredicateError
 from memory_graph.model import ID_PATTERN, SELF_ID, Entity, Episode, Fact, FactQuery, WriteSet
 from memory_graph.predicates import PredicateRegistry, default_registry
-from memory_graph.reconcile import CommitReport, Reconciler, check_user_id
+from memory_graph.reconcile import CommitReport, Reconciler, check_user_id, needs_name_vector
 from memory_graph.retrieval_index import episode_index_texts
 from memory_graph.stores.base import GraphStore
 from memory_graph.timeutil import parse_time, utcnow
@@ -396,7 +396,7 @@ class Memory:
                 if ep.id not in writes.episode_vectors:
                     todo.append((writes.episode_vectors, ep.id, text))
         for en in writes.entities:
-            if en.id not in writes.entity_vectors:
+            if en.id not in writes.entity_vectors and needs_name_vector(en.name):
                 todo.append((writes.entity_vectors, en.id, en.name))
         for f in writes.facts:
             if f.id not in writes.fact_vectors:

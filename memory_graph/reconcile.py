@@ -65,6 +65,7 @@ __all__ = [
     "WriteCounts",
     "check_draft",
     "check_user_id",
+    "needs_name_vector",
 ]
 
 log = logging.getLogger(__name__)
@@ -263,20 +264,20 @@ class Reconciler:
             for d in drafts
         )
         if needs_self:
-            self._entity_id(batch, SELF_NAME)  # created now so its name is embedded below
+            self._entity_id(batch, SELF_NAME)
 
-        # One embedder call for everything this batch may store.
+        # One embedder call for everything this batch may store. Only names that similarity
+        # may link are embedded (see needs_name_vector): other vectors would never be read.
         statements = [d.statement for d in drafts]
-        new_names = [*unresolved, *([SELF_NAME] if needs_self else [])]
+        new_names = [n for n in unresolved if needs_name_vector(n)]
         episode_texts = await episode_index_texts(self.store, user_id, fresh)
         texts = [*new_names, *statements, *episode_texts]
         vectors = self._embed(texts)
         name_vecs = dict(zip(new_names, vectors[: len(new_names)], strict=True))
         statement_vecs = vectors[len(new_names) : len(new_names) + len(statements)]
         episode_vecs = vectors[len(new_names) + len(statements) :]
-        self_vec = name_vecs.pop(SELF_NAME, None) if needs_self else None
 
-        await self._resolve_by_similarity(batch, drafts, name_vecs)
+        await self._resolve_by_similarity(batch, drafts, unresolved, name_vecs)
         await self._load_named(batch, drafts)
 
         fact_vectors: dict[str, np.ndarray] = {}
@@ -324,8 +325,6 @@ class Reconciler:
             },
             fact_vectors=fact_vectors,
         )
-        if self_vec is not None:
-            writes.entity_vectors[SELF_ID] = self_vec
         return writes, batch.report
 
     # -- entities ----------------------------------------------------------------------------
@@ -356,15 +355,20 @@ class Reconciler:
                     batch.by_name[key] = ent.id
 
     async def _resolve_by_similarity(
-        self, batch: _Batch, drafts: Sequence[FactDraft], name_vecs: dict[str, np.ndarray]
+        self,
+        batch: _Batch,
+        drafts: Sequence[FactDraft],
+        names: Sequence[str],
+        name_vecs: dict[str, np.ndarray],
     ) -> None:
-        kinds = self._kinds(drafts) if name_vecs else {}
-        for name, vec in name_vecs.items():
+        kinds = self._kinds(drafts) if names else {}
+        for name in names:
             key = normalise_name(name)
             if key in batch.by_name:
                 continue
             kind = kinds.get(key, "other")
-            ent = await self._similar_entity(batch, name, kind, vec)
+            vec = name_vecs.get(name)
+            ent = None if vec is None else await self._similar_entity(batch, name, kind, vec)
             if ent is not None:
                 # Remember the new wording so the next exact lookup finds it.
                 ent = ent.model_copy(update={"aliases": (*ent.aliases, name)})
@@ -555,6 +559,15 @@ class Reconciler:
 def _has_words(name: str) -> bool:
     """More than one word, once normalised ("the", "my" and punctuation dropped)."""
     return " " in normalise_name(name)
+
+
+def needs_name_vector(name: str) -> bool:
+    """Whether an entity name is embedded: only names similarity may link (several words).
+
+    A one-word name is linked by its exact name or alias only, so its vector would never be
+    read; skipping it saves about a fifth of the embedding work of a typical batch.
+    """
+    return _has_words(name) and not _is_self(name)
 
 
 def _can_link(name: str, kind: EntityKind, entity: Entity) -> bool:
