@@ -7,7 +7,6 @@ import itertools
 import logging
 import os
 import re
-import sys
 import threading
 import time
 from functools import lru_cache
@@ -180,19 +179,21 @@ class SentenceTransformerEmbedder:
     def _load(self):  # type: ignore[no-untyped-def]
         with self._lock:
             if self._model is None:
-                if "torch" not in sys.modules:
-                    # OpenMP reads its wait policy once, when torch loads. Passive workers sleep
-                    # between parallel regions instead of spinning; spinning ones, left over
-                    # from an all-cores chunk, took CPU from the single-thread work after it
-                    # (bench ingest under load: 136-145 facts/s with them, 187-198 without,
-                    # 194-200 never using two threads).
-                    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+                # OpenMP's wait policy is the process's to choose (OMP_WAIT_POLICY, read once
+                # when torch loads); memlane leaves it alone. Measured with bench/retrieval.py
+                # at 10k facts: quiet 2-core machine, default policy 503 facts/s, PASSIVE 410;
+                # under other processes' load PASSIVE did better (187-198 vs 136-145), so set
+                # OMP_WAIT_POLICY=PASSIVE on a machine whose cores are busy with other work.
                 import torch
                 from sentence_transformers import SentenceTransformer
 
                 if self.device == "cpu" and self.threads > 0:
                     torch.set_num_threads(self.threads)
+                from transformers.utils import logging as hf_logging
+
                 log.info("loading embedding model %s", self.model_ref)
+                # A "Loading weights" bar on stderr per process is noise in a CLI's output.
+                hf_logging.disable_progress_bar()
                 self._model = SentenceTransformer(self.model_ref, device=self.device)
                 self.dim = int(self._model.get_embedding_dimension())  # type: ignore[attr-defined]
         return self._model
