@@ -26,7 +26,16 @@ from typing import TYPE_CHECKING, Any
 from memory_graph.drafts import SELF_NAMES, FactDraft
 from memory_graph.embed import Embedder
 from memory_graph.errors import ConflictError, InputError, NotFoundError, UnknownPredicateError
-from memory_graph.model import ID_PATTERN, SELF_ID, Entity, Episode, Fact, FactQuery, WriteSet
+from memory_graph.model import (
+    ID_PATTERN,
+    SELF_ID,
+    Entity,
+    Episode,
+    Fact,
+    FactQuery,
+    WriteSet,
+    normalise_name,
+)
 from memory_graph.predicates import PredicateRegistry, default_registry
 from memory_graph.reconcile import CommitReport, Reconciler, check_user_id, needs_name_vector
 from memory_graph.retrieval_index import episode_index_texts
@@ -199,7 +208,9 @@ class Memory:
     async def candidates(self, user_id: str, text: str, k: int = 20) -> list[Fact]:
         """Existing facts an extraction step should see for ``text``: current first, at most k.
 
-        Full-text and vector search over the user's facts, fused by reciprocal rank.
+        Full-text and vector search over the user's facts, fused by reciprocal rank. Ended
+        facts whose value the text names ("back when I lived in Lisbon") rank with the current
+        ones: a story about a past period must see that period to be placed in it.
 
         Raises:
             InputError: invalid user id, empty text or k < 1.
@@ -217,7 +228,18 @@ class Memory:
                 scores[hit.id] = scores.get(hit.id, 0.0) + 1.0 / (_RRF_K + rank + 1)
         ranked = sorted(scores, key=lambda i: -scores[i])
         found = [f for f in await self.store.get_facts(user_id, ranked) if not f.is_retracted]
-        found.sort(key=lambda f: (not f.is_current, -scores[f.id]))
+        said = f" {normalise_name(text)} "
+        ended_objects = [f.object_id for f in found if f.object_id and not f.is_current]
+        names: dict[str, list[str]] = {
+            e.id: [e.name, *e.aliases]
+            for e in await self.store.get_entities(user_id, list(dict.fromkeys(ended_objects)))
+        }
+
+        def named(fact: Fact) -> bool:
+            values = names.get(fact.object_id or "", []) + ([fact.value] if fact.value else [])
+            return any(f" {normalise_name(v)} " in said for v in values if normalise_name(v))
+
+        found.sort(key=lambda f: (not (f.is_current or named(f)), -scores[f.id]))
         return found[:k]
 
     async def recall(

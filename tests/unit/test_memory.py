@@ -233,6 +233,19 @@ async def test_candidates_current_first_and_capped(memory: Memory) -> None:
         await memory.candidates("u1", "   ")
 
 
+async def test_candidates_include_the_past_value_a_story_names(memory: Memory) -> None:
+    await memory.commit("u1", [lives("Lisbon")], [ep("m1", "I live in Lisbon", "2019-01-01")])
+    await memory.commit("u1", [lives("Berlin")], [ep("m2", "I live in Berlin", "2022-01-01")])
+    hobbies = [
+        FactDraft(predicate="hobby", object=h, statement=f"I enjoy {h} when I live well")
+        for h in ("surfing", "chess", "climbing", "baking", "running")
+    ]
+    await memory.commit("u1", hobbies, [ep("m3", "my hobbies", "2023-01-01")])
+    found = await memory.candidates("u1", "Back when I lived in Lisbon, I surfed", k=3)
+    assert "I live in Lisbon" in [f.statement for f in found]
+    assert all(f.is_current for f in found if f.statement != "I live in Lisbon")
+
+
 async def test_bad_inputs_are_input_errors(memory: Memory) -> None:
     with pytest.raises(InputError):
         await memory.facts("bad user id!")
