@@ -157,36 +157,55 @@ def _plots(results: list[SimResult], out: Path, title: str) -> list[Path]:
     fig.savefig(paths[-1], dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for key, style in (("mean", "-"), ("p95", "--"), ("max", ":")):
-        xs, ys = _per_checkpoint(results, "context_tokens_by_checkpoint", key)
-        ax.plot(xs, ys, style, marker="o", markersize=3, label=f"{key}")
-    ax.set_xlabel("sessions elapsed")
-    ax.set_ylabel("recall context tokens per probe")
-    ax.set_ylim(bottom=0)
-    ax.set_title(f"Memory context size - {title}")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    paths.append(out / "context_tokens.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(
+        _line_plot(
+            results,
+            "context_tokens_by_checkpoint",
+            (("mean", "-", "mean"), ("p95", "--", "p95"), ("max", ":", "max")),
+            ylabel="recall context tokens per probe",
+            title=f"Memory context size - {title}",
+            path=out / "context_tokens.png",
+        )
+    )
+    paths.append(
+        _line_plot(
+            results,
+            "latency_by_checkpoint",
+            (("p50", "-", "turn p50"), ("p95", "--", "turn p95")),
+            ylabel="latency per user turn (ms)",
+            title=f"Write-path latency per turn - {title}",
+            path=out / "latency.png",
+        )
+    )
+    return paths
+
+
+def _line_plot(
+    results: list[SimResult],
+    series: str,
+    lines: tuple[tuple[str, str, str], ...],
+    *,
+    ylabel: str,
+    title: str,
+    path: Path,
+) -> Path:
+    """One statistic per checkpoint, a line per (key, style, label); saved as a PNG."""
+    import matplotlib.pyplot as plt  # the backend was chosen by _plots
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for key, style in (("p50", "-"), ("p95", "--")):
-        xs, ys = _per_checkpoint(results, "latency_by_checkpoint", key)
-        ax.plot(xs, ys, style, marker="o", markersize=3, label=f"turn {key}")
+    for key, style, label in lines:
+        xs, ys = _per_checkpoint(results, series, key)
+        ax.plot(xs, ys, style, marker="o", markersize=3, label=label)
     ax.set_xlabel("sessions elapsed")
-    ax.set_ylabel("latency per user turn (ms)")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Write-path latency per turn - {title}")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    paths.append(out / "latency.png")
-    fig.savefig(paths[-1], dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    return paths
+    return path
 
 
 def _fmt(value: float | None) -> str:
