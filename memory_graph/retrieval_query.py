@@ -106,20 +106,17 @@ def date_window(text: str) -> tuple[datetime, datetime] | None:
         if m:
             year, month = int(m.group(3)), _MONTHS[m.group(2).lower()]
             if m.group(1):
-                day = datetime(year, month, int(m.group(1)), tzinfo=UTC)
-                return _window(day, day + timedelta(days=1), 3, 7)
+                return _day(year, month, int(m.group(1)))
             return _month(year, month)
         m = _MONTH_DAY_YEAR.search(text)
         if m:
             year, month = int(m.group(3)), _MONTHS[m.group(1).lower()]
-            day = datetime(year, month, int(m.group(2)), tzinfo=UTC)
-            return _window(day, day + timedelta(days=1), 3, 7)
+            return _day(year, month, int(m.group(2)))
         m = _ISO_DATE.search(text)
         if m and 1 <= int(m.group(2)) <= 12:
             year, month = int(m.group(1)), int(m.group(2))
             if m.group(3):
-                day = datetime(year, month, int(m.group(3)), tzinfo=UTC)
-                return _window(day, day + timedelta(days=1), 3, 7)
+                return _day(year, month, int(m.group(3)))
             return _month(year, month)
         m = _YEAR.search(text)
         if m:
@@ -130,6 +127,11 @@ def date_window(text: str) -> tuple[datetime, datetime] | None:
     except ValueError:  # "31 February 2023": not a date, so no window
         return None
     return None
+
+
+def _day(year: int, month: int, day: int) -> tuple[datetime, datetime]:
+    start = datetime(year, month, day, tzinfo=UTC)
+    return _window(start, start + timedelta(days=1), 3, 7)
 
 
 def _month(year: int, month: int) -> tuple[datetime, datetime]:
