@@ -83,6 +83,13 @@
         }
       }
     }
+    // Start every node on a circle (in a stable order) so the force layout is deterministic:
+    // from coincident starting points cose separates nodes at random, and the same graph
+    // would be drawn differently on every load.
+    nodes.forEach((n, i) => {
+      const angle = (2 * Math.PI * i) / nodes.length;
+      n.position = { x: 300 * Math.cos(angle), y: 300 * Math.sin(angle) };
+    });
     return nodes.concat(edges);
   }
 
