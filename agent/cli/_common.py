@@ -107,7 +107,7 @@ async def open_memory(settings: Settings) -> AsyncIterator[Memory]:
     async with store:
         yield Memory(
             store,
-            make_embedder(settings.embedder),
+            make_embedder(settings.embedder, settings.embed_precision),
             registry=registry,
             retrieval=settings.retrieval_preset,
         )

@@ -102,7 +102,7 @@ def locomo(
     async def job(graph: GraphStore) -> dict[str, Any]:
         ks = _ks(k)
         conversations = load_locomo(data)[:limit_conversations]
-        emb = make_embedder(embedder or settings.embedder)
+        emb = make_embedder(embedder or settings.embedder, settings.embed_precision)
         if embed_cache is not None:
             emb = CachingEmbedder(emb, embed_cache)
         result = await run_locomo(

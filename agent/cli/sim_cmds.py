@@ -239,7 +239,7 @@ def locomo_qa(
             load_locomo(data)[:limit_conversations],
             gold_answers(data),
             graph,
-            make_embedder(embedder or settings.embedder),
+            make_embedder(embedder or settings.embedder, settings.embed_precision),
             gateway(answer_model),
             judge=gateway(judging) if judging else None,
             mode=mode,  # type: ignore[arg-type]

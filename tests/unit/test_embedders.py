@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from memory_graph.embed import Embedder
-from memory_graph.embedders import CachingEmbedder, HashEmbedder, ThreadChooser, make_embedder
+from memory_graph.embedders import (
+    CachingEmbedder,
+    HashEmbedder,
+    SentenceTransformerEmbedder,
+    ThreadChooser,
+    cpu_has_native_bf16,
+    make_embedder,
+)
+from memory_graph.errors import InputError
 
 pytestmark = pytest.mark.unit
 
@@ -79,8 +87,29 @@ def test_thread_chooser_times_each_option_then_uses_the_faster_and_reprobes() ->
     assert chooser.pick()[0] == 1
 
 
+def test_thread_chooser_keeps_all_cores_unless_another_option_is_clearly_faster() -> None:
+    chooser = ThreadChooser((1, 2), probe_every=100, margin=1.25)
+    for threads, work in ((1, 1100), (2, 1000)):  # one thread 10% faster: timing noise
+        assert chooser.pick() == (threads, True)
+        chooser.record(threads, work, 1.0)
+    assert chooser.pick() == (2, False)
+    chooser.record(1, 3000, 1.0)  # now 2x faster: the cores are busy with other work
+    assert chooser.pick() == (1, False)
+
+
 def test_thread_chooser_with_one_option_always_uses_it() -> None:
     chooser = ThreadChooser((1,))
     threads, _ = chooser.pick()
     chooser.record(threads, 10, 1.0)
     assert [chooser.pick() for _ in range(3)] == [(1, False)] * 3
+
+
+def test_precision_is_chosen_per_machine_and_checked() -> None:
+    # No model is loaded: the choice is made from the setting and the processor alone.
+    ref = "/nonexistent/model"
+    assert not SentenceTransformerEmbedder(ref, precision="fp32").bf16
+    assert SentenceTransformerEmbedder(ref, precision="bf16").bf16
+    assert SentenceTransformerEmbedder(ref).bf16 == cpu_has_native_bf16()
+    assert not SentenceTransformerEmbedder(ref, device="cuda").bf16
+    with pytest.raises(InputError, match="unknown embedding precision 'fp8'"):
+        SentenceTransformerEmbedder(ref, precision="fp8")  # type: ignore[arg-type]
