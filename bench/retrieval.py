@@ -1,6 +1,7 @@
 """Retrieval benchmark: ingestion rate and ``recall()`` latency at 1k / 10k / 100k facts.
 
     python bench/retrieval.py [--sizes 1000,10000,100000] [--store URL] [--queries 200]
+        [--ingest-facts 2000] [--embedder minilm] [--precision auto|fp32|bf16]
 
 For each size, one user gets N synthetic facts (people, places, employers, pets, hobbies,
 trips and plans, with validity windows, some superseded) and N/4 messages; two other users
@@ -10,7 +11,10 @@ get their own data in the same store, so every read must filter by user. Then:
   embedding of statements and names, one atomic write per batch), measured on the first
   ``--ingest-facts`` facts; the bulk of a large graph is written directly as write sets with
   precomputed vectors (MiniLM vectors of the measured facts, reused with noise) so the run
-  takes minutes, not hours. The JSON says which is which.
+  takes minutes, not hours. The JSON says which is which. The baseline, in the same run: the
+  same facts committed for another user with the embedder in float32 throughout
+  (``--precision`` sets the measured one; ``auto`` runs the model in bfloat16 where the
+  CPU has native bfloat16).
 * recall: p50/p95 of ``Memory.recall`` (preset ``balanced``, query embedding included, BLAS
   threads capped) beside a baseline measured in the same run on the same queries:
   brute-force numpy cosine over all the user's fact vectors + full-text search, fused by
@@ -65,6 +69,7 @@ def _words(text: str, sep: str = " ") -> list[str]:
 
 USER = "bench-user"
 OTHERS = ("bench-other-1", "bench-other-2")
+BASE_USER = "bench-ingest-fp32"
 T0 = datetime(2015, 1, 1, tzinfo=UTC)
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -298,32 +303,46 @@ async def _baseline(
     return len(await store.get_facts(USER, best))
 
 
+async def _ingest(memory: Memory, user: str, drafts: list[FactDraft]) -> float:
+    """Seconds to commit ``drafts`` through ``Memory.commit`` in batches of 250."""
+    t0 = time.perf_counter()
+    for lo in range(0, len(drafts), 250):
+        chunk = drafts[lo : lo + 250]
+        when = max(d.valid_at or T0 for d in chunk)
+        ep = Episode(
+            id=f"ingest-{lo}",
+            user_id=user,
+            session_id="ingest",
+            content=f"Batch {lo} of what I told you.",
+            occurred_at=when,
+            recorded_at=when,
+        )
+        chunk = [d.model_copy(update={"episode_ids": [ep.id]}) for d in chunk]
+        await memory.commit(user, chunk, [ep])
+    return time.perf_counter() - t0
+
+
 async def run_size(
-    size: int, url: str, embedder: Embedder, queries: int, ingest_facts: int
+    size: int, url: str, embedder: Embedder, fp32: Embedder, queries: int, ingest_facts: int
 ) -> dict[str, Any]:
     synth = Synth(seed=size)
     async with open_store(url) as store:
         memory = Memory(store, embedder, clock=lambda: NOW)
         # -- ingestion through the real write path -------------------------------------------
+        # The same drafts twice: with the embedder as configured (bulk calls in bfloat16 where
+        # the CPU has it), then, as the baseline, with float32 throughout, for a user that is
+        # forgotten right after.
         measured = min(size, ingest_facts)
         drafts = [synth.draft(i) for i in range(measured)]
-        embedder.embed(["warm up the model before timing"])
-        t0 = time.perf_counter()
-        for lo in range(0, measured, 250):
-            chunk = drafts[lo : lo + 250]
-            when = max(d.valid_at or T0 for d in chunk)
-            ep = Episode(
-                id=f"ingest-{lo}",
-                user_id=USER,
-                session_id="ingest",
-                content=f"Batch {lo} of what I told you.",
-                occurred_at=when,
-                recorded_at=when,
-            )
-            chunk = [d.model_copy(update={"episode_ids": [ep.id]}) for d in chunk]
-            await memory.commit(USER, chunk, [ep])
-        ingest_s = time.perf_counter() - t0
-        log(f"[{size}] ingested {measured} facts via Memory.commit in {ingest_s:.1f}s")
+        for emb in (embedder, fp32):
+            emb.embed(["warm up the model before timing"] * 64)
+        ingest_s = await _ingest(memory, USER, drafts)
+        base_s = await _ingest(Memory(store, fp32, clock=lambda: NOW), BASE_USER, drafts)
+        await store.forget_user(BASE_USER)
+        log(
+            f"[{size}] ingested {measured} facts via Memory.commit in {ingest_s:.1f}s "
+            f"(float32 baseline {base_s:.1f}s)"
+        )
         # -- bulk: the rest, and other users -------------------------------------------------
         pool = embedder.embed([d.statement for d in drafts[:2000]])
         t1 = time.perf_counter()
@@ -369,6 +388,9 @@ async def run_size(
         "ingest": {
             "facts_measured": measured,
             "facts_per_s": round(measured / ingest_s, 1),
+            "precision": "bf16" if getattr(embedder, "bf16", False) else "fp32",
+            "baseline_fp32_facts_per_s": round(measured / base_s, 1),
+            "ratio_over_baseline": round(base_s / ingest_s, 2),
             "path": "Memory.commit (reconcile + embed + atomic apply), batches of 250",
             "bulk_rest": size - measured,
             "bulk_note": "rest written as WriteSets with precomputed vectors",
@@ -395,18 +417,20 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--ingest-facts", type=int, default=2000)
     parser.add_argument("--embedder", default="minilm")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
     args = parser.parse_args()
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         os.environ.setdefault(key, "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    embedder = make_embedder(args.embedder)
+    embedder = make_embedder(args.embedder, args.precision)
+    fp32 = make_embedder(args.embedder, "fp32")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="memlane-bench-") as tmp:
         for size in sizes:
             url = args.store or f"sqlite:///{Path(tmp) / f'bench-{size}.db'}"
             results[str(size)] = await run_size(
-                size, url, embedder, args.queries, args.ingest_facts
+                size, url, embedder, fp32, args.queries, args.ingest_facts
             )
             log(f"[{size}] {json.dumps(results[str(size)])}")
     out = {
