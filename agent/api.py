@@ -37,7 +37,7 @@ from langgraph.runtime import Runtime
 from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
 
-from agent.graph import build_chat_graph, build_write_graph
+from agent.graph import build_chat_graph, build_write_graph, settle_writes
 from agent.llm import CallRecord, LLMGateway
 from agent.offline import register as register_offline
 from agent.queue import WriteFailure, WriteQueue
@@ -195,6 +195,7 @@ class MemoryAgent:
             candidates=s.extract_candidates,
             context_tokens=s.context_tokens,
             defer_writes=s.defer_writes,
+            settle_writes_s=s.settle_writes_s,
         )
         self._memory = memory
         self._checkpointer = checkpointer
@@ -462,8 +463,10 @@ class MemoryAgent:
 
     # -- reads and status --------------------------------------------------------------------
     async def recall(self, user_id: str, query: str, **kwargs: Any) -> MemoryContext:
-        """The memory context for ``query`` (see :meth:`Memory.recall`)."""
+        """The memory context for ``query`` (see :meth:`Memory.recall`), after the user's
+        queued writes (bounded by ``options.settle_writes_s``)."""
         res = await self._open()
+        await settle_writes(self._context(res, user_id, None))
         return await res.memory.recall(user_id, query, **kwargs)
 
     async def memory(self) -> Memory:

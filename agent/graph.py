@@ -65,9 +65,19 @@ def _recent(state: TurnState, n: int) -> list[extract_memory.Turn]:
 
 
 # -- read and reply ----------------------------------------------------------------------------
+async def settle_writes(ctx: AgentContext) -> None:
+    """Read-your-writes with deferred writes: wait (bounded) for the user's queued writes."""
+    wait = ctx.options.settle_writes_s
+    if ctx.queue is None or not ctx.options.defer_writes or wait <= 0:
+        return
+    if not await ctx.queue.settle(ctx.user_id, wait):
+        log.warning("memory of %s read with writes still queued after %.1fs", ctx.user_id, wait)
+
+
 async def recall_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
-    """Retrieve the memory context for the user's message."""
+    """Retrieve the memory context for the user's message (after the user's queued writes)."""
     ctx = runtime.context
+    await settle_writes(ctx)
     context = await ctx.memory.recall(
         ctx.user_id, state["message"], token_budget=ctx.options.context_tokens
     )

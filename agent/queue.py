@@ -3,7 +3,8 @@
 Writes of one user run one at a time in the order they were submitted (each reads the graph
 the previous one wrote); different users run concurrently. Failures are never dropped: each
 is kept as a :class:`WriteFailure` (see :meth:`WriteQueue.failures` / :meth:`status`) and
-logged. :meth:`close` drains everything before returning.
+logged. :meth:`settle` waits for one user's writes (a turn calls it before reading memory),
+:meth:`close` drains everything before returning.
 """
 
 from __future__ import annotations
@@ -98,6 +99,21 @@ class WriteQueue:
     async def drain(self) -> None:
         """Wait until every submitted write has finished (or failed)."""
         await asyncio.gather(*(q.join() for q in list(self._queues.values())))
+
+    async def settle(self, user_id: str, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for ``user_id``'s queued writes; whether they all finished.
+
+        A turn calls this before it reads memory, so it sees what the user's earlier turns
+        said (read-your-writes) without its own reply waiting for its own write.
+        """
+        queue = self._queues.get(user_id)
+        if queue is None:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(queue.join()), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     async def close(self) -> None:
         """Stop accepting writes, drain, and stop the workers."""

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     retrieval_preset: str = Field(default="balanced", description="named retrieval preset")
     context_tokens: int = Field(default=1200, ge=100, le=32_000)
     defer_writes: bool = Field(default=False, description="write memory in a background queue")
+    settle_writes_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="with deferred writes, how long a turn waits for the user's queued writes "
+        "before reading memory (read-your-writes); 0: no wait",
+    )
     extract_candidates: int = Field(
         default=15, ge=0, le=30, description="existing facts an extraction prompt sees"
     )

@@ -75,6 +75,9 @@ class AgentOptions:
         extract_recent_turns: earlier turns shown to the extraction prompt (context only).
         context_tokens: token budget of the memory context in the reply prompt.
         defer_writes: write memory in the background queue instead of before returning.
+        settle_writes_s: with ``defer_writes``, how long a turn (or ``MemoryAgent.recall``)
+            waits for the user's queued writes before it reads memory, so it sees what the
+            earlier turns said; past it, it reads what is there (and logs that). 0: no wait.
         stream: stream the reply (tokens reach ``on_token`` / the ``custom`` stream).
     """
 
@@ -83,6 +86,7 @@ class AgentOptions:
     extract_recent_turns: int = 2
     context_tokens: int = 1200
     defer_writes: bool = False
+    settle_writes_s: float = 10.0
     stream: bool = True
 
 

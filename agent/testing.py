@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,12 +43,21 @@ class Call:
 
 
 class ScriptedLLM(OfflineLLM):
-    """Answers from ``script[task]`` (in order; exceptions are raised), else like offline."""
+    """Answers from ``script[task]`` (in order; exceptions are raised), else like offline.
 
-    def __init__(self, script: dict[str, list[Answer]] | None = None) -> None:
+    ``latency_s[task]`` makes async calls of that task take that long (without blocking the
+    event loop), as a real model's do.
+    """
+
+    def __init__(
+        self,
+        script: dict[str, list[Answer]] | None = None,
+        latency_s: dict[str, float] | None = None,
+    ) -> None:
         super().__init__()
         self.provider = f"memlane-test{next(_IDS)}"
         self.script: dict[str, list[Answer]] = script or {}
+        self.latency_s: dict[str, float] = latency_s or {}
         self.calls: list[Call] = []
 
     @property
@@ -69,6 +79,12 @@ class ScriptedLLM(OfflineLLM):
                 raise item
             return item(messages) if callable(item) else item
         return answer(messages)
+
+    async def acompletion(  # type: ignore[override]
+        self, model: str, messages: list, *args: Any, **kwargs: Any
+    ) -> Any:
+        await asyncio.sleep(self.latency_s.get(_task(messages), 0.0))
+        return self._response(model, messages)
 
     def _response(self, model: str, messages: list[Any]) -> Any:
         text = self._answer(messages)

@@ -260,6 +260,27 @@ async def test_deferred_writes_are_ordered_and_failures_visible(
     assert await _current_after_reopen(tmp_path, fake) == ["Berlin"]  # nothing half-written
 
 
+@pytest.mark.parametrize("settle_s", [10.0, 0.0])
+async def test_deferred_write_is_read_by_the_next_turn(
+    tmp_path: Path, fake: ScriptedLLM, settle_s: float
+) -> None:
+    # Extraction takes 0.3 s, as a real model's does: the first turn's reply does not wait for
+    # it, but the next turn reads memory only after it (read-your-writes), unless told not to.
+    fake.latency_s["extract_memory"] = 0.3
+    gateway = LLMGateway(fake.model, backoff_s=0, max_retries=0)
+    options = AgentOptions(defer_writes=True, settle_writes_s=settle_s)
+    agent = MemoryAgent(settings=_settings(tmp_path, fake.model), gateway=gateway, options=options)
+    async with agent:
+        first = await agent.achat(USER, "I live in Lisbon.", at=T0)
+        assert first.write_status == "queued"
+        second = await agent.achat(USER, "Where do I live?", at=T0 + timedelta(minutes=1))
+        early = (await agent.recall(USER, "where do I live")).text
+    if settle_s:
+        assert "Lisbon" in second.memory and "Lisbon" in early
+    else:  # the write was still in flight when the second turn read memory
+        assert "Lisbon" not in second.memory
+
+
 async def _current_after_reopen(tmp_path: Path, fake: ScriptedLLM) -> list[str]:
     async with MemoryAgent(settings=_settings(tmp_path, fake.model)) as agent:
         return await _current(agent, "lives_in")
