@@ -44,7 +44,8 @@ _STORY = [
 async def seed_user(memory: Memory, user_id: str, *, name: str = "Alice") -> dict[str, str]:
     """Commit the story for ``user_id``; returns fact ids by ``predicate:object``."""
     ids: dict[str, str] = {}
-    for n, (day, text, drafts) in enumerate(_STORY):
+    for n, (date, text, drafts) in enumerate(_STORY):
+        day = datetime.fromisoformat(date).replace(tzinfo=UTC)
         episode = Episode(
             id=f"{name.lower()}-ep{n}",
             user_id=user_id,
