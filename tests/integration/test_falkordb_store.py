@@ -15,6 +15,8 @@ from memory_graph.model import WriteSet
 from memory_graph.stores import GraphStore, open_store
 from memory_graph.stores.cypher import CypherStore
 from memory_graph.stores.cypher import store as cypher_store
+from memory_graph.stores.cypher.queries import LABELS, SCHEMA_VERSION, TEXT_PROP
+from memory_graph.stores.cypher.ranking import indexed_words, user_token
 from tests.conftest import Sample
 from tests.integration.falkordb_server import FalkorDBServer
 
@@ -130,3 +132,46 @@ async def test_vector_index_scores_are_cosine_similarity(
     assert [h.score for h in hits] == pytest.approx(cosines, abs=1e-4)
     distances = sorted(float(r["score"]) for r in raw)
     assert distances == pytest.approx([1.0 - c for c in cosines], abs=1e-4)
+
+
+async def test_full_text_index_returns_only_the_users_candidates(
+    graph: CypherStore, sample: Sample
+) -> None:
+    for user in ("alice", "bob"):
+        for n in range(1, 4):
+            await graph.apply(sample.turn(user, n))
+    query = graph.dialect.fulltext_query(["visit", "place"], user_token("alice"))
+    # The index query alone, without the user_id filter the store adds after it.
+    raw = await graph.session.read(
+        f"{graph.dialect.fulltext_call('Fact', TEXT_PROP)} RETURN node.user_id AS u", {"q": query}
+    )
+    assert len(raw) == 9 and {r["u"] for r in raw} == {"alice"}
+    hits = await graph.search_text("alice", "fact", "where did I visit a place", 20)
+    assert len(hits) == 9
+
+
+async def test_a_schema_1_graph_is_upgraded_on_open_and_searchable_again(
+    graph: CypherStore, sample: Sample
+) -> None:
+    for user in ("alice", "bob"):
+        await graph.apply(sample.turn(user, 1))
+    before = await graph.search_text("alice", "fact", "visited place", 10)
+    # Make it a graph as schema 1 wrote it: texts without the user's token.
+    for label in LABELS:
+        rows = await graph.session.read(graph.q.scan_text[label], {"skip": 0, "limit": 100})
+        old = [
+            {"user_id": r["user_id"], "id": r["id"], "text": indexed_words(r["text"], r["user_id"])}
+            for r in rows
+        ]
+        await graph.session.write(graph.q.set_text[label], {"rows": old})
+    await graph.session.write(graph.q.write_meta, {"version": 1})
+    assert await graph.search_text("alice", "fact", "visited place", 10) == []
+    again = open_store(graph.url)
+    await again.open()
+    try:
+        assert (await again.info()).details["schema_version"] == SCHEMA_VERSION == 2
+        assert await again.search_text("alice", "fact", "visited place", 10) == before
+        texts = await graph.session.read(graph.q.scan_text["Episode"], {"skip": 0, "limit": 9})
+        assert [t["text"].split()[0] for t in texts] == [user_token("alice"), user_token("bob")]
+    finally:
+        await again.close()

@@ -11,13 +11,22 @@ from memory_graph.stores import open_store
 from memory_graph.stores._text import query_terms
 from memory_graph.stores.cypher.dialect import FALKORDB, NEO4J, Dialect
 from memory_graph.stores.cypher.queries import LABELS, REL_TYPES, Queries, node, rel
+from memory_graph.stores.cypher.ranking import indexed_words, text_props, user_token
 from memory_graph.stores.cypher.store import CypherStore
 
 pytestmark = pytest.mark.unit
 
-# Statements that read across users on purpose (``users``, global ``counts``) or touch no
-# user data (schema metadata).
-_GLOBAL = {"users", "count_all", "count_label", "read_meta", "write_meta"}
+# Statements that read across users on purpose (``users``, global ``counts``, the schema
+# upgrade's walk over every record) or touch no user data (schema metadata).
+_GLOBAL = {
+    "users",
+    "count_all",
+    "count_label",
+    "read_meta",
+    "write_meta",
+    "scan_text",
+    "set_text",
+}
 
 
 def _statements(q: Queries) -> list[tuple[str, str]]:
@@ -75,18 +84,31 @@ def test_no_statement_returns_embeddings() -> None:
         ("😀 ?!", None, None),
     ],
 )
-def test_fulltext_queries_are_words_ored(
+def test_fulltext_queries_are_words_ored_and_require_the_users_token(
     text: str, falkordb: str | None, neo4j: str | None
 ) -> None:
     terms = query_terms(text)
-    assert FALKORDB.fulltext_query(terms) == falkordb
+    token = user_token("alice")
+    assert token.isalnum() and token != user_token("bob")
+    expected = f"{token} ({falkordb})" if falkordb else None
+    assert FALKORDB.fulltext_query(terms, token) == expected
     if neo4j is not None or not terms:
-        assert NEO4J.fulltext_query(terms) == neo4j
+        expected = f"+{token} +({neo4j})" if neo4j else None
+        assert NEO4J.fulltext_query(terms, token) == expected
 
 
 def test_escaping_is_a_second_defence() -> None:
-    assert FALKORDB.fulltext_query(["a-b", "c|d"]) == "a\\-b|c\\|d"
-    assert NEO4J.fulltext_query(["a:b", "(c)"]) == "a\\:b OR \\(c\\)"
+    assert FALKORDB.fulltext_query(["a-b", "c|d"], "u1") == "u1 (a\\-b|c\\|d)"
+    assert NEO4J.fulltext_query(["a:b", "(c)"], "u1") == "+u1 +(a\\:b OR \\(c\\))"
+
+
+def test_stored_text_starts_with_the_users_token_and_ranking_ignores_it() -> None:
+    props = text_props("alice", "I live in Paris", None)
+    stored, length = props["search_text"], props["search_len"]
+    assert stored.split()[0] == user_token("alice") and length == len(stored.split()) - 1
+    assert indexed_words(stored, "alice") == " ".join(stored.split()[1:])
+    assert indexed_words("live paris", "alice") == "live paris"  # a schema-1 text
+    assert text_props("alice")["search_text"] == user_token("alice")
 
 
 def test_vector_scores_become_cosine_similarity() -> None:

@@ -58,8 +58,9 @@ class Dialect:
             return 1.0 - float(score)
         return 2.0 * float(score) - 1.0
 
-    def fulltext_query(self, words: Sequence[str]) -> str | None:
-        """Words of user text as one OR query, each escaped; None if there are none.
+    def fulltext_query(self, words: Sequence[str], required: str) -> str | None:
+        """Words of user text as one OR query, each escaped, that must also contain the word
+        ``required`` (the user's token); None if there are none.
 
         The words come from :func:`memory_graph.stores._text.query_terms` (letters and digits
         only), so nothing should be left to escape; escaping stays as a second defence.
@@ -67,9 +68,10 @@ class Dialect:
         terms = [self._escape(w) for w in words if w]
         if not terms:
             return None
+        must = self._escape(required)
         if self.name == "falkordb":
-            return "|".join(terms)  # RediSearch ANDs by default
-        return " OR ".join(terms)  # Lucene
+            return f"{must} ({'|'.join(terms)})"  # RediSearch ANDs by default
+        return f"+{must} +({' OR '.join(terms)})"  # Lucene: + marks a required clause
 
     def _escape(self, term: str) -> str:
         specials = (

@@ -38,7 +38,8 @@ __all__ = [
 LABELS: Final = ("Episode", "Entity", "Fact")
 REL_TYPES: Final = ("SUBJECT_OF", "OBJECT", "FROM")
 META_LABEL: Final = "MemlaneMeta"
-SCHEMA_VERSION: Final = 1
+#: 1: first release. 2: searchable text starts with its user's token (``ranking.user_token``).
+SCHEMA_VERSION: Final = 2
 
 EPISODE_FIELDS: Final = (
     "id",
@@ -313,6 +314,24 @@ LIMIT $k
             for target, label in SEARCHABLE.items()
         }
         self.count_label = {label: f"MATCH (n:{label}) RETURN count(n) AS n" for label in LABELS}
+        # Schema upgrades walk every user's records (the one place a query spans users).
+        self.scan_text = {
+            label: f"""
+MATCH (n:{label})
+RETURN n.user_id AS user_id, n.id AS id, n.{TEXT_PROP} AS text
+ORDER BY user_id, id
+SKIP $skip LIMIT $limit
+"""
+            for label in LABELS
+        }
+        self.set_text = {
+            label: f"""
+UNWIND $rows AS r
+MATCH (n:{label} {{user_id: r.user_id, id: r.id}})
+SET n.{TEXT_PROP} = r.text
+"""
+            for label in LABELS
+        }
         self.read_meta = f"MATCH (m:{META_LABEL} {{key: 'schema'}}) RETURN m.version AS version"
         self.write_meta = (
             f"MERGE (m:{META_LABEL} {{key: 'schema'}}) SET m.version = $version RETURN m.version"

@@ -44,7 +44,7 @@ def episode_props(ep: Episode) -> dict[str, Any]:
         "content": ep.content,
         "occurred_at": to_ms(ep.occurred_at),
         "recorded_at": to_ms(ep.recorded_at),
-        **text_props(ep.content),
+        **text_props(ep.user_id, ep.content),
     }
 
 
@@ -61,7 +61,7 @@ def entity_props(en: Entity) -> dict[str, Any]:
         "summary": en.summary,
         "created_at": to_ms(en.created_at),
         "name_keys": name_keys(en),
-        **text_props(en.name, *en.aliases),
+        **text_props(en.user_id, en.name, *en.aliases),
     }
 
 
@@ -80,7 +80,7 @@ def fact_props(f: Fact) -> dict[str, Any]:
         "recorded_at": to_ms(f.recorded_at),
         "expired_at": _ms(f.expired_at),
         "episode_ids": list(f.episode_ids),
-        **text_props(f.statement, f.value),
+        **text_props(f.user_id, f.statement, f.value),
     }
 
 

@@ -31,7 +31,7 @@ from memory_graph.stores.cypher.queries import (
     VECTOR_PROP,
     Queries,
 )
-from memory_graph.stores.cypher.ranking import vector_param
+from memory_graph.stores.cypher.ranking import indexed_words, user_token, vector_param
 from memory_graph.stores.cypher.records import (
     entity_from_row,
     entity_props,
@@ -116,7 +116,9 @@ class CypherStore(GraphStore):
                 self._dims[label] = dim
         meta = await self.session.read(self.q.read_meta)
         version = meta[0]["version"] if meta else None
-        if version is None:
+        if version is not None and int(version) < SCHEMA_VERSION:
+            await self._upgrade(int(version))
+        if version is None or int(version) < SCHEMA_VERSION:
             await self.session.write(self.q.write_meta, {"version": SCHEMA_VERSION})
         elif int(version) > SCHEMA_VERSION:
             raise StoreError(
@@ -124,6 +126,33 @@ class CypherStore(GraphStore):
                 f"{SCHEMA_VERSION}: upgrade memlane",
                 where=self.url,
             )
+
+    async def _upgrade(self, version: int, page: int = 2000) -> None:
+        """Bring a graph written by an older schema up to :data:`SCHEMA_VERSION`.
+
+        1 -> 2: every searchable text gets its user's token in front. Idempotent (a text
+        that has it is left alone), so processes that open the graph together both finish.
+        """
+        if version >= 2:
+            return
+        log.info("upgrading %s from schema %d to %d", self.url, version, SCHEMA_VERSION)
+        for label in LABELS:
+            skip = 0
+            while True:
+                rows = await self.session.read(
+                    self.q.scan_text[label], {"skip": skip, "limit": page}
+                )
+                changed = []
+                for r in rows:
+                    own = indexed_words(r["text"], r["user_id"])
+                    text = f"{user_token(r['user_id'])} {own}".rstrip()
+                    if text != r["text"]:
+                        changed.append({"user_id": r["user_id"], "id": r["id"], "text": text})
+                if changed:
+                    await self.session.write(self.q.set_text[label], {"rows": changed})
+                if len(rows) < page:
+                    break
+                skip += page
 
     async def _ddl(self, ddl: str, key: tuple[str, tuple[str, ...], str]) -> None:
         try:
@@ -311,14 +340,14 @@ class CypherStore(GraphStore):
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
         terms = search_terms(text)
-        query = self.dialect.fulltext_query(terms)
+        query = self.dialect.fulltext_query(terms, user_token(user_id))
         if query is None or k <= 0:
             return []
         rows = await self.session.read(self.q.fulltext[target], self._params(user_id, q=query))
         if not rows:
             return []
         corpus = await self._corpus(user_id, target)
-        tf, dl = term_counts([r["text"] for r in rows], terms)
+        tf, dl = term_counts([indexed_words(r["text"], user_id) for r in rows], terms)
         return top_hits([str(r["id"]) for r in rows], bm25(tf, dl, corpus), k)
 
     async def _corpus(self, user_id: str, target: SearchTarget) -> Corpus:
