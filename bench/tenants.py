@@ -51,12 +51,14 @@ async def _index_wide(store: CypherStore, user: str, text: str, k: int) -> list[
     query = "|".join(store.dialect._escape(t) for t in terms)
     rows = await store.session.read(
         f"{store.dialect.fulltext_call('Fact', TEXT_PROP)} "
-        f"WITH node AS n WHERE n.user_id = $user_id RETURN n.id AS id, n.{TEXT_PROP} AS text",
+        f"WITH node AS n WHERE n.user_id = $user_id "
+        f"RETURN collect(n.id) AS ids, collect(n.{TEXT_PROP}) AS texts",
         {"q": query, "user_id": user},
     )
+    ids, texts = rows[0]["ids"], rows[0]["texts"]
     corpus = await store._corpus(user, "fact")
-    tf, dl = term_counts([indexed_words(r["text"], user) for r in rows], terms)
-    return top_hits([str(r["id"]) for r in rows], bm25(tf, dl, corpus), k)
+    tf, dl = term_counts([indexed_words(t, user) for t in texts], terms)
+    return top_hits([str(i) for i in ids], bm25(tf, dl, corpus), k)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

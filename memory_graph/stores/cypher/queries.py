@@ -278,12 +278,14 @@ SKIP $skip LIMIT $limit
         }
         # The full-text index finds candidate nodes; the store ranks them with BM25 over the
         # returned (pre-tokenised) text, the formula of SQLite's FTS5, so every backend ranks
-        # alike (RediSearch's and Lucene's own scores and analysers differ).
+        # alike (RediSearch's and Lucene's own scores and analysers differ). The candidates
+        # come back as one row of two lists: on FalkorDB, 2,000 candidates as rows took 6.4 /
+        # 30.5 ms p50 / p95 to arrive, as two lists 4.7 / 5.7 ms.
         self.fulltext = {
             target: f"""
 {dialect.fulltext_call(label, TEXT_PROP)}
 WITH node AS n WHERE n.user_id = $user_id
-RETURN n.id AS id, n.{TEXT_PROP} AS text
+RETURN collect(n.id) AS ids, collect(n.{TEXT_PROP}) AS texts
 """
             for target, label in SEARCHABLE.items()
         }

@@ -344,11 +344,12 @@ class CypherStore(GraphStore):
         if query is None or k <= 0:
             return []
         rows = await self.session.read(self.q.fulltext[target], self._params(user_id, q=query))
-        if not rows:
+        ids, texts = (rows[0]["ids"] or [], rows[0]["texts"] or []) if rows else ([], [])
+        if not ids:
             return []
         corpus = await self._corpus(user_id, target)
-        tf, dl = term_counts([indexed_words(r["text"], user_id) for r in rows], terms)
-        return top_hits([str(r["id"]) for r in rows], bm25(tf, dl, corpus), k)
+        tf, dl = term_counts([indexed_words(t, user_id) for t in texts], terms)
+        return top_hits([str(i) for i in ids], bm25(tf, dl, corpus), k)
 
     async def _corpus(self, user_id: str, target: SearchTarget) -> Corpus:
         """Documents and total words of a user's ``target`` records (BM25 statistics)."""
