@@ -48,6 +48,9 @@ _WEEKDAY = r"(?P<weekday>" + "|".join(_WEEKDAYS) + r")"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ago", re.compile(rf"\b{_NUM}\s+{_UNIT}\s+ago\b", re.I)),
+    # "I've been vegetarian for five years": a state that began that long ago. Only after a
+    # present perfect (see _PERFECT): "I lived in Paris for five years" is a past period.
+    ("for_n", re.compile(rf"\bfor\s+(?:the\s+(?:past|last)\s+)?{_NUM}\s+{_UNIT}\b", re.I)),
     ("in_n", re.compile(rf"\bin\s+{_NUM}\s+{_UNIT}\b", re.I)),
     (
         "rel_weekday",
@@ -136,7 +139,7 @@ def _shift(now: datetime, n: int, unit: str) -> datetime:
 def _resolve(kind: str, m: re.Match[str], now: datetime, future: bool) -> datetime | None:
     today = _day(now)
     g = m.groupdict()
-    if kind == "ago":
+    if kind in ("ago", "for_n"):
         return _shift(today, -_count(g["n"]), g["unit"])
     if kind == "in_n":
         return _shift(today, _count(g["n"]), g["unit"])
@@ -184,12 +187,27 @@ def _resolve(kind: str, m: re.Match[str], now: datetime, future: bool) -> dateti
     return today + timedelta(days=offset)
 
 
+_PERFECT = re.compile(
+    r"(?:'ve|\bhave|\bhas|\bhad)\s+(?:\w+\s+)?(?:been|had|lived|worked|known|"
+    r"owned|played|studied|used|done|kept|run|taught)\b",
+    re.I,
+)
+
+
+def _sentence_before(text: str, end: int) -> str:
+    """The part of ``text``'s sentence that comes before ``end``."""
+    start = max(text.rfind(p, 0, end) for p in ".!?;")
+    return text[start + 1 : end]
+
+
 def find_dates(text: str, now: datetime, *, future: bool = False) -> list[DateHit]:
     """Every date phrase in ``text`` resolved against ``now``, in order, none overlapping."""
     hits: list[DateHit] = []
     for kind, pattern in _PATTERNS:  # earlier patterns are the more specific ones
         for m in pattern.finditer(text):
             if any(h.start < m.end() and m.start() < h.end for h in hits):
+                continue
+            if kind == "for_n" and not _PERFECT.search(_sentence_before(text, m.start())):
                 continue
             when = _resolve(kind, m, now, future)
             if when is not None:

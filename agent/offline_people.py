@@ -63,7 +63,7 @@ def _role(c: Ctx, raw: str | None) -> str | None:
 
 def _link(c: Ctx, role: str, name: str) -> Draft:
     predicate = ROLES[role.lower()]
-    return Draft(predicate, name, f"{name} is {c.who}'s {role.lower()}.", object_kind="person",
+    return Draft(predicate, name, f"{name} is {c.whom}'s {role.lower()}.", object_kind="person",
                  kind="fact")  # fmt: skip
 
 

@@ -161,6 +161,11 @@ class Ctx:
     prompt: ParsedPrompt
     message: str = ""
 
+    @property
+    def whom(self) -> str:
+        """The user inside a sentence: "the user", or their name."""
+        return "the user" if self.who == "The user" else self.who
+
     def span(self, m: re.Match[str]) -> tuple[int, int]:
         """The clause holding the start of ``m`` (widened to the end of the match)."""
         for start, end in self.spans:

@@ -226,6 +226,20 @@ def _left(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 
 
 @rule(
+    r"\bi(?:'ve| have)? (?:just |recently |finally )?(?:left|quit)\b[^.;!?]*?"
+    r"\b(?:to|and (?:then )?)"
+    rf" (?:join|joined|start at|started at|go work (?:at|for)|work (?:at|for)) (?P<o>{CAP})"
+)
+def _left_to_join(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    # "I left Google to join Stripe last month": the old job ends (``_left``), the new begins.
+    org = m["o"]
+    if _place_like(org, c):
+        return
+    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
+                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+@rule(
     rf"\b(?:back when i|when i|i used to|in (?:19|20)\d\d,? i) (?:worked|was working|work|"
     rf"was still|was) (?:at|for) (?P<o>{CAP})"
 )

@@ -44,6 +44,8 @@ NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)  # a Friday
         ("I was remembering 2016", False, "2016-01-01"),
         ("yesterday", False, "2024-03-14"),
         ("last year", False, "2023-01-01"),
+        ("I've been vegetarian for five years", False, "2019-03-15"),
+        ("we have lived here for the past 3 months", False, "2023-12-15"),
     ],
 )
 def test_dates_resolve_against_the_turn_time(text: str, future: bool, expected: str) -> None:
@@ -53,6 +55,9 @@ def test_dates_resolve_against_the_turn_time(text: str, future: bool, expected: 
 
 def test_no_date_and_stripping() -> None:
     assert find_date("I may go", NOW) is None
+    # A past period's length is no start date: only a present perfect dates from it.
+    assert find_date("I lived in Paris for five years", NOW) is None
+    assert find_date("I've been happy. I cooked for two days", NOW) is None
     assert strip_dates("Berlin last month") == "Berlin"
 
 
@@ -87,6 +92,11 @@ def _triples(facts: list[dict]) -> set[tuple]:
         ("I work at Bank of America.", {("works_at", "Bank of America", "positive", None)}),
         ("I joined Stripe two years ago.", {("works_at", "Stripe", "positive", "2022-03-15")}),
         ("I left Acme Corp yesterday.", {("works_at", "Acme Corp", "negative", "2024-03-14")}),
+        ("I left Google to join Stripe last month.",
+         {("works_at", "Google", "negative", "2024-02-01"),
+          ("works_at", "Stripe", "positive", "2024-02-01")}),
+        ("I've been vegetarian for five years.",
+         {("diet", "vegetarian", "positive", "2019-03-15")}),
         ("I'm a software engineer.", {("job_title", "software engineer", "positive", None)}),
         ("My wife Anna is great.", {("partner", "Anna", "positive", None)}),
         ("My daughter is named Lily.", {("has_child", "Lily", "positive", None)}),
@@ -372,3 +382,17 @@ def test_a_story_about_a_known_old_home_restates_its_period() -> None:
     assert story["valid_at"] == "2021-05-01"
     (old,) = _extract("Back in 2016, when I lived in Porto, it rained a lot.", cands)
     assert old["valid_at"] == "2016-01-01" and old["contradicts"] == []  # never closes Oslo
+
+
+def test_statements_without_a_user_name_read_as_sentences() -> None:
+    from agent.offline import answer
+
+    data = em.ExtractionInput(
+        user_name=None,
+        turn_time=NOW,
+        new_turns=[em.Turn(content="My sister Anna lives in Oslo.", at=NOW)],
+        candidates=[],
+        predicates=em.ExtractionInput.predicate_lines(default_registry()),
+    )
+    statements = {f["statement"] for f in json.loads(answer(em.build_messages(data)))["facts"]}
+    assert statements == {"Anna is the user's sister.", "Anna lives in Oslo."}
