@@ -45,7 +45,10 @@ def user_token(user_id: str) -> str:
 
     Letters and digits only (every analyser keeps it whole), never a stemmed English word,
     and 80 bits of a hash: two users sharing one would only lose the index's pre-filter, not
-    isolation (the query still filters on ``user_id``).
+    isolation (the query still filters on ``user_id``). SQLite's FTS tables hold the whole
+    id in hex instead (``sqlite._sql.owner_token``, in a column of its own); here the token
+    shares the indexed text, and Lucene's whitespace tokenizer cuts tokens at 255
+    characters, which a 128-character id in hex would pass, so a fixed length.
     """
     return "u" + hashlib.blake2b(user_id.encode(), digest_size=10).hexdigest()
 
