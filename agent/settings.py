@@ -6,16 +6,19 @@ Library code never reads the environment; it receives a :class:`Settings` or pla
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from memory_graph.embedders import Precision
+from memory_graph.errors import InputError
 
 if TYPE_CHECKING:
     from memory_graph.predicates import PredicateRegistry
 
-__all__ = ["Settings", "default_store_url", "make_registry"]
+__all__ = ["Settings", "default_store_url", "make_registry", "read_settings"]
 
 
 def default_store_url() -> str:
@@ -35,7 +38,7 @@ class Settings(BaseSettings):
         description="'minilm' (the packaged all-MiniLM-L6-v2), 'hash' (fast, for tests), "
         "or any sentence-transformers model name or path",
     )
-    embed_precision: Literal["auto", "fp32", "bf16"] = Field(
+    embed_precision: Precision = Field(
         default="auto",
         description="embedding precision: 'bf16' embeds ~2.3x faster where "
         "the CPU has native bfloat16 (cosine >= 0.9999 to fp32); 'auto' uses it there only",
@@ -67,6 +70,22 @@ class Settings(BaseSettings):
     )
     llm_timeout_s: float = Field(default=60.0, gt=0)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
+
+
+def read_settings() -> Settings:
+    """The settings of the ``MEMLANE_*`` variables.
+
+    Raises:
+        InputError: a variable's value is invalid; the message names each such variable.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            f"MEMLANE_{'_'.join(str(p) for p in e['loc']).upper()}={e['input']!r}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise InputError("; ".join(problems), where="settings") from None
 
 
 def make_registry(settings: Settings) -> PredicateRegistry:

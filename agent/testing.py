@@ -45,8 +45,8 @@ class Call:
 class ScriptedLLM(OfflineLLM):
     """Answers from ``script[task]`` (in order; exceptions are raised), else like offline.
 
-    ``latency_s[task]`` makes async calls of that task take that long (without blocking the
-    event loop), as a real model's do.
+    ``latency_s[task]`` makes async completion calls of that task (extraction; replies stream)
+    take that long without blocking the event loop, as a real model's do.
     """
 
     def __init__(

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from agent.settings import Settings, make_registry
-from memory_graph.errors import MemlaneError
+from agent.settings import Settings, make_registry, read_settings
+from memory_graph.errors import InputError, MemlaneError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -52,7 +52,11 @@ def load_settings(store: str | None = None) -> Settings:
         ("TOKENIZERS_PARALLELISM", "false"),
     ):
         os.environ.setdefault(key, value)
-    settings = Settings()
+    try:
+        settings = read_settings()
+    except InputError as exc:
+        typer.echo(f"error [{exc.code}]: {exc}", err=True)
+        raise typer.Exit(2) from exc
     if store:
         settings = settings.model_copy(update={"store": store})
     return settings

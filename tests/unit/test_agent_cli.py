@@ -54,3 +54,14 @@ def test_ingest_extract_runs_messages_through_extraction(env: Path) -> None:
         extra = [] if "--batch" in args else ["--extract"]
         out = CliRunner().invoke(app, ["ingest", str(file), "--user", "ana", *extra, *args])
         assert out.exit_code == 2, out.output
+
+
+def test_a_bad_setting_is_a_one_line_error_naming_the_variable(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEMLANE_EMBED_PRECISION", "fp8")
+    monkeypatch.setenv("MEMLANE_CONTEXT_TOKENS", "5")
+    out = CliRunner().invoke(app, ["facts", "ana"])
+    assert out.exit_code == 2 and out.exception is not None and "Traceback" not in out.output
+    assert "MEMLANE_EMBED_PRECISION='fp8'" in out.output
+    assert "MEMLANE_CONTEXT_TOKENS='5'" in out.output
