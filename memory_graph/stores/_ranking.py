@@ -28,7 +28,21 @@ import snowballstemmer
 from memory_graph.stores._text import query_terms
 from memory_graph.stores.base import Hit
 
-__all__ = ["Corpus", "bm25", "index_text", "search_terms", "term_counts", "top_hits", "words"]
+__all__ = [
+    "SCORE_WINDOW",
+    "Corpus",
+    "bm25",
+    "index_text",
+    "keep_rare",
+    "search_terms",
+    "term_counts",
+    "top_hits",
+    "words",
+]
+
+SCORE_WINDOW = 3000
+"""At most this many full-text matches are scored per search; words found in more of a
+user's records are dropped while rarer ones remain (every store's ``search_text``)."""
 
 Matrix: TypeAlias = npt.NDArray[np.float64]
 Vector: TypeAlias = npt.NDArray[np.float64]
@@ -134,6 +148,16 @@ def bm25(tf: Matrix, dl: Vector, corpus: Corpus, df: Sequence[int] | None = None
     norm = K1 * (1 - B + B * dl / (corpus.avgdl or 1.0))
     scored: Vector = (idf * tf * (K1 + 1) / (tf + norm[:, None])).sum(axis=1)
     return scored
+
+
+def keep_rare(words: Sequence[str], df: dict[str, int], window: int) -> list[str]:
+    """The words found in at most ``window`` records (``df``), or the rarest if none is.
+
+    A word in more records than are scored would flood the window with matches its small
+    BM25 weight barely ranks; rarer words of the query decide instead.
+    """
+    kept = [w for w in words if df[w] <= window]
+    return kept or [min(words, key=lambda w: df[w])]
 
 
 def top_hits(ids: Sequence[str], scores: Vector, k: int) -> list[Hit]:

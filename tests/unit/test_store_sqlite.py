@@ -307,20 +307,3 @@ async def test_upgrading_computes_search_words_and_per_user_stats(
             got = await upgraded.search_text("alice", target, text, 10)  # type: ignore[arg-type]
             assert got and got == await fresh.search_text("alice", target, text, 10)  # type: ignore[arg-type]
     assert _stats(old) == _stats(new)
-
-
-async def test_a_capped_candidate_set_keeps_the_users_document_frequencies(
-    tmp_path: Path, sample: Sample, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from memory_graph.stores.sqlite import store as sqlite_store
-
-    texts = ["sushi and ramen", "ramen", "tea", "more sushi", "green tea"]
-    texts += [f"something else {i}" for i in range(6)]  # 2 of 11 hold each word: idf > 0
-    facts = [sample.fact("alice", f"f{i}", t) for i, t in enumerate(texts)]
-    async with open_store(f"sqlite:///{tmp_path / 'w.db'}") as store:
-        await store.apply(WriteSet("alice", facts=facts))
-        full = {h.id: h.score for h in await store.search_text("alice", "fact", "ramen tea", 9)}
-        monkeypatch.setattr(sqlite_store, "SCORE_WINDOW", 3)  # only the newest 3 matches
-        capped = await store.search_text("alice", "fact", "ramen tea", 9)
-    assert sorted(h.id for h in capped) == ["f1", "f2", "f4"]  # f0 fell out of the window
-    assert all(h.score == full[h.id] for h in capped)  # idf from every matching record

@@ -74,6 +74,8 @@ TEXT_PROP: Final = "search_text"
 TEXT_LEN_PROP: Final = "search_len"
 VECTOR_PROP: Final = "embedding"
 SEARCHABLE: Final = {"fact": "Fact", "episode": "Episode", "entity": "Entity"}
+#: Per label: the time that orders full-text matches newest first (the scoring window).
+NEWEST: Final = {"Fact": "recorded_at", "Episode": "recorded_at", "Entity": "created_at"}
 
 #: Range indexes (every label on user_id and id; facts also on their endpoints).
 RANGE_INDEXES: Final = (
@@ -280,12 +282,23 @@ SKIP $skip LIMIT $limit
         # returned (pre-tokenised) text, the formula of SQLite's FTS5, so every backend ranks
         # alike (RediSearch's and Lucene's own scores and analysers differ). The candidates
         # come back as one row of two lists: on FalkorDB, 2,000 candidates as rows took 6.4 /
-        # 30.5 ms p50 / p95 to arrive, as two lists 4.7 / 5.7 ms.
+        # 30.5 ms p50 / p95 to arrive, as two lists 4.7 / 5.7 ms. At most $limit of them, the
+        # newest (the scoring window, ``_ranking.SCORE_WINDOW``).
         self.fulltext = {
             target: f"""
 {dialect.fulltext_call(label, TEXT_PROP)}
 WITH node AS n WHERE n.user_id = $user_id
+WITH n ORDER BY n.{NEWEST[label]} DESC, n.id DESC LIMIT $limit
 RETURN collect(n.id) AS ids, collect(n.{TEXT_PROP}) AS texts
+"""
+            for target, label in SEARCHABLE.items()
+        }
+        self.fulltext_count = {
+            target: f"""
+{dialect.fulltext_call(label, TEXT_PROP)}
+WITH node AS n WHERE n.user_id = $user_id
+WITH n LIMIT $limit
+RETURN count(n) AS n
 """
             for target, label in SEARCHABLE.items()
         }

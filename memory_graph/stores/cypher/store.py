@@ -20,7 +20,15 @@ from memory_graph.errors import InputError, StoreError
 from memory_graph.io import record_to_dict
 from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memory_graph.stores._checks import check_write_set
-from memory_graph.stores._ranking import Corpus, bm25, search_terms, term_counts, top_hits
+from memory_graph.stores._ranking import (
+    SCORE_WINDOW,
+    Corpus,
+    bm25,
+    keep_rare,
+    search_terms,
+    term_counts,
+    top_hits,
+)
 from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
 from memory_graph.stores.cypher.queries import (
     LABELS,
@@ -339,17 +347,56 @@ class CypherStore(GraphStore):
 
     # -- search ------------------------------------------------------------------------------
     async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
+        """BM25 over the user's matching records with the user's own statistics, as on
+        every store, within the same bounds as SQLite's: when more than ``SCORE_WINDOW``
+        records match, words found in more than that many are dropped while rarer ones
+        remain, the newest ``SCORE_WINDOW`` matches are scored, and document frequencies
+        come from the index's counts (capped at ``SCORE_WINDOW + 1``)."""
         terms = search_terms(text)
-        query = self.dialect.fulltext_query(terms, user_token(user_id))
-        if query is None or k <= 0:
+        if not terms or k <= 0:
             return []
-        rows = await self.session.read(self.q.fulltext[target], self._params(user_id, q=query))
-        ids, texts = (rows[0]["ids"] or [], rows[0]["texts"] or []) if rows else ([], [])
+        ids, texts = await self._matches(user_id, target, terms, SCORE_WINDOW + 1)
+        df: list[int] | None = None
+        if len(ids) > SCORE_WINDOW:
+            counts = await asyncio.gather(
+                *(self._match_count(user_id, target, t, SCORE_WINDOW + 1) for t in terms)
+            )
+            found = dict(zip(terms, counts, strict=True))
+            kept = keep_rare(terms, found, SCORE_WINDOW) if len(terms) > 1 else terms
+            if kept == terms:
+                ids, texts = ids[:SCORE_WINDOW], texts[:SCORE_WINDOW]
+            else:
+                terms = kept
+                ids, texts = await self._matches(user_id, target, terms, SCORE_WINDOW)
+            if len(ids) >= SCORE_WINDOW:
+                df = [found[t] for t in terms]
         if not ids:
             return []
         corpus = await self._corpus(user_id, target)
         tf, dl = term_counts([indexed_words(t, user_id) for t in texts], terms)
-        return top_hits([str(i) for i in ids], bm25(tf, dl, corpus), k)
+        return top_hits([str(i) for i in ids], bm25(tf, dl, corpus, df), k)
+
+    async def _matches(
+        self, user_id: str, target: SearchTarget, terms: list[str], limit: int
+    ) -> tuple[list[Any], list[Any]]:
+        """Ids and stored texts of the user's newest ``limit`` records holding a term."""
+        query = self.dialect.fulltext_query(terms, user_token(user_id))
+        if query is None:
+            return [], []
+        rows = await self.session.read(
+            self.q.fulltext[target], self._params(user_id, q=query, limit=limit)
+        )
+        return (rows[0]["ids"] or [], rows[0]["texts"] or []) if rows else ([], [])
+
+    async def _match_count(self, user_id: str, target: SearchTarget, term: str, cap: int) -> int:
+        """How many of the user's records hold ``term`` (counted up to ``cap``)."""
+        query = self.dialect.fulltext_query([term], user_token(user_id))
+        if query is None:
+            return 0
+        rows = await self.session.read(
+            self.q.fulltext_count[target], self._params(user_id, q=query, limit=cap)
+        )
+        return int(rows[0]["n"]) if rows else 0
 
     async def _corpus(self, user_id: str, target: SearchTarget) -> Corpus:
         """Documents and total words of a user's ``target`` records (BM25 statistics)."""

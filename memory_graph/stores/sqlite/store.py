@@ -28,7 +28,7 @@ from memory_graph.errors import InputError, MemlaneError, StoreError
 from memory_graph.io import record_to_dict
 from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memory_graph.stores._checks import check_write_set, vector_f32
-from memory_graph.stores._ranking import Corpus, bm25, top_hits
+from memory_graph.stores._ranking import SCORE_WINDOW, Corpus, bm25, keep_rare, top_hits
 from memory_graph.stores._ranking import words as stem_words
 from memory_graph.stores._text import query_terms
 from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
@@ -42,8 +42,6 @@ __all__ = ["SQLiteStore"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCORE_WINDOW = 3000
-"""At most this many full-text matches are scored per search (see ``search_text``)."""
 
 _PRAGMAS = (
     "PRAGMA journal_mode = WAL",
@@ -399,8 +397,7 @@ class SQLiteStore(GraphStore):
         df: dict[str, int] = {}
         if len(words) > 1:
             df = {w: matches(w) for w in words}
-            kept = [w for w in words if df[w] <= SCORE_WINDOW]
-            words = kept or [min(words, key=lambda w: df[w])]
+            words = keep_rare(words, df, SCORE_WINDOW)
         terms = list(dict.fromkeys(t for w in words for t in stem_words(w)))
         if not terms:
             return []
