@@ -202,9 +202,13 @@ def _works(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     r"(?:new )?job (?:at|with)|was hired by|got hired (?:at|by)|"
     rf"accepted an offer from|moved to work (?:at|for)) (?P<o>{CAP})"
     rf"|\bmy first day at (?P<o2>{CAP})"
+    # "I left Google to join Stripe": the new job (``_left`` ends the old one).
+    r"|\bi(?:'ve| have)? (?:just |recently |finally )?(?:left|quit)\b[^.;!?]*?"
+    r"\b(?:to|and (?:then )?) (?:join|joined|start at|started at|go work (?:at|for)|"
+    rf"work (?:at|for)) (?P<o3>{CAP})"
 )
 def _joined(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    org = m["o"] or m["o2"]
+    org = m["o"] or m["o2"] or m["o3"]
     if _PAST.search(c.clause(m)) or _place_like(org, c):
         return
     yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
@@ -223,20 +227,6 @@ def _left(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return
     yield Draft("works_at", org, f"{c.who} no longer works at {org}.", object_kind="org",
                 polarity="negative", valid_at=c.date(m, near=True) or c.day())  # fmt: skip
-
-
-@rule(
-    r"\bi(?:'ve| have)? (?:just |recently |finally )?(?:left|quit)\b[^.;!?]*?"
-    r"\b(?:to|and (?:then )?)"
-    rf" (?:join|joined|start at|started at|go work (?:at|for)|work (?:at|for)) (?P<o>{CAP})"
-)
-def _left_to_join(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    # "I left Google to join Stripe last month": the old job ends (``_left``), the new begins.
-    org = m["o"]
-    if _place_like(org, c):
-        return
-    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
-                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
 
 
 @rule(
