@@ -465,9 +465,14 @@ class MemoryAgent:
     async def recall(self, user_id: str, query: str, **kwargs: Any) -> MemoryContext:
         """The memory context for ``query`` (see :meth:`Memory.recall`), after the user's
         queued writes (bounded by ``options.settle_writes_s``)."""
-        res = await self._open()
-        await settle_writes(self._context(res, user_id, None))
-        return await res.memory.recall(user_id, query, **kwargs)
+        await self.settle(user_id)
+        return await (await self._open()).memory.recall(user_id, query, **kwargs)
+
+    async def settle(self, user_id: str) -> None:
+        """With deferred writes, wait (up to ``options.settle_writes_s``) for the user's
+        queued writes, so what follows reads what the earlier turns said."""
+        if self._res is not None:
+            await settle_writes(self._context(self._res, user_id, None))
 
     async def memory(self) -> Memory:
         """The agent's :class:`Memory` (opened on first use)."""

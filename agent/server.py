@@ -239,6 +239,17 @@ def _memory(request: Request) -> Memory:
 Mem = Annotated[Memory, Depends(_memory)]
 
 
+async def _settled(request: Request, user_id: UserId) -> None:
+    """Before any memory route: the user's queued chat writes, if the agent defers them.
+
+    So a read sees what earlier chat turns said, and a forget is not followed by a queued
+    write that brings the user back (bounded by ``settle_writes_s``).
+    """
+    agent = request.app.state.agent
+    if agent is not None:
+        await agent.settle(user_id)
+
+
 def create_app(
     memory: Memory | None = None,
     *,
@@ -331,7 +342,9 @@ def _handlers(app: FastAPI) -> None:
 
 
 def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
-    router = APIRouter(prefix="/users/{user_id}", tags=["memory"], dependencies=auth)
+    router = APIRouter(
+        prefix="/users/{user_id}", tags=["memory"], dependencies=[*auth, Depends(_settled)]
+    )
 
     @router.get("/profile", response_model=Profile)
     async def get_profile(user_id: UserId, memory: Mem, as_of: AsOf = None) -> Profile:

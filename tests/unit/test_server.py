@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from agent.server import MAX_BODY_BYTES
@@ -139,3 +141,47 @@ async def test_openapi_and_inspector_assets(tmp_path: Path) -> None:
         js = await client.get("/inspector/static/vendor/cytoscape.min.js")
         assert js.status_code == 200 and len(js.content) > 100_000
         assert (await client.get("/inspector/static/inspect.js")).status_code == 200
+
+
+async def test_memory_routes_wait_for_the_users_deferred_chat_writes(tmp_path: Path) -> None:
+    # Extraction takes 0.3 s, as a real model's does; chat replies before its write lands.
+    from agent.api import MemoryAgent
+    from agent.llm import LLMGateway
+    from agent.server import create_app
+    from agent.settings import Settings
+    from agent.state import AgentOptions
+    from agent.testing import ScriptedLLM
+    from memory_graph.embedders import HashEmbedder
+    from memory_graph.memory import Memory
+    from memory_graph.stores import open_store
+
+    with ScriptedLLM.installed(latency_s={"extract_memory": 0.3}) as fake:
+        async with open_store(f"sqlite:///{tmp_path / 'm.db'}") as store:
+            memory = Memory(store, HashEmbedder())
+            settings = Settings(
+                model=fake.model, embedder="hash", checkpoint_db=str(tmp_path / "t.db")
+            )
+            agent = MemoryAgent(
+                settings=settings,
+                memory=memory,
+                gateway=LLMGateway(fake.model, backoff_s=0, max_retries=0),
+                options=AgentOptions(defer_writes=True),
+            )
+            transport = httpx.ASGITransport(app=create_app(memory, agent=agent))
+            try:
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                    await _chat_read_and_forget(client, agent)
+            finally:
+                await agent.aclose()
+
+
+async def _chat_read_and_forget(client: httpx.AsyncClient, agent: Any) -> None:
+    r = await client.post("/users/alice/chat", json={"message": "I live in Lisbon."})
+    assert r.json()["write_status"] == "queued"
+    r = await client.get("/users/alice/facts", params={"predicate": "lives_in"})
+    assert [f["object"] for f in r.json()["facts"]] == ["Lisbon"]
+    # A forget right after a turn is not undone by that turn's queued write.
+    await client.post("/users/alice/chat", json={"message": "I love sushi."})
+    assert (await client.delete("/users/alice")).status_code == 200
+    await agent.drain()
+    assert (await client.get("/users/alice/facts")).json()["facts"] == []
