@@ -119,8 +119,20 @@ _CORE = Migration(
 )
 
 
-def _fts(table: str, content: str, columns: tuple[str, ...]) -> tuple[str, ...]:
-    """An external-content FTS5 table over ``content`` kept in sync by triggers.
+def _fts_table(table: str, content: str, columns: tuple[str, ...]) -> str:
+    """``CREATE`` of an external-content FTS5 table over ``columns`` of ``content``."""
+    return f"""
+        CREATE VIRTUAL TABLE {table} USING fts5 (
+            {", ".join(columns)}, content='{content}', content_rowid='pk', tokenize='{_TOKENIZE}'
+        )
+        """
+
+
+def _fts_triggers(
+    table: str, content: str, columns: tuple[str, ...], watched: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The triggers that keep ``table`` in sync with ``content``; updates of ``watched``
+    columns re-index a row.
 
     Triggers run inside the writing statement's transaction, so the index can never
     disagree with its table after a commit or a rollback.
@@ -129,11 +141,6 @@ def _fts(table: str, content: str, columns: tuple[str, ...]) -> tuple[str, ...]:
     new = ", ".join(f"new.{c}" for c in columns)
     old = ", ".join(f"old.{c}" for c in columns)
     return (
-        f"""
-        CREATE VIRTUAL TABLE {table} USING fts5 (
-            {cols}, content='{content}', content_rowid='pk', tokenize='{_TOKENIZE}'
-        )
-        """,
         f"""
         CREATE TRIGGER {table}_ai AFTER INSERT ON {content} BEGIN
             INSERT INTO {table} (rowid, {cols}) VALUES (new.pk, {new});
@@ -145,11 +152,19 @@ def _fts(table: str, content: str, columns: tuple[str, ...]) -> tuple[str, ...]:
         END
         """,
         f"""
-        CREATE TRIGGER {table}_au AFTER UPDATE OF {cols} ON {content} BEGIN
+        CREATE TRIGGER {table}_au AFTER UPDATE OF {", ".join(watched)} ON {content} BEGIN
             INSERT INTO {table} ({table}, rowid, {cols}) VALUES ('delete', old.pk, {old});
             INSERT INTO {table} (rowid, {cols}) VALUES (new.pk, {new});
         END
         """,
+    )
+
+
+def _fts(table: str, content: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """An external-content FTS5 table over ``content`` kept in sync by triggers."""
+    return (
+        _fts_table(table, content, columns),
+        *_fts_triggers(table, content, columns, columns),
     )
 
 
@@ -196,10 +211,7 @@ def _owned_fts(table: str, content: str, columns: tuple[str, ...]) -> tuple[str,
     ``owner`` is a virtual generated column of the content table (no storage) so that
     FTS5's ``rebuild`` and ``integrity-check`` can read it like any other column.
     """
-    cols = ", ".join((*columns, "owner"))
-    new = ", ".join(f"new.{c}" for c in (*columns, "owner"))
-    old = ", ".join(f"old.{c}" for c in (*columns, "owner"))
-    watched = ", ".join(columns)
+    owned = (*columns, "owner")
     return (
         f"DROP TRIGGER {table}_ai",
         f"DROP TRIGGER {table}_ad",
@@ -207,28 +219,9 @@ def _owned_fts(table: str, content: str, columns: tuple[str, ...]) -> tuple[str,
         f"DROP TABLE {table}",
         f"ALTER TABLE {content} ADD COLUMN owner TEXT "
         "GENERATED ALWAYS AS ('u' || hex(user_id)) VIRTUAL",
-        f"""
-        CREATE VIRTUAL TABLE {table} USING fts5 (
-            {cols}, content='{content}', content_rowid='pk', tokenize='{_TOKENIZE}'
-        )
-        """,
+        _fts_table(table, content, owned),
         f"INSERT INTO {table} ({table}) VALUES ('rebuild')",
-        f"""
-        CREATE TRIGGER {table}_ai AFTER INSERT ON {content} BEGIN
-            INSERT INTO {table} (rowid, {cols}) VALUES (new.pk, {new});
-        END
-        """,
-        f"""
-        CREATE TRIGGER {table}_ad AFTER DELETE ON {content} BEGIN
-            INSERT INTO {table} ({table}, rowid, {cols}) VALUES ('delete', old.pk, {old});
-        END
-        """,
-        f"""
-        CREATE TRIGGER {table}_au AFTER UPDATE OF {watched} ON {content} BEGIN
-            INSERT INTO {table} ({table}, rowid, {cols}) VALUES ('delete', old.pk, {old});
-            INSERT INTO {table} (rowid, {cols}) VALUES (new.pk, {new});
-        END
-        """,
+        *_fts_triggers(table, content, owned, columns),
     )
 
 
