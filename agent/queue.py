@@ -110,7 +110,7 @@ class WriteQueue:
         if queue is None:
             return True
         try:
-            await asyncio.wait_for(asyncio.shield(queue.join()), timeout_s)
+            await asyncio.wait_for(queue.join(), timeout_s)
         except TimeoutError:
             return False
         return True
