@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
@@ -55,8 +55,7 @@ def load_settings(store: str | None = None) -> Settings:
     try:
         settings = read_settings()
     except InputError as exc:
-        typer.echo(f"error [{exc.code}]: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(exc)
     if store:
         settings = settings.model_copy(update={"store": store})
     return settings
@@ -68,8 +67,13 @@ def run(factory: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(factory())  # type: ignore[arg-type]
     except MemlaneError as exc:
-        typer.echo(f"error [{exc.code}]: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        fail(exc)
+
+
+def fail(exc: MemlaneError) -> NoReturn:
+    """End the command: the error as one line on stderr, exit code 2."""
+    typer.echo(f"error [{exc.code}]: {exc}", err=True)
+    raise typer.Exit(2) from exc
 
 
 def emit_json(data: Any) -> None:
