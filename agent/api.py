@@ -37,21 +37,21 @@ from langgraph.runtime import Runtime
 from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
 
-from agent.graph import build_chat_graph, build_write_graph, settle_writes
-from agent.llm import CallRecord, LLMGateway
-from agent.offline import register as register_offline
-from agent.queue import WriteFailure, WriteQueue
-from agent.settings import Settings, make_registry
-from agent.state import AgentContext, AgentOptions, TurnState
-from memory_graph.embed import Embedder
-from memory_graph.embedders import make_embedder
-from memory_graph.errors import InputError, MemlaneError
-from memory_graph.memory import Memory
-from memory_graph.model import ID_PATTERN, MAX_CONTENT_CHARS, Id, Role, check_content
-from memory_graph.reconcile import CommitReport, check_user_id
-from memory_graph.retrieve import MemoryContext
-from memory_graph.stores import GraphStore, open_store
-from memory_graph.timeutil import parse_time, to_iso, utcnow
+from memlane.agent.graph import build_chat_graph, build_write_graph, settle_writes
+from memlane.agent.queue import WriteFailure, WriteQueue
+from memlane.agent.settings import Settings, make_registry
+from memlane.agent.state import AgentContext, AgentOptions, TurnState
+from memlane.llm.gateway import CallRecord, LLMGateway
+from memlane.llm.offline.provider import register as register_offline
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.errors import InputError, MemlaneError
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import ID_PATTERN, MAX_CONTENT_CHARS, Id, Role, check_content
+from memlane.memory_graph.reconcile import CommitReport, check_user_id
+from memlane.memory_graph.retrieval.retriever import MemoryContext
+from memlane.memory_graph.stores import GraphStore, open_store
+from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
 
 __all__ = ["ChatResult", "IngestMessage", "IngestResult", "MemoryAgent"]
 
@@ -521,7 +521,7 @@ def _batches(items: list[IngestMessage], turns: int) -> list[list[IngestMessage]
 
 
 def _error_from(err: dict[str, str], *, where: str) -> MemlaneError:
-    from memory_graph import errors
+    from memlane.memory_graph import errors
 
     classes = {
         cls.code: cls

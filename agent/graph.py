@@ -1,7 +1,9 @@
 """The agent loop as a LangGraph ``StateGraph``: recall, respond, extract, reconcile, commit.
 
-Nodes are small ``(state, runtime) -> update`` functions over :class:`~agent.state.TurnState`
-with the run context in ``runtime.context`` (:class:`~agent.state.AgentContext`). Other graphs
+Nodes are small ``(state, runtime) -> update`` functions over
+:class:`~memlane.agent.state.TurnState`
+with the run context in ``runtime.context`` (:class:`~memlane.agent.state.AgentContext`). Other
+graphs
 can reuse them: :func:`add_memory_nodes` puts the memory-writing steps into any ``StateGraph``
 whose state has the same keys.
 
@@ -22,12 +24,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
-from agent.state import AgentContext, TurnState
-from memory_graph.drafts import FactDraft
-from memory_graph.errors import ExtractionError, MemlaneError
-from memory_graph.model import SELF_ID, Episode, Fact, episode_id_for
-from memory_graph.timeutil import parse_time, to_iso, utcnow
-from prompts import extract_memory, respond
+from memlane.agent.state import AgentContext, TurnState
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.errors import ExtractionError, MemlaneError
+from memlane.memory_graph.model import SELF_ID, Episode, Fact, episode_id_for
+from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
+from memlane.prompts import extract_memory, respond
 
 __all__ = [
     "add_memory_nodes",

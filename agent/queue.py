@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from memory_graph.errors import MemlaneError
-from memory_graph.timeutil import to_iso, utcnow
+from memlane.memory_graph.errors import MemlaneError
+from memlane.memory_graph.timeutil import to_iso, utcnow
 
 __all__ = ["WriteFailure", "WriteQueue"]
 

@@ -12,11 +12,11 @@ from platformdirs import user_data_dir
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from memory_graph.embedders import Precision
-from memory_graph.errors import InputError
+from memlane.memory_graph.embedding.models import Precision
+from memlane.memory_graph.errors import InputError
 
 if TYPE_CHECKING:
-    from memory_graph.predicates import PredicateRegistry
+    from memlane.memory_graph.predicates import PredicateRegistry
 
 __all__ = ["Settings", "default_store_url", "make_registry", "read_settings"]
 
@@ -91,7 +91,7 @@ def read_settings() -> Settings:
 def make_registry(settings: Settings) -> PredicateRegistry:
     """The default predicates extended with those in settings (``MEMLANE_*_PREDICATES``,
     ``MEMLANE_PREDICATE_SYNONYMS``, ``MEMLANE_PREDICATE_ANTONYMS``)."""
-    from memory_graph.predicates import default_registry
+    from memlane.memory_graph.predicates import default_registry
 
     return default_registry().extend(
         functional=settings.functional_predicates,

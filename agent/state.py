@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypedDict
 
-from agent.llm import LLMGateway
-from agent.queue import WriteQueue
-from memory_graph.memory import Memory
+from memlane.agent.queue import WriteQueue
+from memlane.llm.gateway import LLMGateway
+from memlane.memory_graph.memory import Memory
 
 __all__ = ["MAX_HISTORY", "AgentContext", "AgentOptions", "TurnState", "WriteStatus"]
 
@@ -67,7 +67,7 @@ class TurnState(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class AgentOptions:
-    """Knobs of the loop (from :class:`agent.settings.Settings`).
+    """Knobs of the loop (from :class:`memlane.agent.settings.Settings`).
 
     Attributes:
         candidates: existing facts the extraction prompt sees (chosen by retrieval).

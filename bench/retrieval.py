@@ -47,11 +47,11 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from memory_graph.drafts import FactDraft
-from memory_graph.embed import Embedder
-from memory_graph.embedders import make_embedder
-from memory_graph.memory import Memory
-from memory_graph.model import (
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import (
     SELF_ID,
     Entity,
     Episode,
@@ -60,7 +60,7 @@ from memory_graph.model import (
     WriteSet,
     entity_id_for,
 )
-from memory_graph.stores import GraphStore, open_store
+from memlane.memory_graph.stores import GraphStore, open_store
 
 
 def _words(text: str, sep: str = " ") -> list[str]:

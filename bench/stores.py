@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from memory_graph.embedders import make_embedder
-from memory_graph.memory import Memory
-from memory_graph.model import Entity, Episode, Fact, WriteSet
-from memory_graph.stores import GraphStore, open_store
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import Entity, Episode, Fact, WriteSet
+from memlane.memory_graph.stores import GraphStore, open_store
 
 T0 = datetime(2023, 1, 1, tzinfo=UTC)
 PREDICATES = ("likes", "visited", "works_at", "lives_in", "knows", "owns", "plays", "studies")

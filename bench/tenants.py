@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.stores import WORDS, dataset
-from memory_graph.embedders import make_embedder
-from memory_graph.stores import open_store
-from memory_graph.stores._ranking import bm25, search_terms, term_counts, top_hits
-from memory_graph.stores.base import Hit
-from memory_graph.stores.cypher import CypherStore
-from memory_graph.stores.cypher.queries import TEXT_PROP
-from memory_graph.stores.cypher.ranking import indexed_words
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.stores._ranking import bm25, search_terms, term_counts, top_hits
+from memlane.memory_graph.stores.base import Hit
+from memlane.memory_graph.stores.cypher import CypherStore
+from memlane.memory_graph.stores.cypher.queries import TEXT_PROP
+from memlane.memory_graph.stores.cypher.ranking import indexed_words
 
 
 def _pct(values: list[float], q: float) -> float:

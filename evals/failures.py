@@ -22,7 +22,8 @@ KEEP = 5
 class ErrorSummary(BaseModel):
     """How many operations failed, and the first :data:`KEEP` of them.
 
-    Each kept entry has ``code`` and ``message`` (a :class:`~memory_graph.errors.MemlaneError`'s
+    Each kept entry has ``code`` and ``message`` (a
+    :class:`~memlane.memory_graph.errors.MemlaneError`'s
     ``to_dict()``) plus context such as ``session`` and ``at``.
     """
 

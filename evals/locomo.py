@@ -4,7 +4,7 @@ No LLM is involved. Each conversation of a LoCoMo-format file becomes its own us
 are stored as episodes (dated by their session, speaker kept, image captions appended), and
 in ``observations``/``both`` mode the dataset's ``observation`` entries are committed as
 facts (predicate ``note``, subject the speaker, provenance the turn they came from), all
-through the public :class:`~memory_graph.memory.Memory` API. Every category 1-4 question is
+through the public :class:`~memlane.memory_graph.memory.Memory` API. Every category 1-4 question is
 then asked through ``Memory.recall``, exactly as the agent asks, and the ranked context
 (facts count for their source turns) is scored by recall@k of the evidence turn ids.
 
@@ -29,12 +29,12 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
-from memory_graph.drafts import FactDraft
-from memory_graph.embed import Embedder
-from memory_graph.errors import InputError
-from memory_graph.memory import Memory
-from memory_graph.model import Episode
-from memory_graph.stores.base import GraphStore
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import Episode
+from memlane.memory_graph.stores.base import GraphStore
 
 __all__ = [
     "Conversation",

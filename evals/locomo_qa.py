@@ -1,11 +1,11 @@
 """LoCoMo question answering: answer from memory with any LiteLLM model, scored by an LLM judge.
 
-For each conversation (loaded by :func:`evals.locomo.load_locomo`, one memlane user each):
+For each conversation (loaded by :func:`memlane.evals.locomo.load_locomo`, one memlane user each):
 
 1. ingest its turns as episodes and, in ``both`` mode, its observations as facts (as
    ``memlane eval locomo`` does);
 2. for every category 1-4 question, recall the memory context (:meth:`Memory.recall`) and
-   let the model answer through memlane's own reply prompt (:mod:`prompts.respond`), the
+   let the model answer through memlane's own reply prompt (:mod:`memlane.prompts.respond`), the
    same path the agent's replies take;
 3. score the answer against the gold answer with an LLM judge (a typed verdict, task
    ``locomo_judge``) and with token F1 (the LoCoMo paper's metric; no LLM).
@@ -32,15 +32,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from tqdm import tqdm
 
-from agent.llm import LLMGateway
-from evals.failures import ErrorSummary
-from evals.locomo import CATEGORY_NAMES, Conversation
-from memory_graph.embed import Embedder
-from memory_graph.errors import InputError, LLMError
-from memory_graph.memory import Memory
-from memory_graph.stores.base import GraphStore
-from prompts import respond
-from prompts._template import Template
+from memlane.evals.failures import ErrorSummary
+from memlane.evals.locomo import CATEGORY_NAMES, Conversation
+from memlane.llm.gateway import LLMGateway
+from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.errors import InputError, LLMError
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.stores.base import GraphStore
+from memlane.prompts import respond
+from memlane.prompts._template import Template
 
 __all__ = [
     "JUDGE_TASK",
@@ -120,7 +120,8 @@ def token_f1(prediction: str, gold: str) -> float:
 def gold_answers(path: str | Path) -> dict[tuple[str, str], str]:
     """Gold answers by ``(sample_id, question)``.
 
-    :func:`evals.locomo.load_locomo` keeps questions, categories and evidence; the answers are
+    :func:`memlane.evals.locomo.load_locomo` keeps questions, categories and evidence; the answers
+    are
     read here from the same file.
 
     Raises:
@@ -243,7 +244,7 @@ async def run_locomo_qa(
     """Answer LoCoMo questions from memory and score them.
 
     Args:
-        conversations: from :func:`evals.locomo.load_locomo`.
+        conversations: from :func:`memlane.evals.locomo.load_locomo`.
         answers: gold answers from :func:`gold_answers`.
         store: an opened (scratch) store.
         embedder: for ingestion and recall.

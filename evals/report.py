@@ -11,9 +11,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from evals.failures import ErrorSummary
-from evals.sim_probes import PROBE_TYPES
-from evals.sim_runner import SimResult, describe_failure
+from memlane.evals.failures import ErrorSummary
+from memlane.evals.sim.probes import PROBE_TYPES
+from memlane.evals.sim.runner import SimResult, describe_failure
 
 __all__ = ["aggregate", "write_errors", "write_report"]
 

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from memory_graph.model import EntityKind, FactKind, Polarity
-from memory_graph.timeutil import parse_time
+from memlane.memory_graph.model import EntityKind, FactKind, Polarity
+from memlane.memory_graph.timeutil import parse_time
 
 __all__ = ["SELF_NAMES", "FactDraft", "ObjectKind"]
 

@@ -1,7 +1,7 @@
 """JSONL files of messages and of facts: parse, validate every line, then ingest.
 
 A file is read and validated completely before anything is written: one bad line raises an
-:class:`~memory_graph.errors.InputError` whose ``where`` is ``path:LINE`` and nothing stored
+:class:`~memlane.memory_graph.errors.InputError` whose ``where`` is ``path:LINE`` and nothing stored
 changes. Blank lines are skipped. Each line is one JSON object of one of two shapes.
 
 **Message** (stored as an episode; no extraction)::
@@ -46,15 +46,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError
 
-from memory_graph.drafts import SELF_NAMES, FactDraft
-from memory_graph.errors import InputError
-from memory_graph.model import ID_PATTERN, Episode, episode_id_for, has_control_characters
-from memory_graph.predicates import PredicateRegistry
-from memory_graph.reconcile import WriteCounts, check_draft, check_user_id
-from memory_graph.timeutil import parse_time, utcnow
+from memlane.memory_graph.drafts import SELF_NAMES, FactDraft
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.model import ID_PATTERN, Episode, episode_id_for, has_control_characters
+from memlane.memory_graph.predicates import PredicateRegistry
+from memlane.memory_graph.reconcile import WriteCounts, check_draft, check_user_id
+from memlane.memory_graph.timeutil import parse_time, utcnow
 
 if TYPE_CHECKING:
-    from memory_graph.memory import Memory
+    from memlane.memory_graph.memory import Memory
 
 __all__ = ["FileKind", "IngestReport", "ParsedFile", "ingest_file", "parse_file"]
 

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from memory_graph.errors import InputError, MemlaneError
-from memory_graph.model import Entity, Episode, Fact, WriteSet
-from memory_graph.stores._checks import vector_f32
+from memlane.memory_graph.errors import InputError, MemlaneError
+from memlane.memory_graph.model import Entity, Episode, Fact, WriteSet
+from memlane.memory_graph.stores._checks import vector_f32
 
 __all__ = [
     "RECORD_TYPES",

@@ -1,8 +1,9 @@
 """``Memory``: the Python API of the memory graph (no LLM): ingest, recall, inspect, forget.
 
 One async core. The agent, the tools layer, the CLI and the evaluations all go through this
-class, so every path shares reconciliation (:mod:`memory_graph.reconcile`) and retrieval
-(:mod:`memory_graph.retrieve`). Every method takes the ``user_id`` it reads or writes and
+class, so every path shares reconciliation (:mod:`memlane.memory_graph.reconcile`) and retrieval
+(:mod:`memlane.memory_graph.retrieval.retriever`). Every method takes the ``user_id`` it reads or
+writes and
 validates it; nothing reads across users.
 
 Example::
@@ -23,10 +24,15 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Se
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from memory_graph.drafts import SELF_NAMES, FactDraft
-from memory_graph.embed import Embedder
-from memory_graph.errors import ConflictError, InputError, NotFoundError, UnknownPredicateError
-from memory_graph.model import (
+from memlane.memory_graph.drafts import SELF_NAMES, FactDraft
+from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    UnknownPredicateError,
+)
+from memlane.memory_graph.model import (
     ID_PATTERN,
     SELF_ID,
     Entity,
@@ -36,14 +42,19 @@ from memory_graph.model import (
     WriteSet,
     normalise_name,
 )
-from memory_graph.predicates import PredicateRegistry, default_registry
-from memory_graph.reconcile import CommitReport, Reconciler, check_user_id, needs_name_vector
-from memory_graph.retrieval_index import episode_index_texts
-from memory_graph.stores.base import GraphStore
-from memory_graph.timeutil import parse_time, utcnow
+from memlane.memory_graph.predicates import PredicateRegistry, default_registry
+from memlane.memory_graph.reconcile import (
+    CommitReport,
+    Reconciler,
+    check_user_id,
+    needs_name_vector,
+)
+from memlane.memory_graph.retrieval.index import episode_index_texts
+from memlane.memory_graph.stores.base import GraphStore
+from memlane.memory_graph.timeutil import parse_time, utcnow
 
 if TYPE_CHECKING:
-    from memory_graph.retrieve import MemoryContext, RetrievalConfig, Retriever
+    from memlane.memory_graph.retrieval.retriever import MemoryContext, RetrievalConfig, Retriever
 
 __all__ = ["MAX_QUERY_CHARS", "CommitReport", "Memory"]
 
@@ -94,7 +105,7 @@ class Memory:
         """Store messages as episodes (no extraction), with their embeddings.
 
         Each message is embedded from its index text (speaker and the turn before it in its
-        session, :func:`~memory_graph.retrieval_index.episode_index_texts`), as every writer
+        session, :func:`~memlane.memory_graph.retrieval.index.episode_index_texts`), as every writer
         embeds messages.
 
         Idempotent: an episode whose ``(user_id, id)`` is already stored is skipped and left
@@ -270,7 +281,7 @@ class Memory:
         return await retriever.recall(user_id, query, as_of=when, token_budget=token_budget)
 
     def _retriever(self, preset: str | RetrievalConfig) -> Retriever:
-        from memory_graph.retrieve import PRESETS, RetrievalConfig, Retriever
+        from memlane.memory_graph.retrieval.retriever import PRESETS, RetrievalConfig, Retriever
 
         if isinstance(preset, RetrievalConfig):
             return Retriever(self.store, self.embedder, self.registry, preset)
@@ -360,7 +371,8 @@ class Memory:
             return await self.store.forget_user(user_id)
 
     async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Every record of a user as JSON-ready dicts (the format of :mod:`memory_graph.io`)."""
+        """Every record of a user as JSON-ready dicts (the format of
+        :mod:`memlane.memory_graph.io`)."""
         check_user_id(user_id)
         async for record in self.store.export(user_id):
             yield record
@@ -378,7 +390,7 @@ class Memory:
         facts are upserts by ``(user_id, id)``.
 
         Args:
-            records: export records (:mod:`memory_graph.io` format).
+            records: export records (:mod:`memlane.memory_graph.io` format).
             where_fmt: how errors name a record; ``{n}`` is its 1-based position.
 
         Returns:
@@ -387,7 +399,7 @@ class Memory:
         Raises:
             InputError: a record is malformed (the error names it); nothing is written.
         """
-        from memory_graph.io import dict_to_writes
+        from memlane.memory_graph.io import dict_to_writes
 
         if isinstance(records, AsyncIterable):
             items: list[object] = [r async for r in records]

@@ -28,7 +28,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from memory_graph.timeutil import parse_time, to_iso
+from memlane.memory_graph.timeutil import parse_time, to_iso
 
 __all__ = [
     "CONTROL_CHARACTERS",

@@ -21,8 +21,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from memory_graph.errors import InputError, UnknownPredicateError
-from memory_graph.model import Polarity
+from memlane.memory_graph.errors import InputError, UnknownPredicateError
+from memlane.memory_graph.model import Polarity
 
 __all__ = [
     "PREDICATE_PATTERN",

@@ -1,6 +1,7 @@
 """Reconciliation: proposed facts (drafts) in, one atomic write set out.
 
-The reconciler is the single road from a :class:`~memory_graph.drafts.FactDraft` to the graph,
+The reconciler is the single road from a :class:`~memlane.memory_graph.drafts.FactDraft` to the
+graph,
 whether the draft came from an extraction model or from a facts file. For a batch of drafts and
 the episodes they came from it:
 
@@ -11,10 +12,10 @@ the episodes they came from it:
    kind (names of more than one word only; see :func:`_can_link`), else a new entity;
 3. reads the conflict candidates per (subject, predicate) from the store, plus the facts named
    in ``contradicts`` / ``restates`` (ids of other users or unknown ids are noted and ignored);
-4. applies :func:`memory_graph.temporal.resolve` draft by draft, so drafts of one batch see
+4. applies :func:`memlane.memory_graph.temporal.resolve` draft by draft, so drafts of one batch see
    each other;
 5. embeds new episodes (from their index text: speaker and previous turn, see
-   :func:`~memory_graph.retrieval_index.episode_index_texts`), entity names and fact
+   :func:`~memlane.memory_graph.retrieval.index.episode_index_texts`), entity names and fact
    statements in one batched embedder call.
 
 Nothing is written here: :meth:`Reconciler.reconcile` returns the :class:`WriteSet` and the
@@ -32,10 +33,10 @@ from datetime import datetime
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
-from memory_graph.drafts import SELF_NAMES, FactDraft
-from memory_graph.embed import Embedder
-from memory_graph.errors import InputError, UnknownPredicateError
-from memory_graph.model import (
+from memlane.memory_graph.drafts import SELF_NAMES, FactDraft
+from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.errors import InputError, UnknownPredicateError
+from memlane.memory_graph.model import (
     ID_PATTERN,
     MAX_STATEMENT_CHARS,
     SELF_ID,
@@ -51,11 +52,11 @@ from memory_graph.model import (
     object_key_of,
     text_problem,
 )
-from memory_graph.predicates import PredicateRegistry, ResolvedPredicate
-from memory_graph.retrieval_index import episode_index_texts
-from memory_graph.stores.base import GraphStore
-from memory_graph.temporal import resolve
-from memory_graph.timeutil import utcnow
+from memlane.memory_graph.predicates import PredicateRegistry, ResolvedPredicate
+from memlane.memory_graph.retrieval.index import episode_index_texts
+from memlane.memory_graph.stores.base import GraphStore
+from memlane.memory_graph.temporal import resolve
+from memlane.memory_graph.timeutil import utcnow
 
 __all__ = [
     "ENTITY_MATCH_THRESHOLD",
@@ -73,7 +74,7 @@ log = logging.getLogger(__name__)
 ENTITY_MATCH_THRESHOLD = 0.92
 """Cosine similarity above which an unknown name is taken to be an existing entity."""
 SELF_NAME = "user"
-"""The name of the user's own entity (id :data:`~memory_graph.model.SELF_ID`)."""
+"""The name of the user's own entity (id :data:`~memlane.memory_graph.model.SELF_ID`)."""
 
 _ID = re.compile(ID_PATTERN)
 _ENTITY_NAME_MAX = 300
@@ -112,7 +113,7 @@ def check_user_id(user_id: object, *, where: str = "user_id") -> str:
     """Return ``user_id`` if it is a valid id.
 
     Raises:
-        InputError: not a string matching :data:`~memory_graph.model.ID_PATTERN`.
+        InputError: not a string matching :data:`~memlane.memory_graph.model.ID_PATTERN`.
     """
     if not isinstance(user_id, str) or not _ID.match(user_id):
         raise InputError(

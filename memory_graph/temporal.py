@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from memory_graph.model import Fact
+from memlane.memory_graph.model import Fact
 
 __all__ = ["Resolution", "resolve"]
 

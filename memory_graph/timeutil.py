@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from memory_graph.errors import InputError
+from memlane.memory_graph.errors import InputError
 
 __all__ = ["from_ms", "parse_time", "to_iso", "to_ms", "utcnow"]
 

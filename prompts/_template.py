@@ -9,7 +9,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-from memory_graph.errors import InputError
+from memlane.memory_graph.errors import InputError
 
 __all__ = ["MissingVariablesError", "Template"]
 

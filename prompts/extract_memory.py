@@ -20,12 +20,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from memory_graph.drafts import ObjectKind
-from memory_graph.errors import InputError
-from memory_graph.model import EntityKind, FactKind, Polarity
-from memory_graph.predicates import PredicateRegistry
-from memory_graph.timeutil import parse_time, to_iso
-from prompts._template import Template
+from memlane.memory_graph.drafts import ObjectKind
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.model import EntityKind, FactKind, Polarity
+from memlane.memory_graph.predicates import PredicateRegistry
+from memlane.memory_graph.timeutil import parse_time, to_iso
+from memlane.prompts._template import Template
 
 __all__ = [
     "TASK",

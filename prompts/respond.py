@@ -1,6 +1,7 @@
 """Reply: answer the user's message, conditioned on the memory retrieved for it.
 
-The memory context is the rendered :class:`memory_graph.retrieve.MemoryContext` text (current
+The memory context is the rendered :class:`memlane.memory_graph.retrieval.retriever.MemoryContext`
+text (current
 facts, superseded facts that matter, dated snippets). Recent turns of the thread follow as
 chat messages, then the new user message.
 """
@@ -11,9 +12,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from memory_graph.timeutil import to_iso
-from prompts._template import Template
-from prompts.extract_memory import Turn
+from memlane.memory_graph.timeutil import to_iso
+from memlane.prompts._template import Template
+from memlane.prompts.extract_memory import Turn
 
 __all__ = ["TASK", "Reply", "RespondInput", "build_messages"]
 

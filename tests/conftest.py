@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memory_graph.embedders import HashEmbedder
-from memory_graph.model import Entity, Episode, Fact, WriteSet
-from memory_graph.stores import GraphStore, open_store
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.model import Entity, Episode, Fact, WriteSet
+from memlane.memory_graph.stores import GraphStore, open_store
 from tests.integration.falkordb_server import (  # noqa: F401 - falkordb_server is a fixture
     falkordb_server,
     falkordb_store,

@@ -1,7 +1,9 @@
 """Memory queries and commands: the one layer behind the LLM tools, CLI, HTTP API and MCP.
 
-``tools.queries`` reads, ``tools.commands`` changes memory, ``tools.models`` holds the typed
-results, ``tools.specs`` the LLM-facing tool definitions and ``tools.langchain_tools`` builds
+``memlane.tools.queries`` reads, ``memlane.tools.commands`` changes memory,
+``memlane.tools.models`` holds the typed
+results, ``memlane.tools.specs`` the LLM-facing tool definitions and
+``memlane.tools.langchain_tools`` builds
 LangChain tools from them (imported on first use: LangChain is not needed to query memory).
 """
 
@@ -9,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tools import commands, queries
-from tools.specs import TOOL_SPECS, ToolSpec
+from memlane.tools import commands, queries
+from memlane.tools.specs import TOOL_SPECS, ToolSpec
 
 __all__ = ["TOOL_SPECS", "ToolSpec", "commands", "memory_tools", "queries"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "memory_tools":
-        from tools.langchain_tools import memory_tools
+        from memlane.tools.langchain_tools import memory_tools
 
         return memory_tools
     raise AttributeError(name)

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from memory_graph.errors import InputError
-from memory_graph.model import ID_PATTERN, Fact, text_problem
-from memory_graph.timeutil import parse_time
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.model import ID_PATTERN, Fact, text_problem
+from memlane.memory_graph.timeutil import parse_time
 
 if TYPE_CHECKING:
-    from memory_graph.memory import Memory
+    from memlane.memory_graph.memory import Memory
 
 _ID = re.compile(ID_PATTERN)
 

@@ -14,9 +14,9 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from memory_graph.drafts import FactDraft
-from memory_graph.errors import ConflictError, InputError, NotFoundError
-from memory_graph.model import (
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.errors import ConflictError, InputError, NotFoundError
+from memlane.memory_graph.model import (
     Entity,
     Episode,
     Fact,
@@ -27,13 +27,13 @@ from memory_graph.model import (
     fact_id_for,
     normalise_name,
 )
-from memory_graph.reconcile import check_user_id
-from memory_graph.retrieval_index import episode_index_texts
-from tools._common import check_id, check_text, entity_names
-from tools.models import Corrected, EpisodeView, FactView, Forgotten, Remembered
+from memlane.memory_graph.reconcile import check_user_id
+from memlane.memory_graph.retrieval.index import episode_index_texts
+from memlane.tools._common import check_id, check_text, entity_names
+from memlane.tools.models import Corrected, EpisodeView, FactView, Forgotten, Remembered
 
 if TYPE_CHECKING:
-    from memory_graph.memory import Memory
+    from memlane.memory_graph.memory import Memory
 
 __all__ = ["MAX_NOTE_CHARS", "MAX_VALUE_CHARS", "correct", "forget", "remember"]
 

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel
 
-from memory_graph.errors import MemlaneError
-from tools._common import check_id
-from tools.specs import TOOL_SPECS, ToolSpec
+from memlane.memory_graph.errors import MemlaneError
+from memlane.tools._common import check_id
+from memlane.tools.specs import TOOL_SPECS, ToolSpec
 
 if TYPE_CHECKING:
-    from memory_graph.memory import Memory
+    from memlane.memory_graph.memory import Memory
 
 __all__ = ["memory_tools"]
 

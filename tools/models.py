@@ -13,7 +13,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from memory_graph.model import Entity, Episode, Fact, FactKind, Polarity
+from memlane.memory_graph.model import Entity, Episode, Fact, FactKind, Polarity
 
 __all__ = [
     "Corrected",
@@ -218,7 +218,7 @@ class Forgotten(_View):
 
 
 class Export(_View):
-    """Every record of a user, in the ``memory_graph.io`` record format."""
+    """Every record of a user, in the ``memlane.memory_graph.io`` record format."""
 
     user_id: str
     records: list[dict[str, Any]]

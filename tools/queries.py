@@ -1,4 +1,4 @@
-"""Read-only memory queries, written once over :class:`~memory_graph.memory.Memory`.
+"""Read-only memory queries, written once over :class:`~memlane.memory_graph.memory.Memory`.
 
 Every function takes the memory and the user id first; the CLI, the HTTP API, MCP and the
 LangChain tools are thin callers of these.
@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from memory_graph.errors import InputError, NotFoundError
-from memory_graph.model import Fact, FactQuery
-from memory_graph.reconcile import check_user_id
-from memory_graph.timeutil import utcnow
-from tools._common import TimeArg, check_id, check_text, entity_names, opt_time
-from tools.models import (
+from memlane.memory_graph.errors import InputError, NotFoundError
+from memlane.memory_graph.model import Fact, FactQuery
+from memlane.memory_graph.reconcile import check_user_id
+from memlane.memory_graph.timeutil import utcnow
+from memlane.tools._common import TimeArg, check_id, check_text, entity_names, opt_time
+from memlane.tools.models import (
     Diff,
     EntityView,
     EpisodeView,
@@ -31,7 +31,7 @@ from tools.models import (
 )
 
 if TYPE_CHECKING:
-    from memory_graph.memory import Memory
+    from memlane.memory_graph.memory import Memory
 
 __all__ = [
     "diff",

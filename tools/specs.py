@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from memory_graph.model import ID_PATTERN
-from tools import commands, queries
-from tools.commands import MAX_NOTE_CHARS, MAX_VALUE_CHARS
-from tools.models import (
+from memlane.memory_graph.model import ID_PATTERN
+from memlane.tools import commands, queries
+from memlane.tools.commands import MAX_NOTE_CHARS, MAX_VALUE_CHARS
+from memlane.tools.models import (
     Corrected,
     Diff,
     Explanation,
@@ -29,10 +29,10 @@ from tools.models import (
     Remembered,
     SearchResult,
 )
-from tools.queries import MAX_K, MAX_QUERY_CHARS
+from memlane.tools.queries import MAX_K, MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
-    from memory_graph.memory import Memory
+    from memlane.memory_graph.memory import Memory
 
 __all__ = ["TOOL_SPECS", "ToolSpec"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from memory_graph.errors import InputError
-from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
 
 __all__ = ["SCHEMES", "GraphStore", "Hit", "SearchTarget", "StoreInfo", "open_store"]
 
@@ -54,12 +54,12 @@ def open_store(url: str) -> GraphStore:
         raise InputError("empty store URL", where="store")
     scheme = urlsplit(url).scheme.lower() if "://" in url else ""
     if scheme == "sqlite":
-        from memory_graph.stores.sqlite import SQLiteStore
+        from memlane.memory_graph.stores.sqlite import SQLiteStore
 
         return SQLiteStore(_sqlite_path(url), url=url)
 
     if scheme in ("falkordb", "neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
-        from memory_graph.stores.cypher import open_cypher_store
+        from memlane.memory_graph.stores.cypher import open_cypher_store
 
         return open_cypher_store(url)
 

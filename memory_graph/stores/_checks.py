@@ -12,8 +12,8 @@ from collections.abc import Mapping
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from memory_graph.errors import InputError
-from memory_graph.model import Entity, Episode, Fact, WriteSet
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.model import Entity, Episode, Fact, WriteSet
 
 __all__ = ["MAX_VECTOR_DIM", "check_write_set", "vector_f32"]
 

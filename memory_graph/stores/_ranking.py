@@ -25,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import snowballstemmer
 
-from memory_graph.stores._text import query_terms
-from memory_graph.stores.base import Hit
+from memlane.memory_graph.stores._text import query_terms
+from memlane.memory_graph.stores.base import Hit
 
 __all__ = [
     "SCORE_WINDOW",

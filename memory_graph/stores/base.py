@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet
+from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet
 
 __all__ = ["GraphStore", "Hit", "SearchTarget", "StoreInfo"]
 
@@ -140,7 +140,8 @@ class GraphStore(ABC):
 
     @abstractmethod
     def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Every record of a user as JSON-ready dicts in a stable order (``memory_graph.io``)."""
+        """Every record of a user as JSON-ready dicts in a stable order
+        (``memlane.memory_graph.io``)."""
 
     @abstractmethod
     async def info(self) -> StoreInfo:

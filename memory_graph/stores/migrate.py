@@ -1,6 +1,6 @@
 """Copy every user, with full history and vectors, from one store to another.
 
-The copy goes through the export/import record format (:mod:`memory_graph.io`), so any
+The copy goes through the export/import record format (:mod:`memlane.memory_graph.io`), so any
 backend can be the source or the target. Each user's records are applied in export order
 (episodes, entities, facts) in batches; the target must not hold any of the copied users
 yet, so a copy never merges into (or overwrites) someone's memory. Counts are verified per
@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from memory_graph.errors import ConflictError, StoreError
-from memory_graph.io import dict_to_writes
-from memory_graph.stores.base import GraphStore
+from memlane.memory_graph.errors import ConflictError, StoreError
+from memlane.memory_graph.io import dict_to_writes
+from memlane.memory_graph.stores.base import GraphStore
 
 __all__ = ["CopyReport", "copy_store"]
 

@@ -1,4 +1,4 @@
-"""Contract: export is stable, JSON-ready, and round-trips through ``memory_graph.io``."""
+"""Contract: export is stable, JSON-ready, and round-trips through ``memlane.memory_graph.io``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from memory_graph.io import dict_to_writes
-from memory_graph.model import WriteSet
-from memory_graph.stores import GraphStore
+from memlane.memory_graph.io import dict_to_writes
+from memlane.memory_graph.model import WriteSet
+from memlane.memory_graph.stores import GraphStore
 from tests.conftest import Sample
 
 pytestmark = pytest.mark.contract

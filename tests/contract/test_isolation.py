@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memory_graph.model import FactQuery, WriteSet
-from memory_graph.stores import GraphStore
+from memlane.memory_graph.model import FactQuery, WriteSet
+from memlane.memory_graph.stores import GraphStore
 from tests.conftest import Sample
 
 pytestmark = pytest.mark.contract

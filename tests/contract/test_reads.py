@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from memory_graph.model import Fact, FactQuery, WriteSet
-from memory_graph.stores import GraphStore
+from memlane.memory_graph.model import Fact, FactQuery, WriteSet
+from memlane.memory_graph.stores import GraphStore
 from tests.conftest import Sample, days
 
 pytestmark = pytest.mark.contract

@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from memory_graph.model import WriteSet
-from memory_graph.stores import GraphStore, Hit
+from memlane.memory_graph.model import WriteSet
+from memlane.memory_graph.stores import GraphStore, Hit
 from tests.conftest import Sample
 
 pytestmark = pytest.mark.contract
@@ -150,8 +150,8 @@ async def test_a_capped_candidate_set_keeps_the_users_document_frequencies(
 ) -> None:
     # Every store scores at most SCORE_WINDOW matches, the newest, with document frequencies
     # from all of the user's matches, and drops a word found in more records than that.
-    from memory_graph.stores.cypher import store as cypher_store
-    from memory_graph.stores.sqlite import store as sqlite_store
+    from memlane.memory_graph.stores.cypher import store as cypher_store
+    from memlane.memory_graph.stores.sqlite import store as sqlite_store
 
     texts = ["sushi and ramen", "ramen", "tea", "more sushi", "green tea"]
     texts += [f"something else {i}" for i in range(6)]  # 2 of 11 hold each word: idf > 0

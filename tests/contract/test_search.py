@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memory_graph.model import WriteSet
-from memory_graph.stores import GraphStore, Hit
+from memlane.memory_graph.model import WriteSet
+from memlane.memory_graph.stores import GraphStore, Hit
 from tests.conftest import Sample
 
 pytestmark = pytest.mark.contract

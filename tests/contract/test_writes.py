@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memory_graph.errors import MemlaneError
-from memory_graph.model import Fact, FactQuery, WriteSet
-from memory_graph.stores import GraphStore
+from memlane.memory_graph.errors import MemlaneError
+from memlane.memory_graph.model import Fact, FactQuery, WriteSet
+from memlane.memory_graph.stores import GraphStore
 from tests.conftest import Sample, days
 
 pytestmark = pytest.mark.contract

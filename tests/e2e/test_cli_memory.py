@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from memlane.app.cli import app
 
 pytestmark = pytest.mark.e2e
 
@@ -165,14 +165,14 @@ def test_console_script_runs(tmp_path: Path) -> None:
         "MEMLANE_STORE": f"sqlite:///{tmp_path / 'p.db'}",
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "recall", "ana", ""],
+        [sys.executable, "-m", "memlane.app.cli", "recall", "ana", ""],
         capture_output=True,
         text=True,
         env=env,
         timeout=120,
         check=False,
     )
-    if "No module named agent.cli.__main__" in proc.stderr:
+    if "No module named memlane.app.cli.__main__" in proc.stderr:
         exe = Path(sys.executable).with_name("memlane")
         proc = subprocess.run(
             [str(exe), "recall", "ana", ""],

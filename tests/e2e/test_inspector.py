@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from memory_graph.embedders import HashEmbedder
-from memory_graph.memory import Memory
-from memory_graph.stores import open_store
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.stores import open_store
 from tests.tools_support.seed import seed_user
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +67,14 @@ def server(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "MEMLANE_EMBEDDER": "hash", "MEMLANE_STORE": f"sqlite:///{db}"}
     env.pop("MEMLANE_API_KEY", None)
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from agent.cli import main; main()", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-c",
+            "from memlane.app.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

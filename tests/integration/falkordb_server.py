@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_graph.stores import GraphStore, open_store
+from memlane.memory_graph.stores import GraphStore, open_store
 
 __all__ = [
     "FalkorDBServer",

@@ -25,11 +25,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from agent.server import create_app
-from agent.settings import Settings
-from memory_graph.embedders import HashEmbedder
-from memory_graph.memory import Memory
-from memory_graph.stores import open_store
+from memlane.agent.settings import Settings
+from memlane.app.server import create_app
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.stores import open_store
 from tests.tools_support.seed import seed_user
 
 pytestmark = pytest.mark.integration

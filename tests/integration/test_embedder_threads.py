@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SCRIPT = """
 import json, os, sys
 import numpy as np
-from memory_graph.embedders import SentenceTransformerEmbedder, make_embedder
+from memlane.memory_graph.embedding.models import SentenceTransformerEmbedder, make_embedder
 base = make_embedder("minilm")
 emb = SentenceTransformerEmbedder(
     base.model_ref, threads=1, bulk_threads=2, bulk_min=8, batch_size=8, precision="fp32"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from memory_graph.stores import open_store
+from memlane.memory_graph.stores import open_store
 from tests.integration.falkordb_server import FalkorDBServer, falkordb_available
 
 pytestmark = [
@@ -28,8 +28,8 @@ INGEST = """
 import asyncio, sys
 from datetime import UTC, datetime, timedelta
 import numpy as np
-from memory_graph.model import Entity, Episode, Fact, WriteSet
-from memory_graph.stores import open_store
+from memlane.memory_graph.model import Entity, Episode, Fact, WriteSet
+from memlane.memory_graph.stores import open_store
 
 URL, USER, FACTS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
-from memory_graph.model import WriteSet
-from memory_graph.stores import open_store
+from memlane.app.cli import app
+from memlane.memory_graph.model import WriteSet
+from memlane.memory_graph.stores import open_store
 from tests.conftest import Sample
 from tests.integration.falkordb_server import FalkorDBServer
 

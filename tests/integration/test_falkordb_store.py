@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 
-from memory_graph.errors import StoreError
-from memory_graph.model import WriteSet
-from memory_graph.stores import GraphStore, open_store
-from memory_graph.stores.cypher import CypherStore
-from memory_graph.stores.cypher import store as cypher_store
-from memory_graph.stores.cypher.queries import LABELS, SCHEMA_VERSION, TEXT_PROP
-from memory_graph.stores.cypher.ranking import indexed_words, user_token
+from memlane.memory_graph.errors import StoreError
+from memlane.memory_graph.model import WriteSet
+from memlane.memory_graph.stores import GraphStore, open_store
+from memlane.memory_graph.stores.cypher import CypherStore
+from memlane.memory_graph.stores.cypher import store as cypher_store
+from memlane.memory_graph.stores.cypher.queries import LABELS, SCHEMA_VERSION, TEXT_PROP
+from memlane.memory_graph.stores.cypher.ranking import indexed_words, user_token
 from tests.conftest import Sample
 from tests.integration.falkordb_server import FalkorDBServer
 

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
-from memory_graph.drafts import FactDraft
-from memory_graph.embedders import make_embedder
-from memory_graph.memory import Memory
-from memory_graph.model import Episode
-from memory_graph.stores import open_store
-from memory_graph.timeutil import parse_time
+from memlane.app.cli import app
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import Episode
+from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.timeutil import parse_time
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,11 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from memory_graph.embedders import HashEmbedder
-from memory_graph.memory import Memory
-from memory_graph.stores import open_store
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.stores import open_store
+from memlane.tools import TOOL_SPECS
 from tests.tools_support.seed import seed_user
-from tools import TOOL_SPECS
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ def _server(db: Path, user: str) -> StdioServerParameters:
         command=sys.executable,
         args=[
             "-c",
-            "from agent.cli import main; main()",
+            "from memlane.app.cli import main; main()",
             "mcp",
             user,
             "--store",

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from memory_graph.stores import open_store
-from memory_graph.stores.sqlite.migrations import MIGRATIONS, migrate
+from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, migrate
 from tests.conftest import Sample
 
 pytestmark = pytest.mark.integration

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from agent.server import create_app
-from memory_graph.embedders import HashEmbedder
-from memory_graph.memory import Memory
-from memory_graph.stores import open_store
+from memlane.app.server import create_app
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.stores import open_store
 from tests.tools_support.seed import StepClock
 
 __all__ = ["offline_agent", "served"]
@@ -20,8 +20,8 @@ __all__ = ["offline_agent", "served"]
 
 def offline_agent(memory: Memory, tmp_path: Path) -> Any:
     """A ``MemoryAgent`` on the deterministic offline model (no network, no key)."""
-    from agent.api import MemoryAgent
-    from agent.settings import Settings
+    from memlane.agent.api import MemoryAgent
+    from memlane.agent.settings import Settings
 
     settings = Settings(
         model="memlane/offline",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from memory_graph.drafts import FactDraft
-from memory_graph.memory import Memory
-from memory_graph.model import Episode
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import Episode
 
 __all__ = ["StepClock", "seed_user"]
 

@@ -1,6 +1,6 @@
 """MemoryAgent end to end on the embedded store, with fakes only at the LLM boundary.
 
-The fake (``agent.testing.ScriptedLLM``) is a LiteLLM provider: every call goes through
+The fake (``memlane.llm.testing.ScriptedLLM``) is a LiteLLM provider: every call goes through
 ``litellm.acompletion`` and the real gateway, and is counted with its prompt.
 """
 
@@ -17,13 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.api import MemoryAgent
-from agent.llm import LLMGateway
-from agent.settings import Settings
-from agent.state import AgentOptions
-from agent.testing import ScriptedLLM
-from memory_graph.embedders import make_embedder
-from memory_graph.model import SELF_ID, Entity, Fact, WriteSet, fact_id_for
+from memlane.agent.api import MemoryAgent
+from memlane.agent.settings import Settings
+from memlane.agent.state import AgentOptions
+from memlane.llm.gateway import LLMGateway
+from memlane.llm.testing import ScriptedLLM
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.model import SELF_ID, Entity, Fact, WriteSet, fact_id_for
 
 pytestmark = pytest.mark.unit
 
@@ -300,7 +300,7 @@ async def test_ingest_is_one_call_per_batch_and_stops_at_a_bad_batch(
     assert result.facts_added == 3 and result.facts_closed == 1
     before = await _export(agent)
     fake.script["extract_memory"] = ["{", "{"]
-    from memory_graph.errors import ExtractionError
+    from memlane.memory_graph.errors import ExtractionError
 
     with pytest.raises(ExtractionError) as info:
         await agent.ingest(USER, [{"content": "I moved to Rome."}])
@@ -321,7 +321,7 @@ BAD_MESSAGES = {
 async def test_bad_ingest_message_is_an_input_error_naming_the_field(
     agent: MemoryAgent, fake: ScriptedLLM, name: str
 ) -> None:
-    from memory_graph.errors import InputError
+    from memlane.memory_graph.errors import InputError
 
     before = await _export(agent)
     message, where = BAD_MESSAGES[name]
@@ -332,7 +332,7 @@ async def test_bad_ingest_message_is_an_input_error_naming_the_field(
 
 
 async def test_bad_chat_message_is_an_input_error(agent: MemoryAgent, fake: ScriptedLLM) -> None:
-    from memory_graph.errors import InputError
+    from memlane.memory_graph.errors import InputError
 
     with pytest.raises(InputError, match="control characters") as info:
         await agent.achat(USER, "hello\x07 there")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from memlane.app.cli import app
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.demo import run_demo
-from agent.settings import Settings
+from memlane.agent.settings import Settings
+from memlane.app.demo import run_demo
 
 pytestmark = pytest.mark.unit
 

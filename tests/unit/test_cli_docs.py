@@ -10,7 +10,7 @@ import click
 import pytest
 import typer.main
 
-from agent.cli import app
+from memlane.app.cli import app
 
 pytestmark = pytest.mark.unit
 

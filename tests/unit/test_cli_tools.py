@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
-from memory_graph.embedders import HashEmbedder
-from memory_graph.memory import Memory
-from memory_graph.stores import open_store
+from memlane.app.cli import app
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.stores import open_store
 from tests.tools_support.seed import seed_user
 
 pytestmark = pytest.mark.unit

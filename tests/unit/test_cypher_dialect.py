@@ -6,13 +6,13 @@ import re
 
 import pytest
 
-from memory_graph.errors import InputError
-from memory_graph.stores import open_store
-from memory_graph.stores._text import query_terms
-from memory_graph.stores.cypher.dialect import FALKORDB, NEO4J, Dialect
-from memory_graph.stores.cypher.queries import LABELS, REL_TYPES, Queries, node, rel
-from memory_graph.stores.cypher.ranking import indexed_words, text_props, user_token
-from memory_graph.stores.cypher.store import CypherStore
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.stores._text import query_terms
+from memlane.memory_graph.stores.cypher.dialect import FALKORDB, NEO4J, Dialect
+from memlane.memory_graph.stores.cypher.queries import LABELS, REL_TYPES, Queries, node, rel
+from memlane.memory_graph.stores.cypher.ranking import indexed_words, text_props, user_token
+from memlane.memory_graph.stores.cypher.store import CypherStore
 
 pytestmark = pytest.mark.unit
 

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory_graph.embed import Embedder
-from memory_graph.embedders import (
+from memlane.memory_graph.embedding.models import (
     CachingEmbedder,
     HashEmbedder,
     SentenceTransformerEmbedder,
@@ -16,7 +15,8 @@ from memory_graph.embedders import (
     cpu_has_native_bf16,
     make_embedder,
 )
-from memory_graph.errors import InputError
+from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.errors import InputError
 
 pytestmark = pytest.mark.unit
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from memory_graph.embedders import make_embedder
-from memory_graph.errors import InputError, UnknownPredicateError
-from memory_graph.files import ingest_file, parse_file
-from memory_graph.memory import Memory
-from memory_graph.predicates import default_registry
-from memory_graph.stores import open_store
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.errors import InputError, UnknownPredicateError
+from memlane.memory_graph.files import ingest_file, parse_file
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.predicates import default_registry
+from memlane.memory_graph.stores import open_store
 
 pytestmark = pytest.mark.unit
 

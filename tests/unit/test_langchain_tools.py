@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import ToolMessage
 
-from memory_graph.embedders import HashEmbedder
-from memory_graph.errors import InputError
-from memory_graph.memory import Memory
-from memory_graph.stores import open_store
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.stores import open_store
+from memlane.tools import TOOL_SPECS, memory_tools
+from memlane.tools.models import Explanation, Remembered
 from tests.tools_support.seed import StepClock, seed_user
-from tools import TOOL_SPECS, memory_tools
-from tools.models import Explanation, Remembered
 
 pytestmark = pytest.mark.unit
 

@@ -8,9 +8,9 @@ import litellm
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.llm import InvalidOutputError, LLMGateway, is_transient
-from agent.testing import ScriptedLLM
-from memory_graph.errors import ExtractionError, LLMError
+from memlane.llm.gateway import InvalidOutputError, LLMGateway, is_transient
+from memlane.llm.testing import ScriptedLLM
+from memlane.memory_graph.errors import ExtractionError, LLMError
 
 pytestmark = pytest.mark.unit
 

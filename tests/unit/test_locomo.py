@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
-from evals.locomo import evidence_ids, load_locomo, parse_session_time
-from memory_graph.errors import InputError
+from memlane.app.cli import app
+from memlane.evals.locomo import evidence_ids, load_locomo, parse_session_time
+from memlane.memory_graph.errors import InputError
 
 pytestmark = pytest.mark.unit
 

@@ -9,13 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from memory_graph.drafts import FactDraft
-from memory_graph.embedders import make_embedder
-from memory_graph.errors import ConflictError, InputError, NotFoundError, UnknownPredicateError
-from memory_graph.memory import Memory
-from memory_graph.model import SELF_ID, Episode, WriteSet
-from memory_graph.stores import open_store
-from memory_graph.timeutil import parse_time
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    UnknownPredicateError,
+)
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import SELF_ID, Episode, WriteSet
+from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.timeutil import parse_time
 
 pytestmark = pytest.mark.unit
 
@@ -258,7 +263,7 @@ async def test_bad_inputs_are_input_errors(memory: Memory) -> None:
 
 
 async def test_recall_finds_the_current_fact(memory: Memory) -> None:
-    pytest.importorskip("memory_graph.retrieve")
+    pytest.importorskip("memlane.memory_graph.retrieval.retriever")
     await memory.commit("u1", [lives("Paris")], [ep("m1", "I live in Paris", "2020-01-01")])
     await memory.commit("u1", [lives("Berlin")], [ep("m2", "I moved to Berlin", "2022-01-01")])
     ctx = await memory.recall("u1", "Where do I live?")

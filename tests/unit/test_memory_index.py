@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory_graph.drafts import FactDraft
-from memory_graph.embedders import HashEmbedder
-from memory_graph.memory import Memory
-from memory_graph.model import Episode
-from memory_graph.stores import open_store
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import Episode
+from memlane.memory_graph.stores import open_store
 
 pytestmark = pytest.mark.unit
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import litellm
 import pytest
 
-from agent.offline import LABEL, OFFLINE_MODEL, register
-from agent.offline_dates import find_date, strip_dates
-from memory_graph.predicates import default_registry
-from prompts import extract_memory as em
-from prompts import respond as rp
+from memlane.llm.offline.provider import LABEL, OFFLINE_MODEL, register
+from memlane.llm.offline.rules.dates import find_date, strip_dates
+from memlane.memory_graph.predicates import default_registry
+from memlane.prompts import extract_memory as em
+from memlane.prompts import respond as rp
 
 pytestmark = pytest.mark.unit
 
@@ -62,7 +62,7 @@ def test_no_date_and_stripping() -> None:
 
 
 def _extract(text: str, candidates: list[em.CandidateFact] = ()) -> list[dict]:  # type: ignore[assignment]
-    from agent.offline import answer
+    from memlane.llm.offline.provider import answer
 
     data = em.ExtractionInput(
         user_name="Sam",
@@ -149,7 +149,7 @@ def test_old_story_is_history_not_the_current_home() -> None:
 
 
 def test_reply_is_labelled_and_states_memory() -> None:
-    from agent.offline import answer
+    from memlane.llm.offline.provider import answer
 
     messages = rp.build_messages(
         rp.RespondInput(now=NOW, memory="- Maya lives in Berlin.", message="Where do I live?")
@@ -385,7 +385,7 @@ def test_a_story_about_a_known_old_home_restates_its_period() -> None:
 
 
 def test_statements_without_a_user_name_read_as_sentences() -> None:
-    from agent.offline import answer
+    from memlane.llm.offline.provider import answer
 
     data = em.ExtractionInput(
         user_name=None,

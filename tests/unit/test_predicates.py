@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.settings import Settings, make_registry
-from memory_graph.errors import InputError, UnknownPredicateError
-from memory_graph.predicates import default_registry
+from memlane.agent.settings import Settings, make_registry
+from memlane.memory_graph.errors import InputError, UnknownPredicateError
+from memlane.memory_graph.predicates import default_registry
 
 pytestmark = pytest.mark.unit
 

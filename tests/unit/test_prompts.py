@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from memory_graph.predicates import default_registry
-from prompts import extract_memory as em
-from prompts import respond as rp
-from prompts._template import MissingVariablesError, Template
+from memlane.memory_graph.predicates import default_registry
+from memlane.prompts import extract_memory as em
+from memlane.prompts import respond as rp
+from memlane.prompts._template import MissingVariablesError, Template
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from agent.queue import WriteQueue
-from memory_graph.errors import MemlaneError
+from memlane.agent.queue import WriteQueue
+from memlane.memory_graph.errors import MemlaneError
 
 pytestmark = pytest.mark.unit
 

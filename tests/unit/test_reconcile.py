@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory_graph.drafts import FactDraft
-from memory_graph.embedders import HashEmbedder
-from memory_graph.errors import InputError, UnknownPredicateError
-from memory_graph.model import (
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.errors import InputError, UnknownPredicateError
+from memlane.memory_graph.model import (
     SELF_ID,
     Entity,
     EntityKind,
@@ -21,11 +21,11 @@ from memory_graph.model import (
     WriteSet,
     entity_id_for,
 )
-from memory_graph.predicates import default_registry
-from memory_graph.reconcile import Reconciler, check_draft
-from memory_graph.stores import open_store
-from memory_graph.stores.base import GraphStore
-from memory_graph.timeutil import parse_time
+from memlane.memory_graph.predicates import default_registry
+from memlane.memory_graph.reconcile import Reconciler, check_draft
+from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.stores.base import GraphStore
+from memlane.memory_graph.timeutil import parse_time
 
 pytestmark = pytest.mark.unit
 

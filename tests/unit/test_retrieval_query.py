@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory_graph.model import Episode
-from memory_graph.retrieval_query import (
+from memlane.memory_graph.model import Episode
+from memlane.memory_graph.retrieval.query import (
     asks_about_past,
     date_window,
     episode_index_text,
@@ -112,7 +112,7 @@ def test_episode_index_text_has_speaker_and_previous_turn() -> None:
     ],
 )
 def test_predicate_hints(query: str, expected: set[str]) -> None:
-    from memory_graph.predicates import default_registry
-    from memory_graph.retrieval_query import predicate_hints, words_of
+    from memlane.memory_graph.predicates import default_registry
+    from memlane.memory_graph.retrieval.query import predicate_hints, words_of
 
     assert predicate_hints(words_of(query), default_registry()) == expected

@@ -8,12 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from memory_graph.drafts import FactDraft
-from memory_graph.embedders import HashEmbedder
-from memory_graph.memory import Memory
-from memory_graph.model import Episode
-from memory_graph.retrieve import PRESETS, MemoryContext, RetrievalConfig, Retriever, count_tokens
-from memory_graph.stores import open_store
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import Episode
+from memlane.memory_graph.retrieval.retriever import (
+    PRESETS,
+    MemoryContext,
+    RetrievalConfig,
+    Retriever,
+    count_tokens,
+)
+from memlane.memory_graph.stores import open_store
 
 pytestmark = pytest.mark.unit
 
@@ -265,7 +271,7 @@ async def test_retriever_without_episodes(memory: Memory) -> None:
 
 
 async def test_episode_index_texts_use_previous_turn_in_batch_and_store(memory: Memory) -> None:
-    from memory_graph.retrieval_index import episode_index_texts
+    from memlane.memory_graph.retrieval.index import episode_index_texts
 
     day = datetime(2023, 5, 8, tzinfo=UTC)
     await memory.add_episodes([ep("a", "Where are you moving?", day, speaker="Mel")])

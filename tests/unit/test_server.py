@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent.server import MAX_BODY_BYTES
+from memlane.app.server import MAX_BODY_BYTES
 from tests.tools_support.app import served
 from tests.tools_support.seed import seed_user
 
@@ -145,15 +145,15 @@ async def test_openapi_and_inspector_assets(tmp_path: Path) -> None:
 
 async def test_memory_routes_wait_for_the_users_deferred_chat_writes(tmp_path: Path) -> None:
     # Extraction takes 0.3 s, as a real model's does; chat replies before its write lands.
-    from agent.api import MemoryAgent
-    from agent.llm import LLMGateway
-    from agent.server import create_app
-    from agent.settings import Settings
-    from agent.state import AgentOptions
-    from agent.testing import ScriptedLLM
-    from memory_graph.embedders import HashEmbedder
-    from memory_graph.memory import Memory
-    from memory_graph.stores import open_store
+    from memlane.agent.api import MemoryAgent
+    from memlane.agent.settings import Settings
+    from memlane.agent.state import AgentOptions
+    from memlane.app.server import create_app
+    from memlane.llm.gateway import LLMGateway
+    from memlane.llm.testing import ScriptedLLM
+    from memlane.memory_graph.embedding.models import HashEmbedder
+    from memlane.memory_graph.memory import Memory
+    from memlane.memory_graph.stores import open_store
 
     with ScriptedLLM.installed(latency_s={"extract_memory": 0.3}) as fake:
         async with open_store(f"sqlite:///{tmp_path / 'm.db'}") as store:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agent.server import create_app
+from memlane.app.server import create_app
 from tests.tools_support.app import served
 from tests.tools_support.seed import seed_user
 

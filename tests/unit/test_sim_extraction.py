@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evals.sim_extraction import ExtractionTally
-from evals.sim_timeline import GoldFact, Told, Turn
-from memory_graph.drafts import FactDraft
-from memory_graph.model import SELF_ID, Fact
+from memlane.evals.sim.extraction import ExtractionTally
+from memlane.evals.sim.timeline import GoldFact, Told, Turn
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.model import SELF_ID, Fact
 
 pytestmark = pytest.mark.unit
 

@@ -8,12 +8,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.llm import LLMGateway
-from agent.offline import register as register_offline
-from evals.locomo import load_locomo
-from evals.locomo_qa import JUDGE_TASK, gold_answers, judge_messages, run_locomo_qa, token_f1
-from memory_graph.embedders import make_embedder
-from memory_graph.stores import open_store
+from memlane.evals.locomo import load_locomo
+from memlane.evals.locomo_qa import (
+    JUDGE_TASK,
+    gold_answers,
+    judge_messages,
+    run_locomo_qa,
+    token_f1,
+)
+from memlane.llm.gateway import LLMGateway
+from memlane.llm.offline.provider import register as register_offline
+from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.stores import open_store
 
 pytestmark = pytest.mark.unit
 
@@ -108,7 +114,7 @@ async def test_a_judge_returning_garbage_counts_as_wrong(tiny: Path, tmp_path: P
 
 
 def test_cli_locomo_qa_offline_without_judge(tiny: Path) -> None:
-    from agent.cli import app
+    from memlane.app.cli import app
 
     runner = CliRunner()
     result = runner.invoke(
@@ -128,7 +134,7 @@ def test_cli_locomo_qa_offline_without_judge(tiny: Path) -> None:
 def test_cli_locomo_qa_exits_1_when_the_judge_fails(
     tiny: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from agent.cli import app
+    from memlane.app.cli import app
 
     # A real judge without credentials fails locally on every question (no network).
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

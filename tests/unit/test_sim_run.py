@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evals.report import aggregate, write_report
-from evals.sim_probes import PROBE_TYPES
-from evals.sim_runner import SimConfig, SimResult, consistency_problems, run_simulation
-from memory_graph.model import SELF_ID, Fact
-from memory_graph.predicates import default_registry
+from memlane.evals.report import aggregate, write_report
+from memlane.evals.sim.probes import PROBE_TYPES
+from memlane.evals.sim.runner import SimConfig, SimResult, consistency_problems, run_simulation
+from memlane.memory_graph.model import SELF_ID, Fact
+from memlane.memory_graph.predicates import default_registry
 
 pytestmark = pytest.mark.unit
 
@@ -64,8 +64,8 @@ async def test_offline_agent_run_completes(tmp_path: Path) -> None:
 
 
 async def test_turns_that_fail_to_write_are_counted_not_scored(tmp_path: Path) -> None:
-    from agent.llm import LLMGateway
-    from evals.sim_agent import AgentWriter
+    from memlane.evals.sim.agent import AgentWriter
+    from memlane.llm.gateway import LLMGateway
 
     # The extractor answers garbage: every turn's write fails (nothing is written).
     options = {"respond": {"mock_response": "Noted."},
@@ -100,7 +100,7 @@ def _refusing_store(path: Path) -> str:
     """A real SQLite store whose episodes table refuses every insert (a broken store)."""
     import sqlite3
 
-    from memory_graph.stores import open_store
+    from memlane.memory_graph.stores import open_store
 
     url = f"sqlite:///{path}"
 
@@ -120,7 +120,7 @@ def _refusing_store(path: Path) -> str:
 
 
 def test_cli_exits_1_when_turns_were_not_written(tmp_path: Path) -> None:
-    from agent.cli import app
+    from memlane.app.cli import app
 
     url = _refusing_store(tmp_path / "broken.db")
     args = ["eval", "sim", "--sessions", "2", "--seed", "0", "--store", url, "--json",
@@ -177,7 +177,7 @@ def test_consistency_check_counts_two_current_values() -> None:
 
 
 def test_cli_json_is_one_object_with_the_agreed_keys() -> None:
-    from agent.cli import app
+    from memlane.app.cli import app
 
     result = CliRunner().invoke(
         app,
@@ -193,8 +193,8 @@ def test_cli_json_is_one_object_with_the_agreed_keys() -> None:
 
 
 def test_judge_and_llm_user_go_through_the_gateway() -> None:
-    from agent.llm import LLMGateway
-    from memory_graph.errors import ExtractionError
+    from memlane.llm.gateway import LLMGateway
+    from memlane.memory_graph.errors import ExtractionError
 
     verdict = json.dumps({"correct": True, "reason": "same"})
     options = {"sim_answer": {"mock_response": "You live in Oslo."},
@@ -216,9 +216,9 @@ def test_judge_and_llm_user_go_through_the_gateway() -> None:
 
 
 def test_extraction_tally_matches_by_meaning() -> None:
-    from evals.sim_extraction import ExtractionTally
-    from evals.sim_timeline import Told, Turn
-    from memory_graph.drafts import FactDraft
+    from memlane.evals.sim.extraction import ExtractionTally
+    from memlane.evals.sim.timeline import Told, Turn
+    from memlane.memory_graph.drafts import FactDraft
 
     now = datetime(2024, 3, 1, 12, tzinfo=UTC)
     drafts = (

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evals.sim_generate import FUNCTIONAL, generate_timeline
-from evals.sim_probes import UNKNOWN, Probe, checkpoints, is_correct, make_probes
-from evals.sim_render import render_session
-from evals.sim_timeline import SELF, GoldFact, Person, Session, Timeline, Told, Turn
-from memory_graph.model import normalise_name
+from memlane.evals.sim.generate import FUNCTIONAL, generate_timeline
+from memlane.evals.sim.probes import UNKNOWN, Probe, checkpoints, is_correct, make_probes
+from memlane.evals.sim.render import render_session
+from memlane.evals.sim.timeline import SELF, GoldFact, Person, Session, Timeline, Told, Turn
+from memlane.memory_graph.model import normalise_name
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memory_graph.errors import InputError
-from memory_graph.io import b64_to_vector, dict_to_writes, record_to_dict, vector_to_b64
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.io import b64_to_vector, dict_to_writes, record_to_dict, vector_to_b64
 from tests.conftest import Sample
 
 pytestmark = pytest.mark.unit

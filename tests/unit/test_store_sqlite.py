@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory_graph.errors import InputError
-from memory_graph.model import WriteSet
-from memory_graph.stores import open_store
-from memory_graph.stores._text import query_terms
-from memory_graph.stores.sqlite import SQLiteStore
-from memory_graph.stores.sqlite import _sql as q
-from memory_graph.stores.sqlite.migrations import (
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.model import WriteSet
+from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.stores._text import query_terms
+from memlane.memory_graph.stores.sqlite import SQLiteStore
+from memlane.memory_graph.stores.sqlite import _sql as q
+from memlane.memory_graph.stores.sqlite.migrations import (
     MIGRATIONS,
     Migration,
     applied_migrations,

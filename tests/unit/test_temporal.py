@@ -8,10 +8,10 @@ from datetime import datetime
 
 import pytest
 
-from memory_graph.model import Fact
-from memory_graph.predicates import default_registry
-from memory_graph.temporal import resolve
-from memory_graph.timeutil import parse_time
+from memlane.memory_graph.model import Fact
+from memlane.memory_graph.predicates import default_registry
+from memlane.memory_graph.temporal import resolve
+from memlane.memory_graph.timeutil import parse_time
 
 pytestmark = pytest.mark.unit
 

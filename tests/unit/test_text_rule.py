@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent.server import RememberBody
-from memory_graph.drafts import FactDraft
-from memory_graph.errors import InputError
-from memory_graph.files import parse_file
-from memory_graph.model import TEXT_PATTERN, Episode, text_problem
-from memory_graph.predicates import default_registry
-from memory_graph.reconcile import check_draft
-from memory_graph.timeutil import parse_time
-from tools._common import check_text
+from memlane.app.server import RememberBody
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.files import parse_file
+from memlane.memory_graph.model import TEXT_PATTERN, Episode, text_problem
+from memlane.memory_graph.predicates import default_registry
+from memlane.memory_graph.reconcile import check_draft
+from memlane.memory_graph.timeutil import parse_time
+from memlane.tools._common import check_text
 
 pytestmark = pytest.mark.unit
 

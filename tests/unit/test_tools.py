@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from memory_graph.embedders import HashEmbedder
-from memory_graph.errors import ConflictError, InputError, NotFoundError
-from memory_graph.memory import Memory
-from memory_graph.stores import GraphStore
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.errors import ConflictError, InputError, NotFoundError
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.stores import GraphStore
+from memlane.tools import commands, queries
 from tests.tools_support.seed import StepClock, seed_user
-from tools import commands, queries
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ async def test_profile_groups_current_facts_by_kind(memory: Memory, ids: dict[st
 async def test_profile_lists_negations_that_ended_a_value_apart(
     memory: Memory, ids: dict[str, str]
 ) -> None:
-    from memory_graph.drafts import FactDraft
+    from memlane.memory_graph.drafts import FactDraft
 
     def negative(predicate: str, obj: str, kind: str, kind_of_object: str) -> FactDraft:
         return FactDraft(
@@ -93,7 +93,7 @@ async def test_profile_lists_negations_that_ended_a_value_apart(
 async def test_profile_and_why_read_a_dislike_as_likes_negated(
     memory: Memory, ids: dict[str, str]
 ) -> None:
-    from memory_graph.drafts import FactDraft
+    from memlane.memory_graph.drafts import FactDraft
 
     def dislikes(obj: str, statement: str) -> FactDraft:
         return FactDraft(

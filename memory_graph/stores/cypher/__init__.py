@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memory_graph.stores.cypher.store import CypherStore
-from memory_graph.stores.cypher.urls import open_cypher_store
+from memlane.memory_graph.stores.cypher.store import CypherStore
+from memlane.memory_graph.stores.cypher.urls import open_cypher_store
 
 __all__ = ["CypherStore", "open_cypher_store"]

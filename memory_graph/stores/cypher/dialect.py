@@ -1,8 +1,8 @@
 """Where Neo4j 5 and FalkorDB differ: schema DDL, search calls, scores, escaping, errors.
 
-Everything else is portable Cypher in :mod:`memory_graph.stores.cypher.queries`. A dialect
+Everything else is portable Cypher in :mod:`memlane.memory_graph.stores.cypher.queries`. A dialect
 only ever formats *allowlisted* identifiers (the labels and properties in
-:data:`~memory_graph.stores.cypher.queries.SEARCHABLE`); values travel as parameters.
+:data:`~memlane.memory_graph.stores.cypher.queries.SEARCHABLE`); values travel as parameters.
 
 Measured facts behind these choices are in ``shared/reference/CYPHER.md`` and
 ``docs/neo4j-dialect-check.md``.
@@ -62,7 +62,8 @@ class Dialect:
         """Words of user text as one OR query, each escaped, that must also contain the word
         ``required`` (the user's token); None if there are none.
 
-        The words come from :func:`memory_graph.stores._text.query_terms` (letters and digits
+        The words come from :func:`memlane.memory_graph.stores._text.query_terms` (letters and
+        digits
         only), so nothing should be left to escape; escaping stays as a second defence.
         """
         terms = [self._escape(w) for w in words if w]

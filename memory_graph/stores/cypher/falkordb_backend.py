@@ -14,9 +14,9 @@ from typing import Any
 import redis.exceptions as redis_errors
 from falkordb.asyncio import FalkorDB
 
-from memory_graph.errors import StoreError
-from memory_graph.stores.cypher.dialect import FALKORDB
-from memory_graph.stores.cypher.session import CypherSession, Rows
+from memlane.memory_graph.errors import StoreError
+from memlane.memory_graph.stores.cypher.dialect import FALKORDB
+from memlane.memory_graph.stores.cypher.session import CypherSession, Rows
 
 __all__ = ["FalkorDBSession"]
 

@@ -14,9 +14,9 @@ from typing import Any
 import neo4j
 import neo4j.exceptions as neo4j_errors
 
-from memory_graph.errors import StoreError
-from memory_graph.stores.cypher.dialect import NEO4J
-from memory_graph.stores.cypher.session import CypherSession, Rows
+from memlane.memory_graph.errors import StoreError
+from memlane.memory_graph.stores.cypher.dialect import NEO4J
+from memlane.memory_graph.stores.cypher.session import CypherSession, Rows
 
 __all__ = ["Neo4jSession"]
 

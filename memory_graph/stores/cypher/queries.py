@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from memory_graph.stores.cypher.dialect import Dialect
+from memlane.memory_graph.stores.cypher.dialect import Dialect
 
 __all__ = [
     "ENTITY_FIELDS",

@@ -4,7 +4,7 @@ The servers' own analysers and scores differ from each other and from SQLite's F
 (RediSearch stems with Snowball and scores TF-IDF; Lucene's analysers vary). The store
 therefore indexes pre-tokenised text (:func:`text_props`), uses the server's full-text index
 only to find candidate nodes, and ranks them with the BM25 every backend shares
-(:mod:`memory_graph.stores._ranking`).
+(:mod:`memlane.memory_graph.stores._ranking`).
 
 The full-text index is one per label, shared by every user of the graph. So the stored text
 starts with a token naming its user (:func:`user_token`), and a search requires it: the
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from memory_graph.stores._ranking import index_text
-from memory_graph.stores.cypher.queries import TEXT_LEN_PROP, TEXT_PROP
+from memlane.memory_graph.stores._ranking import index_text
+from memlane.memory_graph.stores.cypher.queries import TEXT_LEN_PROP, TEXT_PROP
 
 __all__ = ["indexed_words", "text_props", "user_token", "vector_param"]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from memory_graph.model import Entity, Episode, Fact, FactQuery, normalise_name
-from memory_graph.stores.cypher.ranking import text_props
-from memory_graph.timeutil import from_ms, to_ms
+from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, normalise_name
+from memlane.memory_graph.stores.cypher.ranking import text_props
+from memlane.memory_graph.timeutil import from_ms, to_ms
 
 __all__ = [
     "entity_from_row",

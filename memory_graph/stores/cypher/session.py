@@ -1,7 +1,7 @@
 """The small async "session" a :class:`CypherStore` talks through, one per server kind.
 
 A backend runs one Cypher statement at a time and returns rows as dicts keyed by the
-``RETURN`` names. It maps its driver's errors to :class:`~memory_graph.errors.StoreError`.
+``RETURN`` names. It maps its driver's errors to :class:`~memlane.memory_graph.errors.StoreError`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from memory_graph.stores.cypher.dialect import Dialect
+from memlane.memory_graph.stores.cypher.dialect import Dialect
 
 __all__ = ["CypherSession", "Rows"]
 

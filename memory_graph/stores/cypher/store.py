@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from memory_graph.errors import InputError, StoreError
-from memory_graph.io import record_to_dict
-from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
-from memory_graph.stores._checks import check_write_set
-from memory_graph.stores._ranking import (
+from memlane.memory_graph.errors import InputError, StoreError
+from memlane.memory_graph.io import record_to_dict
+from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
+from memlane.memory_graph.stores._checks import check_write_set
+from memlane.memory_graph.stores._ranking import (
     SCORE_WINDOW,
     Corpus,
     bm25,
@@ -29,8 +29,8 @@ from memory_graph.stores._ranking import (
     term_counts,
     top_hits,
 )
-from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
-from memory_graph.stores.cypher.queries import (
+from memlane.memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
+from memlane.memory_graph.stores.cypher.queries import (
     LABELS,
     RANGE_INDEXES,
     SCHEMA_VERSION,
@@ -39,8 +39,8 @@ from memory_graph.stores.cypher.queries import (
     VECTOR_PROP,
     Queries,
 )
-from memory_graph.stores.cypher.ranking import indexed_words, user_token, vector_param
-from memory_graph.stores.cypher.records import (
+from memlane.memory_graph.stores.cypher.ranking import indexed_words, user_token, vector_param
+from memlane.memory_graph.stores.cypher.records import (
     entity_from_row,
     entity_props,
     episode_from_row,
@@ -50,7 +50,7 @@ from memory_graph.stores.cypher.records import (
     fact_props,
     param_rows,
 )
-from memory_graph.stores.cypher.session import CypherSession, Rows
+from memlane.memory_graph.stores.cypher.session import CypherSession, Rows
 
 __all__ = ["CypherStore"]
 
@@ -494,7 +494,7 @@ class CypherStore(GraphStore):
 
     async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
         """Every record of a user with its vector: episodes by ``occurred_at, id``, entities and
-        facts by ``id`` (the order ``memory_graph.io`` documents)."""
+        facts by ``id`` (the order ``memlane.memory_graph.io`` documents)."""
         converters = (
             ("Episode", episode_from_row),
             ("Entity", entity_from_row),

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from memory_graph.errors import InputError
-from memory_graph.stores.cypher.store import CypherStore
+from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.stores.cypher.store import CypherStore
 
 __all__ = ["FALKORDB_SCHEMES", "NEO4J_SCHEMES", "open_cypher_store"]
 
@@ -61,7 +61,7 @@ def open_cypher_store(url: str) -> CypherStore:
     scheme = parts.scheme.lower()
     user, password, host, port_text = _split_netloc(url, parts.netloc)
     if scheme in FALKORDB_SCHEMES:
-        from memory_graph.stores.cypher.falkordb_backend import FalkorDBSession
+        from memlane.memory_graph.stores.cypher.falkordb_backend import FalkorDBSession
 
         port = _port(url, port_text, 6379)
         graph = parts.path.strip("/") or "memlane"
@@ -72,7 +72,7 @@ def open_cypher_store(url: str) -> CypherStore:
         fsession = FalkorDBSession(host, port, graph, password=password, username=user)
         return CypherStore(fsession, url=_redact(scheme, host, port, f"/{graph}"))
     if scheme in NEO4J_SCHEMES:
-        from memory_graph.stores.cypher.neo4j_backend import Neo4jSession
+        from memlane.memory_graph.stores.cypher.neo4j_backend import Neo4jSession
 
         port = _port(url, port_text, 7687)
         databases = parse_qs(parts.query).get("database") or []

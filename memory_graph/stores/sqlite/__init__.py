@@ -1,5 +1,5 @@
-"""The embedded SQLite backend of :class:`~memory_graph.stores.base.GraphStore`."""
+"""The embedded SQLite backend of :class:`~memlane.memory_graph.stores.base.GraphStore`."""
 
-from memory_graph.stores.sqlite.store import SQLiteStore
+from memlane.memory_graph.stores.sqlite.store import SQLiteStore
 
 __all__ = ["SQLiteStore"]

@@ -10,9 +10,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from memory_graph.model import Entity, Episode, Fact, normalise_name
-from memory_graph.stores._ranking import index_text
-from memory_graph.timeutil import from_ms, to_ms
+from memlane.memory_graph.model import Entity, Episode, Fact, normalise_name
+from memlane.memory_graph.stores._ranking import index_text
+from memlane.memory_graph.timeutil import from_ms, to_ms
 
 __all__ = [
     "ENTITY_COLS",

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from memory_graph.stores._ranking import index_text
+from memlane.memory_graph.stores._ranking import index_text
 
 __all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate"]
 
@@ -314,7 +314,7 @@ def _text_stats_triggers(target: str, records: str) -> tuple[str, ...]:
 _TEXT_STATS = Migration(
     "0007_search_text_and_per_user_stats",
     (
-        # Full-text search ranks with per-user BM25 (memory_graph.stores._ranking): FTS5's
+        # Full-text search ranks with per-user BM25 (memlane.memory_graph.stores._ranking): FTS5's
         # bm25() counts documents and lengths over every user in the file, so one user's
         # ranking moved with another user's data. Each record keeps its searchable words;
         # text_stats keeps each user's document count and total length per target.

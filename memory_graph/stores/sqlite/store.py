@@ -24,18 +24,18 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memory_graph.errors import InputError, MemlaneError, StoreError
-from memory_graph.io import record_to_dict
-from memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
-from memory_graph.stores._checks import check_write_set, vector_f32
-from memory_graph.stores._ranking import SCORE_WINDOW, Corpus, bm25, keep_rare, top_hits
-from memory_graph.stores._ranking import words as stem_words
-from memory_graph.stores._text import query_terms
-from memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
-from memory_graph.stores.sqlite import _sql as q
-from memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
-from memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
-from memory_graph.timeutil import to_ms
+from memlane.memory_graph.errors import InputError, MemlaneError, StoreError
+from memlane.memory_graph.io import record_to_dict
+from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
+from memlane.memory_graph.stores._checks import check_write_set, vector_f32
+from memlane.memory_graph.stores._ranking import SCORE_WINDOW, Corpus, bm25, keep_rare, top_hits
+from memlane.memory_graph.stores._ranking import words as stem_words
+from memlane.memory_graph.stores._text import query_terms
+from memlane.memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
+from memlane.memory_graph.stores.sqlite import _sql as q
+from memlane.memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
+from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
+from memlane.memory_graph.timeutil import to_ms
 
 __all__ = ["SQLiteStore"]
 

@@ -1,0 +1,104 @@
+"""``memlane chat`` and ``memlane demo``: the agent loop from the shell.
+
+(``memlane ingest --extract`` runs a file of messages through the same loop's extraction.)
+
+``MEMLANE_MODEL`` picks the model (default ``memlane/offline``, which needs no key and labels
+everything it says).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import typer
+
+from memlane.app.cli._common import StoreOption, load_settings, run
+
+__all__ = ["register"]
+
+
+def chat(
+    user: str = typer.Argument(..., help="user id (whose memory and thread)"),
+    session: str | None = typer.Option(None, "--session", help="conversation id"),
+    defer: bool | None = typer.Option(
+        None, "--defer/--inline", help="write memory in the background (default: settings)"
+    ),
+    store: str | None = StoreOption,
+) -> None:
+    """Chat with memory. Interactive on a terminal; otherwise reads stdin line by line.
+
+    Each line is one user turn: recall, reply (streamed), then memory is written. Empty
+    lines are skipped; `exit` or end of input stops.
+    """
+    from memlane.agent.api import MemoryAgent
+
+    settings = load_settings(store)
+    if defer is not None:
+        settings = settings.model_copy(update={"defer_writes": defer})
+    interactive = sys.stdin.isatty()
+
+    def token(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    async def go() -> None:
+        async with MemoryAgent(settings=settings) as agent:
+            if interactive:
+                typer.echo(f"memlane chat with {user} (model {settings.model}); exit with ^D")
+            while True:
+                line = await asyncio.to_thread(_read, interactive)
+                if line is None or line.strip() in ("exit", "quit"):
+                    break
+                if not line.strip():
+                    continue
+                sys.stdout.write("assistant> ")
+                result = await agent.achat(user, line, session_id=session, on_token=token)
+                sys.stdout.write("\n")
+                if result.write_status == "failed":
+                    err = result.write_error or {}
+                    typer.echo(
+                        f"memory not updated [{err.get('code')}]: {err.get('message')}", err=True
+                    )
+            await agent.drain()
+            failures = agent.write_errors()
+            for failure in failures:
+                typer.echo(f"background write failed: {failure.to_dict()}", err=True)
+            if failures:
+                raise typer.Exit(1)
+
+    run(go)
+
+
+def _read(interactive: bool) -> str | None:
+    """The next line, or None at end of input."""
+    if interactive:
+        try:
+            return input("you> ")
+        except EOFError:
+            return None
+    line = sys.stdin.readline()
+    return None if line == "" else line.rstrip("\n")
+
+
+def demo(
+    store: str | None = typer.Option(
+        None, "--store", help="store URL (default: a new SQLite file in a temp directory)"
+    ),
+) -> None:
+    """Play a scripted multi-session conversation and show the memory it leaves.
+
+    The user moves city, changes job and a food preference, then tells an old story about
+    the previous city. Prints the replies, the current profile and each changed fact's
+    history with validity dates.
+    """
+    from memlane.app.demo import run_demo
+
+    settings = load_settings()
+    run(lambda: run_demo(settings, out=typer.echo, store=store))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``chat`` and ``demo`` to ``app``."""
+    app.command("chat")(chat)
+    app.command("demo")(demo)

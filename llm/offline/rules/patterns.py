@@ -1,0 +1,124 @@
+"""The offline model's extraction: regular patterns for common personal facts.
+
+Input is the extraction prompt itself (``memlane.prompts.extract_memory``), parsed back into its
+sections (:mod:`memlane.llm.offline.rules.prompt`): the offline model reads exactly what a real
+model reads. Output is a dict shaped like ``ExtractionOutput``. It is deterministic and
+deliberately modest: it recognises the everyday ways people say where they live and work,
+who their partner, children, pets, relatives and friends are (and where those people live
+and work), what they eat, like, dislike and do, where they went and what they plan, with
+dates resolved against the turn time; and it links a new fact to the existing facts it
+restates or contradicts.
+
+The rules live by topic: :mod:`memlane.llm.offline.rules.self_facts` (name, age, home, work),
+:mod:`memlane.llm.offline.rules.people`, :mod:`memlane.llm.offline.rules.tastes`,
+:mod:`memlane.llm.offline.rules.events`; the shared machinery (sentences, clauses, dates per
+clause) is :mod:`memlane.llm.offline.rules.clauses`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Importing the topic modules registers their rules (order = precedence of equal facts).
+from memlane.llm.offline.rules import events, people, self_facts, tastes  # noqa: F401
+from memlane.llm.offline.rules.clauses import RULES, Ctx, Draft, prepare
+from memlane.llm.offline.rules.prompt import Candidate, ParsedPrompt, parse_extraction_prompt
+from memlane.memory_graph.model import normalise_name
+
+__all__ = ["Candidate", "ParsedPrompt", "extract", "link", "parse_extraction_prompt", "placeable"]
+
+
+def _key(text: str | None) -> str:
+    return normalise_name(text or "")
+
+
+def _subject_key(subject: str) -> str:
+    key = _key(subject)
+    return "user" if key in {"user", "i", "me", "self", "the user"} else key
+
+
+def link(draft: Draft, prompt: ParsedPrompt) -> None:
+    """Fill ``restates`` / ``contradicts`` from the candidates, where it is obvious."""
+    same = [
+        c
+        for c in prompt.candidates
+        if c.predicate == draft.predicate and _subject_key(c.subject) == _subject_key(draft.subject)
+    ]
+    past = draft.past or draft.invalid_at is not None
+    for cand in same:
+        equal = _key(cand.object) == _key(draft.object)
+        if equal and cand.polarity == draft.polarity:
+            if past and cand.current:
+                continue  # a story about X is not "X again" while X is the current value
+            draft.restates.append(cand.short_id)
+            if past and cand.valid_at and (draft.valid_at is None or draft.invalid_at):
+                draft.valid_at = cand.valid_at
+        elif past or not cand.current:
+            continue
+        elif equal and cand.polarity != draft.polarity:
+            draft.contradicts.append(cand.short_id)
+        elif draft.predicate in prompt.functional and draft.polarity == "positive":
+            older = cand.valid_at and draft.valid_at and draft.valid_at < cand.valid_at
+            if not older:
+                draft.contradicts.append(cand.short_id)
+    if past and draft.restates:
+        draft.invalid_at = None  # the restated period keeps its own end
+    if draft.invalid_at and draft.valid_at and draft.valid_at > draft.invalid_at:
+        draft.valid_at = None
+
+
+def placeable(draft: Draft, prompt: ParsedPrompt) -> bool:
+    """Whether a fact can be stored without bending the timeline.
+
+    A story about a past value of a functional predicate ("back when I lived in Berlin")
+    with no date of its own and no shown period to restate could only be stored as a point
+    in time, and any point we picked would cut into whatever value held then (or now). The
+    memory most likely holds that period already; saying nothing beats a wrong date.
+    """
+    return not (
+        draft.past
+        and draft.predicate in prompt.functional
+        and not draft.restates
+        and draft.valid_at is None
+    )
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+
+
+def _drafts(prompt: ParsedPrompt) -> list[Draft]:
+    who = prompt.user_name or "The user"
+    drafts: list[Draft] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for message in prompt.new:
+        if message.role != "user":
+            continue
+        for raw in _sentences(message.text):
+            sentence, spans = prepare(raw)
+            ctx = Ctx(message.at, who, sentence, spans, prompt, message.text)
+            for pattern, fn in RULES:
+                for match in pattern.finditer(sentence):
+                    for d in fn(match, ctx):
+                        key = (_subject_key(d.subject), d.predicate, _key(d.object), d.polarity)
+                        if key in seen or not d.object:
+                            continue
+                        seen.add(key)
+                        drafts.append(d)
+    return drafts
+
+
+def extract(prompt: ParsedPrompt) -> dict[str, Any]:
+    """Facts and entities in the prompt's new user messages, as an ``ExtractionOutput`` dict."""
+    drafts = _drafts(prompt)
+    for d in drafts:
+        link(d, prompt)
+    drafts = [d for d in drafts if placeable(d, prompt)]
+    entities: dict[str, dict[str, str]] = {}
+    for d in drafts:
+        if d.subject != "user":
+            entities.setdefault(_key(d.subject), {"name": d.subject, "kind": "person"})
+        if d.object and d.object_kind != "value":
+            entities.setdefault(_key(d.object), {"name": d.object, "kind": d.object_kind})
+    return {"entities": list(entities.values()), "facts": [d.to_dict() for d in drafts]}

@@ -1,0 +1,265 @@
+"""Offline extraction rules about the people and pets in the user's life.
+
+Partners ("my wife Anna", "Anna and I started dating", "I'm seeing someone - Anna"),
+children ("our son Leo was born", "Leo, our son, arrived"), pets ("a cat named Miso",
+"meet Miso, my new cat"), relatives and friends ("my sister Maya lives in Oslo"), and what
+those people do: a fact whose subject is a named person ("Adrian relocated to Copenhagen",
+"my brother moved to Lisbon" when the prompt shows who the brother is).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.memory_graph.model import normalise_name
+
+__all__ = ["ROLES", "SPECIES"]
+
+SPECIES = (
+    r"dog|cat|puppy|kitten|parrot|rabbit|bunny|hamster|horse|bird|turtle|tortoise|"
+    r"fish|goldfish|guinea pig|lizard|snake|ferret|pony|budgie|gecko|pup"
+)
+ROLES = {
+    "sister": "has_sibling", "brother": "has_sibling", "sibling": "has_sibling",
+    "twin": "has_sibling", "little sister": "has_sibling", "big sister": "has_sibling",
+    "little brother": "has_sibling", "big brother": "has_sibling",
+    "older sister": "has_sibling", "older brother": "has_sibling",
+    "younger sister": "has_sibling", "younger brother": "has_sibling",
+    "mom": "has_parent", "mum": "has_parent", "mother": "has_parent", "dad": "has_parent",
+    "father": "has_parent", "mama": "has_parent", "papa": "has_parent",
+    "best friend": "friend_of", "friend": "friend_of", "close friend": "friend_of",
+    "oldest friend": "friend_of", "childhood friend": "friend_of", "buddy": "friend_of",
+    "son": "has_child", "daughter": "has_child",
+}  # fmt: skip
+_ROLE = "|".join(sorted((re.escape(r) for r in ROLES), key=len, reverse=True))
+_PARTNER = r"wife|husband|partner|girlfriend|boyfriend|fianc[eé]e?|spouse"
+_CHILD = r"son|daughter|kid|child|baby|boy|girl|baby boy|baby girl|little one"
+_CALLED = r"(?:,)?(?: is named| is called|'s name is| named| called|,)?\s+"
+_HONORIFIC = re.compile(r"^(?:Dr|Mr|Mrs|Ms|Miss|Prof|Doctor|Professor)\b\.?")
+# Capitalised words that open sentences but never name a person.
+_NOT_NAMES = {
+    "just", "still", "also", "finally", "recently", "then", "now", "today", "yesterday",
+    "everyone", "everybody", "nobody", "someone", "somebody", "he", "she", "they", "it",
+    "we", "you", "this", "that", "who", "honestly", "actually", "big", "good", "great",
+    "new", "home", "back", "turns", "meet", "my", "our", "the", "a", "an", "after",
+    "before", "when", "since", "so", "and", "but", "well", "oh", "hey", "hi", "hello",
+    "life", "work", "things", "family", "mom", "dad", "mum", "there", "here",
+}  # fmt: skip
+
+
+def _person(name: str | None) -> bool:
+    return (
+        bool(name)
+        and normalise_name(name or "") not in _NOT_NAMES
+        and not (_HONORIFIC.match(name or ""))
+    )
+
+
+def _role(c: Ctx, raw: str | None) -> str | None:
+    return ROLES.get(re.sub(r"\s+", " ", raw or "").lower())
+
+
+def _link(c: Ctx, role: str, name: str) -> Draft:
+    predicate = ROLES[role.lower()]
+    return Draft(predicate, name, f"{name} is {c.whom}'s {role.lower()}.", object_kind="person",
+                 kind="fact")  # fmt: skip
+
+
+def _partner_draft(c: Ctx, name: str, m: re.Match[str], *, changed: bool) -> Draft:
+    when = c.date(m, near=changed) or (c.day() if changed else None)
+    return Draft("partner", name, f"{c.who}'s partner is {name}.", object_kind="person",
+                 valid_at=when)  # fmt: skip
+
+
+# -- partner ---------------------------------------------------------------------------------
+@rule(rf"\bmy (?:new )?(?:{_PARTNER}){_CALLED}(?P<n>{NAME})")
+def _partner(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    if _person(m["n"]) and not re.search(r"\bex[- ]", c.clause(m), re.I):
+        yield _partner_draft(c, m["n"], m, changed=bool(re.search(r"\bnew\b", m.group(0))))
+
+
+@rule(
+    rf"\bi(?:'m| am| got| have been|'ve been)(?: now| officially| happily)* (?:married to|dating|"
+    rf"engaged to|seeing|going out with|in a relationship with|together with) (?P<n>{NAME})"
+    rf"|\bi(?:'ve| have)? (?:just |recently )?(?:started|began) (?:dating|seeing|going out with) "
+    rf"(?P<n2>{NAME})"
+    rf"|\b(?:dating|seeing) (?:someone|somebody)(?: new)?\s*(?:[-–—:,]|\bnamed\b|\bcalled\b)\s*"
+    rf"(?P<n3>{NAME})"
+    rf"|\bi have a (?:new )?(?:{_PARTNER})(?: now)?,? (?:named |called )?(?P<n4>{NAME})"
+    rf"|\bi(?:'m| am) with (?P<n5>{NAME}) (?=now\b|these days\b|nowadays\b)"
+)
+def _partner_verb(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    name = m["n"] or m["n2"] or m["n3"] or m["n4"] or m["n5"]
+    if _person(name):
+        yield _partner_draft(c, name, m, changed=True)
+
+
+@rule(
+    rf"\b(?P<n>{NAME}) and i (?:have )?(?:just |recently |finally |officially )?(?:started "
+    r"(?:going out|dating|seeing each other)|got together|are (?:together|dating|a couple)|"
+    r"became a couple|got (?:married|engaged))"
+    rf"|\b(?:met|first date with) (?P<n2>{NAME})\b[^.!?]*\bwe(?:'re| are)? (?:got together|"
+    r"started (?:dating|going out|seeing each other)|together|dating|a couple|official)"
+)
+def _couple(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    name = m["n"] or m["n2"]
+    if _person(name):
+        yield _partner_draft(c, name, m, changed=True)
+
+
+@rule(
+    rf"\b(?P<n>{NAME}) and i (?:have )?(?:just )?(?:split|broke up|separated|divorced)"
+    rf"|\bi (?:split|broke up) with (?P<n2>{NAME})"
+    rf"|\bthings ended with (?P<n3>{NAME})"
+)
+def _breakup(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    name = m["n"] or m["n2"] or m["n3"]
+    if not _person(name):
+        return
+    # A new partner named in the same message closes the old one at the right date itself.
+    if re.search(r"\b(?:dating|seeing|with|met|together)\b", c.message.split(name, 1)[-1]):
+        return
+    yield Draft("partner", name, f"{c.who} and {name} split up.", object_kind="person",
+                polarity="negative", valid_at=c.date(m) or c.day())  # fmt: skip
+
+
+@rule(
+    r"\b(?:i|we)(?:'m| am| are|'re)? (?:just |recently )?(?:got )?(?P<s>married|engaged|divorced"
+    r"|single|separated|widowed)\b"
+)
+def _status(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    if re.search(r"\b(?:not|never|no longer)\b", c.clause(m), re.I):
+        return
+    status = m["s"].lower()
+    yield Draft("relationship_status", status, f"{c.who} is {status}.",
+                valid_at=c.date(m) or c.day())  # fmt: skip
+
+
+# -- children --------------------------------------------------------------------------------
+@rule(
+    r"\b(?:my|our) (?:(?:\d+|[a-z]+)[- ](?:year|month|week)[- ]old |little |new |newborn |"
+    rf"baby |eldest |youngest |oldest )?(?P<r>{_CHILD}){_CALLED}(?P<n>{NAME})"
+    rf"|\b(?P<n2>{NAME}),? (?:my|our) (?:new |newborn |baby |little )?(?P<r2>{_CHILD})\b"
+)
+def _child(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    name = m["n"] or m["n2"]
+    if not _person(name):
+        return
+    born = re.search(r"\b(?:was born|arrived|born|came into the world)\b", c.sentence, re.I)
+    yield Draft("has_child", name, f"{c.who} has a child named {name}.", object_kind="person",
+                valid_at=c.date(m, near=True) if born else None)  # fmt: skip
+
+
+@rule(
+    r"\b(?:i|we) have (?:a|an|one|two|three|four) (?:sons?|daughters?|kids|children|boys?|girls?)"
+    rf",? (?:named |called )?(?P<a>{NAME})(?:,? (?:and )?(?P<b>{NAME}))?(?:,? and (?P<c>{NAME}))?"
+    rf"|\bmy (?:kids|children|sons|daughters)(?: are)?,? (?P<a2>{NAME})(?:,? (?:and )?"
+    rf"(?P<b2>{NAME}))?(?:,? and (?P<c2>{NAME}))?"
+)
+def _children(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    for key in ("a", "b", "c", "a2", "b2", "c2"):
+        if m[key] and _person(m[key]):
+            yield Draft("has_child", m[key], f"{c.who} has a child named {m[key]}.",
+                        object_kind="person")  # fmt: skip
+
+
+# -- pets ------------------------------------------------------------------------------------
+def _pet(c: Ctx, m: re.Match[str], species: str, name: str, *, got: bool) -> Iterator[Draft]:
+    if _person(name):
+        yield Draft("has_pet", name, f"{c.who} has a {species.lower()} named {name}.",
+                    object_kind="pet", valid_at=c.date(m, near=got))  # fmt: skip
+
+
+@rule(rf"\bmy (?:new )?(?:little )?(?P<s>{SPECIES}){_CALLED}(?P<n>{NAME})")
+def _my_pet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    got = bool(re.search(r"\b(?:new|adopted|got|brought)\b", c.sentence, re.I))
+    yield from _pet(c, m, m["s"], m["n"], got=got)
+
+
+@rule(
+    r"\b(?:i|we)(?:'ve| have)? (?:just |recently |finally )?(?:have|got|adopted|rescued|bought|"
+    r"brought home|took in|welcomed) (?:home )?(?:a |an |another |our |my )?(?:new )?(?:little )?"
+    rf"(?P<s>{SPECIES})\b(?:[^.!?]{{0,50}}?\b(?:named|called)\s+|\s*[-–—:,]\s*)(?P<n>{NAME})"
+    rf"|\bmeet (?P<n2>{NAME}),? (?:my|our) (?:new )?(?:little )?(?P<s2>{SPECIES})\b"
+)
+def _got_pet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    yield from _pet(c, m, m["s"] or m["s2"], m["n"] or m["n2"], got=True)
+
+
+# -- relatives, friends, and what they do ----------------------------------------------------
+_SUBJ = (
+    rf"(?:\bmy (?P<r>{_ROLE}),? (?P<n>{NAME}),?"
+    rf"|\b(?P<n2>{NAME}),? [-–—(]?\s*my (?P<r2>{_ROLE})\s*[-–—)]?,?"
+    rf"|\bmy (?P<r3>{_ROLE})"
+    rf"|(?:^|(?<=[,;:!.] ))(?P<n3>{NAME}))"
+)
+_ADV = r"(?: (?:just|recently|finally|now|also|still|currently|actually))*"
+
+
+def _who(m: re.Match[str], c: Ctx) -> tuple[str | None, str | None]:
+    """(name, role) of the person a third-person match is about, or (None, None)."""
+    name, role = m["n"] or m["n2"] or m["n3"], m["r"] or m["r2"] or m["r3"]
+    if name and not _person(name):
+        return None, None
+    if name and c.prompt.known_as(name) & {"lives_in", "works_at", "visited", "hometown"}:
+        return None, None  # a place or employer at the start of a sentence
+    if name is None and role:
+        # "My brother moved to Lisbon": the brother the prompt's existing facts name.
+        relation = ROLES[role.lower()]
+        known = {normalise_name(x.object): x.object for x in c.prompt.objects_of(relation)}
+        if len(known) != 1:
+            return None, None
+        name = next(iter(known.values()))
+    return name, role
+
+
+def _about(m: re.Match[str], c: Ctx, predicate: str, obj: str, kind: str, verb: str,
+           changed: bool) -> Iterator[Draft]:  # fmt: skip
+    name, role = _who(m, c)
+    if not name:
+        return
+    subject = c.subject(name)
+    if role and subject != "user" and (m["n"] or m["n2"]):
+        yield _link(c, role, name)
+    who = c.who if subject == "user" else name
+    when = c.date(m, near=changed) or (c.day() if changed else None)
+    yield Draft(predicate, obj, f"{who} {verb} {obj}.", subject=subject, object_kind=kind,
+                valid_at=when)  # fmt: skip
+
+
+@rule(rf"{_SUBJ}{_ADV} (?:lives|is living|is based|is settled|resides)(?: over)? in (?P<o>{CAP})")
+def _other_lives(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    yield from _about(m, c, "lives_in", m["o"], "place", "lives in", changed=False)
+
+
+@rule(rf"{_SUBJ}{_ADV} (?:moved|relocated)(?: back| over)? to (?P<o>{CAP})")
+def _other_moved(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    yield from _about(m, c, "lives_in", m["o"], "place", "moved to", changed=True)
+
+
+@rule(rf"{_SUBJ}{_ADV} (?:works|is working|has been working|has worked) (?:at|for) (?P<o>{CAP})")
+def _other_works(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    since = bool(re.search(r"\bsince\b", c.clause(m), re.I))
+    yield from _about(m, c, "works_at", m["o"], "org", "works at", changed=since)
+
+
+@rule(
+    rf"{_SUBJ}{_ADV} (?:got (?:a|the|a new) job (?:at|with)|started (?:working |a new job )?"
+    rf"(?:at|for|with)|joined|was hired by) (?P<o>{CAP})"
+)
+def _other_joined(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    yield from _about(m, c, "works_at", m["o"], "org", "works at", changed=True)
+
+
+@rule(rf"\bmy (?P<r>{_ROLE}),? (?P<n>{NAME})\b(?! and i\b)")
+def _relative(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    # "My sister Maya ..." names a relative even when nothing else about her is said.
+    name = m["n"]
+    role = m["r"].lower()
+    if ROLES[role] == "has_child" or not _person(name) or c.subject(name) == "user":
+        return
+    if c.prompt.known_as(name) & {"lives_in", "works_at", "visited"}:
+        return
+    yield _link(c, role, name)

@@ -1,0 +1,319 @@
+"""Offline extraction rules about the user: name, age, home, work and job title.
+
+Changes ("I moved to", "I joined") are dated by the nearest date phrase, or the turn's day;
+states ("I live in", "I'm a nurse") only by a date in their own clause. Past stories ("back
+when I lived in X", "in 2012 I was working at Y") are history: ``past`` drafts that never
+become the current value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, clean, ok, rule
+from memlane.llm.offline.rules.dates import find_dates
+
+__all__ = ["JOBS"]
+
+JOBS = (
+    r"engineer|developer|programmer|teacher|nurse|doctor|designer|manager|lawyer|chef|cook|"
+    r"writer|copywriter|journalist|accountant|scientist|researcher|analyst|consultant|"
+    r"architect|artist|musician|photographer|pilot|farmer|electrician|plumber|dentist|"
+    r"pharmacist|therapist|librarian|professor|lecturer|editor|translator|baker|barista|"
+    r"waiter|waitress|firefighter|officer|mechanic|entrepreneur|founder|freelancer|director|"
+    r"product owner|intern|surgeon|veterinarian|vet|paramedic|economist|administrator|"
+    r"recruiter|salesperson|specialist|coordinator|assistant|technician|strategist|"
+    r"marketer|clerk|cashier|carpenter|driver|tutor|coach|counsel+or|psychologist|"
+    r"physiotherapist|midwife|caregiver|social worker|secretary|auditor|banker|broker|"
+    r"attorney|paralegal|programmer|statistician|illustrator|animator|producer|curator"
+)
+_TITLE_WORDS = r"(?:[a-zA-Z\-]+ ){0,3}"
+_PAST = re.compile(r"\b(?:used to|back when|when i (?:was|lived|worked)|back in)\b", re.I)
+
+
+def _place_like(name: str, c: Ctx) -> bool:
+    return bool(c.prompt.known_as(name) & {"lives_in", "hometown", "visited"})
+
+
+def _org_like(name: str, c: Ctx) -> bool:
+    return "works_at" in c.prompt.known_as(name)
+
+
+_DEMONYM = re.compile(
+    r"^(?:\w+(?:ish|ese|ican|ean|ian)|American|German|French|Dutch|Swiss|Greek|Thai|Jewish|"
+    r"Muslim|Catholic|Hindu|Buddhist|Atheist|Australian|Canadian|Brazilian|Italian|Indian|"
+    r"Russian|Nigerian|Iranian|Egyptian|Colombian|Argentinian|Peruvian|Norwegian)$"
+)
+_NAMES_IAN = {
+    "adrian",
+    "brian",
+    "julian",
+    "damian",
+    "sebastian",
+    "ian",
+    "vivian",
+    "lilian",
+    "christian",
+    "fabian",
+    "kilian",
+    "florian",
+    "maximilian",
+    "marian",
+    "dorian",
+}
+
+
+# -- identity --------------------------------------------------------------------------------
+@rule(
+    rf"\b(?:my name is|i'm called|i am called|call me|my name's)\s+(?P<n>{NAME})"
+    rf"|\b(?:hi|hello|hey|hiya|greetings)\b[!,.]*\s+(?:there[!,.]*\s+)?(?:i'm|i am|this is)"
+    rf"\s+(?P<n2>{NAME})\b(?!\s+(?:at|from|with|in)\b)"
+    rf"|^(?P<n3>{NAME}) here\b"
+    rf"|^(?:i'm|i am) (?P<n4>{NAME})(?=[,.!]|\s+(?:and|here)\b|$)"
+)
+def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    name = m["n"] or m["n2"] or m["n3"] or m["n4"]
+    if m["n4"] and not re.match(r"\s*(?:hi|hello|hey|hiya|greetings)\b", c.message, re.I):
+        return  # "I'm Emma." introduces only after a greeting ("Hi! I'm Emma.")
+    if _DEMONYM.match(name) and name.lower() not in _NAMES_IAN:
+        return  # "Hi, I'm Canadian" says where from, not who
+    yield Draft("name", name, f"The user's name is {name}.", kind="trait")
+
+
+@rule(r"\bi(?:'m| am) (?P<n>\d{1,3})(?: years? old)?(?=[,.;!?]|$| and\b| now\b| this\b)")
+def _age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    yield Draft("age", m["n"], f"{c.who} is {m['n']} years old.", valid_at=c.date(m))
+
+
+@rule(
+    r"\bi (?:just |recently )?turned (?P<n>\d{1,3})\b"
+    r"|\bmy (?P<n2>\d{1,3})(?:st|nd|rd|th) birthday\b"
+)
+def _turned(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    age = m["n"] or m["n2"]
+    if m["n2"] and re.search(r"\b(?:will be|next|upcoming|coming up)\b", c.sentence, re.I):
+        return  # a birthday to come is not an age yet
+    yield Draft(
+        "age", age, f"{c.who} is {age} years old.", valid_at=c.date(m, near=True) or c.day()
+    )
+
+
+# -- home ------------------------------------------------------------------------------------
+@rule(
+    rf"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|finally\s+|recently\s+|also\s+|officially\s+)?"
+    rf"(?:moved|relocated)(?: back)?(?: (?:from|out of) (?P<f>{CAP}))?"
+    rf"(?: (?:over|back|across))? to (?P<o>{CAP})"
+)
+def _moved(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    if _PAST.search(c.clause(m)):
+        return
+    when = c.date(m, near=True) or c.day()
+    yield Draft("lives_in", m["o"], f"{c.who} moved to {m['o']} and lives there.",
+                object_kind="place", valid_at=when)  # fmt: skip
+    if m["f"]:
+        yield Draft("lives_in", m["f"], f"{c.who} used to live in {m['f']}.",
+                    object_kind="place", invalid_at=when, past=True)  # fmt: skip
+
+
+@rule(
+    rf"\bmy (?:new )?(?:place|home|flat|apartment|house) in (?P<o>{CAP})"
+    rf"|\bhome (?:for me |for us )?is (?:now )?(?P<o2>{CAP})"
+    rf"|\bi(?:'m| am) (?:still |now |really )*(?:loving|enjoying) (?:life|living) in (?P<o3>{CAP})"
+)
+def _home(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    place = m["o"] or m["o2"] or m["o3"]
+    moved = re.search(r"\b(?:moved|relocated)\b", c.sentence, re.I)
+    if _PAST.search(c.clause(m)):
+        return
+    when = c.date(m, near=True) if moved else c.date(m)
+    yield Draft("lives_in", place, f"{c.who} lives in {place}.", object_kind="place",
+                valid_at=when)  # fmt: skip
+
+
+@rule(
+    rf"\bi(?:'ve| have) (?:been )?liv(?:ed|ing) in (?P<o>{CAP}) for (?P<n>\d+|a|an|one|two|"
+    r"three|four|five|six|seven|eight|nine|ten) (?P<u>year|month)s?"
+)
+def _lived_for(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    from memlane.llm.offline.rules.dates import shift_months
+
+    words = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+    words |= {"six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+    n = int(m["n"]) if m["n"].isdigit() else words[m["n"].lower()]
+    since = shift_months(c.day(), -n * (12 if m["u"].lower() == "year" else 1))
+    yield Draft("lives_in", m["o"], f"{c.who} lives in {m['o']}.", object_kind="place",
+                valid_at=since)  # fmt: skip
+
+
+@rule(
+    rf"\b(?:i|we)(?:'m| am|'re| are)? (?:now |currently |still |happily )?(?:live|living|based|"
+    rf"settled|residing) (?:over )?in (?P<o>{CAP})"
+)
+def _live(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    if _PAST.search(c.clause(m)):
+        return
+    yield Draft("lives_in", m["o"], f"{c.who} lives in {m['o']}.", object_kind="place",
+                valid_at=c.date(m))  # fmt: skip
+
+
+@rule(
+    rf"\b(?:back when i|when i|i used to|i|we) (?:lived|was living|were living|live|used to live)"
+    rf" in (?P<o>{CAP})"
+    r"|\bi miss (?P<o2>[A-Z][\w ]*?)\b[^.!?]*\bwhen i (?:lived|was living) there"
+)
+def _lived_past(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    # A story about the past: the place is history, never the current home.
+    place = m["o"] or m["o2"]
+    if m["o"] and re.match(r"(?:i|we) live\b", m.group(0), re.I):
+        return  # present tense: _live's business
+    years = [h for h in find_dates(c.sentence, c.at) if re.search(r"\d{4}", h.text)]
+    since = c.date(m, near=True) if years else None
+    yield Draft("lives_in", place, f"{c.who} used to live in {place}.", object_kind="place",
+                valid_at=since, invalid_at=None if since else c.day(), past=True)  # fmt: skip
+
+
+@rule(rf"\bi (?:grew up|was born and raised|was raised) in (?P<o>{CAP})")
+def _hometown(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    yield Draft("hometown", m["o"], f"{c.who} grew up in {m['o']}.", object_kind="place")
+
+
+# -- work ------------------------------------------------------------------------------------
+@rule(
+    rf"\bi(?:'m| am)? (?:now |currently |still |also )*(?:work|working) (?:at|for) (?P<o>{CAP})"
+    rf"|\bi(?:'m| am) (?:now |still |currently )*at (?P<o2>{CAP})"
+    rf"(?=[,.;!?]|$| now\b| these days\b| same\b| as\b)"
+)
+def _works(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    org = m["o"] or m["o2"]
+    if _PAST.search(c.clause(m)) or _place_like(org, c):
+        return
+    if m["o2"] and not (
+        _org_like(org, c) or re.search(r"\b(?:job|work|hired|employer|office)\b", c.message, re.I)
+    ):
+        return  # "I'm at Starbucks" is a whereabouts unless the talk is of work
+    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
+                valid_at=c.date(m))  # fmt: skip
+
+
+@rule(
+    r"\b(?:i|and|then)(?:'ve| have)? (?:just |recently |finally |officially )?(?:joined|started "
+    r"(?:a new job |working |my new job |a job |work )?(?:at|with|for)|got (?:a|the|my) "
+    r"(?:new )?job (?:at|with)|was hired by|got hired (?:at|by)|"
+    rf"accepted an offer from|moved to work (?:at|for)) (?P<o>{CAP})"
+    rf"|\bmy first day at (?P<o2>{CAP})"
+    # "I left Google to join Stripe": the new job (``_left`` ends the old one).
+    r"|\bi(?:'ve| have)? (?:just |recently |finally )?(?:left|quit)\b[^.;!?]*?"
+    r"\b(?:to|and (?:then )?) (?:join|joined|start at|started at|go work (?:at|for)|"
+    rf"work (?:at|for)) (?P<o3>{CAP})"
+)
+def _joined(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    org = m["o"] or m["o2"] or m["o3"]
+    if _PAST.search(c.clause(m)) or _place_like(org, c):
+        return
+    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
+                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+@rule(
+    r"\bi(?:'ve| have)? (?:just |recently |finally )?(?:left|quit|resigned from|"
+    r"(?:was|got) laid off from|no longer work (?:at|for)|stopped working (?:at|for)) "
+    rf"(?P<o>{CAP})"
+)
+def _left(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    org = m["o"]
+    # "I left Seattle and moved to Oslo" leaves a home, not a job.
+    if _place_like(org, c) or re.search(r"\b(?:moved|relocated)\b", c.sentence, re.I):
+        return
+    yield Draft("works_at", org, f"{c.who} no longer works at {org}.", object_kind="org",
+                polarity="negative", valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+@rule(
+    rf"\b(?:back when i|when i|i used to|in (?:19|20)\d\d,? i) (?:worked|was working|work|"
+    rf"was still|was) (?:at|for) (?P<o>{CAP})"
+)
+def _worked_past(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    org = m["o"]
+    plain = re.search(r"\bwas (?:still )?at\b", m.group(0), re.I)
+    if _place_like(org, c) or (plain and not _org_like(org, c)):
+        return  # "when I was at X": a job only if X is known as an employer
+    years = [h for h in find_dates(c.sentence, c.at) if re.search(r"\d{4}", h.text)]
+    since = c.date(m, near=True) if years else None
+    yield Draft("works_at", org, f"{c.who} used to work at {org}.", object_kind="org",
+                valid_at=since, invalid_at=None if since else c.day(), past=True)  # fmt: skip
+
+
+def _title(raw: str | None) -> str:
+    title = clean(raw)
+    title = re.sub(r"\s+(?:there|here|full[- ]time|part[- ]time)$", "", title, flags=re.I)
+    return title.strip()
+
+
+def _title_draft(title: str, m: re.Match[str], c: Ctx, changed: bool) -> Iterator[Draft]:
+    if ok(title) and not _PAST.search(c.clause(m)):
+        when = c.date(m, near=changed) or (c.day() if changed else None)
+        yield Draft("job_title", title, f"{c.who} works as {article(title)}.", valid_at=when)
+
+
+_AT = (
+    r"(?= at | for | in | with |[,.;!?]|$| now\b| there\b| these days\b|\s[-–—]\s"
+    r"|\s+(?:on|this|last|yesterday|today|a week|\d|two|three|four|five|six|seven)\b)"
+)
+
+
+@rule(
+    rf"\bi (?:now )?work as an? (?P<t>[a-z][a-zA-Z\- ]{{1,40}}?){_AT}"
+    rf"|\bi (?:just )?got promoted to (?:an? )?(?P<t2>[a-z][a-zA-Z\- ]{{1,40}}?){_AT}"
+    rf"|\bmy (?:new )?(?:job|role|title|position) is (?:now )?(?:an? )?"
+    rf"(?P<t3>[a-z][a-zA-Z\- ]{{1,40}}?){_AT}"
+    rf"|\b(?:they|the company|my (?:boss|manager|company)) (?:just )?(?:made|promoted) me "
+    rf"(?:to )?(?:an? )?(?P<t4>{_TITLE_WORDS}(?:{JOBS}))\b"
+)
+def _title_said(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    changed = bool(m["t2"] or m["t4"]) or bool(re.search(r"\bnew\b", m.group(0), re.I))
+    yield from _title_draft(_title(m["t"] or m["t2"] or m["t3"] or m["t4"]), m, c, changed)
+
+
+@rule(
+    r"\b(?:job|position|role|work|hired|started|joined|switched)\b[^.;!?]*?\bas an? "
+    rf"(?P<t>[a-z][a-zA-Z\- ]{{1,40}}?){_AT}"
+)
+def _as_title(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    changed = bool(re.search(r"\b(?:joined|started|switched|hired|new)\b", m.group(0), re.I))
+    yield from _title_draft(_title(m["t"]), m, c, changed)
+
+
+@rule(
+    rf"\bi(?:'m| am| became)(?: now| officially| currently| still| finally)* an? "
+    rf"(?P<t>{_TITLE_WORDS}(?:{JOBS}))s?\b(?: (?:at|for|with) (?P<o>{CAP}))?"
+)
+def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    if re.search(r"\b(?:used to|was)\b", c.clause(m), re.I):
+        return
+    # "I joined X yesterday - I'm a nurse there now": the role began with the job.
+    changed = bool(
+        re.search(r"\b(?:new job|promoted|became|officially|joined|started at)\b", c.sentence, re.I)
+    )
+    yield from _title_draft(_title(m["t"]), m, c, changed)
+    org = m["o"]
+    if org and not _place_like(org, c):
+        job_change = re.search(r"\bnew job\b", c.sentence, re.I)
+        yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
+                    valid_at=c.date(m) or (c.day() if job_change else None))  # fmt: skip
+
+
+@rule(
+    r"\b(?:took|got|accepted|landed|started|found) (?:a|an|the|my) (?:new )?"
+    rf"(?P<t>{_TITLE_WORDS}(?:{JOBS}))s? (?:job|role|position) (?:at|with) (?P<o>{CAP})"
+)
+def _took_job(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    yield from _title_draft(_title(m["t"]), m, c, True)
+    yield Draft("works_at", m["o"], f"{c.who} works at {m['o']}.", object_kind="org",
+                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+@rule(rf"\bi(?:'m| am) (?:now |currently )?(?:a student|studying|enrolled) at (?P<o>{CAP})")
+def _studies(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    yield Draft("studies_at", m["o"], f"{c.who} studies at {m['o']}.", object_kind="org",
+                valid_at=c.date(m))  # fmt: skip

@@ -1,0 +1,167 @@
+"""What recall returns: a ``MemoryContext`` of ranked facts and episodes, rendered to compact,
+dated text under a token budget.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from memlane.memory_graph.model import Episode, Fact
+
+__all__ = [
+    "ContextEpisode",
+    "ContextFact",
+    "MemoryContext",
+    "count_tokens",
+    "episode_line",
+    "fact_line",
+    "render",
+]
+
+
+def count_tokens(text: str) -> int:
+    """A cheap estimate of cl100k tokens: about four characters of English per token.
+
+    tiktoken's cl100k tables download on first use, which an offline machine cannot do, so
+    memlane estimates; the estimate runs a little high on plain English (a safe direction
+    for a budget).
+    """
+    return math.ceil(len(text) / 4) if text else 0
+
+
+class ContextFact(BaseModel):
+    """A fact chosen for the context, with the names of its ends and why it ranked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fact: Fact
+    score: float
+    subject_name: str
+    object_name: str | None = None
+    sources: tuple[str, ...] = Field(default=(), description="retrieval legs that found it")
+
+
+class ContextEpisode(BaseModel):
+    """A message chosen as supporting evidence."""
+
+    model_config = ConfigDict(frozen=True)
+
+    episode: Episode
+    score: float
+    sources: tuple[str, ...] = ()
+
+
+class MemoryContext(BaseModel):
+    """The memories relevant to one query, ranked, and the text a prompt gets."""
+
+    user_id: str
+    query: str
+    as_of: datetime | None = None
+    facts: list[ContextFact] = Field(default_factory=list)
+    superseded: list[ContextFact] = Field(default_factory=list)
+    episodes: list[ContextEpisode] = Field(default_factory=list)
+    text: str = ""
+    tokens: int = 0
+
+    def ranked_episode_ids(self) -> list[str]:
+        """Source episodes in rank order: episodes as themselves, facts as their provenance.
+
+        Facts and episodes are merged by score; each id appears once. This is what evidence
+        recall (``memlane eval locomo``) scores.
+        """
+        items: list[tuple[float, int, tuple[str, ...]]] = []
+        for i, cf in enumerate(self.facts):
+            items.append((cf.score, i, cf.fact.episode_ids))
+        for i, ce in enumerate(self.episodes):
+            items.append((ce.score, len(self.facts) + i, (ce.episode.id,)))
+        items.sort(key=lambda t: (-t[0], t[1]))
+        out: dict[str, None] = {}
+        for _, _, ids in items:
+            for eid in ids:
+                out.setdefault(eid, None)
+        return list(out)
+
+
+def _day(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d") if when else "?"
+
+
+def fact_line(cf: ContextFact) -> str:
+    """``- [2023-05-01 → now] User lives in Berlin``."""
+    f = cf.fact
+    end = _day(f.invalid_at) if f.invalid_at else ("now" if f.expired_at is None else "retracted")
+    return f"- [{_day(f.valid_at or f.recorded_at)} → {end}] {f.statement}"
+
+
+def episode_line(ce: ContextEpisode, snippet_chars: int) -> str:
+    """``- (2023-05-08, session 3) Caroline: ...``."""
+    ep = ce.episode
+    where = f", {ep.session_id}" if ep.session_id else ""
+    who = ep.speaker or ep.role
+    content = " ".join(ep.content.split())
+    if len(content) > snippet_chars:
+        content = content[: snippet_chars - 1].rstrip() + "…"
+    return f"- ({_day(ep.occurred_at)}{where}) {who}: {content}"
+
+
+def render(
+    facts: list[ContextFact],
+    superseded: list[ContextFact],
+    episodes: list[ContextEpisode],
+    *,
+    token_budget: int,
+    snippet_chars: int,
+) -> tuple[list[ContextFact], list[ContextFact], list[ContextEpisode], str, int]:
+    """Pick the best items that fit ``token_budget`` and render them in three sections.
+
+    Items are taken in one merged order of score (facts and episodes compete), so a strong
+    episode is not crowded out by weak facts. Superseded facts follow the current fact they
+    explain and are dropped first.
+
+    Returns:
+        The facts, superseded facts and episodes that fit, the text, and its token count.
+    """
+    headers = {
+        "facts": "Known facts (validity):",
+        "superseded": "No longer true:",
+        "episodes": "From conversations:",
+    }
+    ranked: list[tuple[float, str, int]] = [(cf.score, "facts", i) for i, cf in enumerate(facts)]
+    ranked += [(ce.score, "episodes", i) for i, ce in enumerate(episodes)]
+    ranked.sort(key=lambda t: -t[0])
+    # Superseded facts rank just below the weakest chosen current fact.
+    ranked += [(-1.0, "superseded", i) for i in range(len(superseded))]
+
+    chosen: dict[str, list[int]] = {"facts": [], "superseded": [], "episodes": []}
+    used = 0
+    for _, section, i in ranked:
+        if section == "facts":
+            line = fact_line(facts[i])
+        elif section == "superseded":
+            line = fact_line(superseded[i])
+        else:
+            line = episode_line(episodes[i], snippet_chars)
+        cost = count_tokens(line) + 1 + (0 if chosen[section] else count_tokens(headers[section]))
+        if used + cost > token_budget:
+            continue
+        chosen[section].append(i)
+        used += cost
+
+    kept_facts = [facts[i] for i in sorted(chosen["facts"])]
+    kept_old = [superseded[i] for i in sorted(chosen["superseded"])]
+    kept_eps = [episodes[i] for i in sorted(chosen["episodes"])]
+    blocks: list[str] = []
+    if kept_facts:
+        blocks.append("\n".join([headers["facts"], *(fact_line(cf) for cf in kept_facts)]))
+    if kept_old:
+        blocks.append("\n".join([headers["superseded"], *(fact_line(cf) for cf in kept_old)]))
+    if kept_eps:
+        # Oldest first reads as a story; the ranking lives in ``episodes``.
+        story = sorted(kept_eps, key=lambda ce: (ce.episode.occurred_at, ce.episode.id))
+        lines = [episode_line(ce, snippet_chars) for ce in story]
+        blocks.append("\n".join([headers["episodes"], *lines]))
+    text = "\n\n".join(blocks)
+    return kept_facts, kept_old, kept_eps, text, count_tokens(text)

@@ -1,0 +1,95 @@
+"""Score arithmetic for retrieval: reciprocal rank fusion, time factors, de-duplication.
+
+Pure functions and one small accumulator; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+
+from memlane.memory_graph.model import Fact, normalise_name
+
+__all__ = ["Scores", "dedup", "overlaps", "recency"]
+
+
+class Scores:
+    """Fused scores of one kind of record (facts or episodes), with the legs that found each."""
+
+    def __init__(self) -> None:
+        self.score: dict[str, float] = defaultdict(float)
+        self.sources: dict[str, set[str]] = defaultdict(set)
+
+    def add_leg(self, ids: Iterable[str], weight: float, rrf_k: float, leg: str) -> None:
+        """Reciprocal rank fusion: the item at rank r (0-based) gains ``weight / (k + r + 1)``."""
+        if weight <= 0:
+            return
+        for rank, rid in enumerate(ids):
+            self.score[rid] += weight / (rrf_k + rank + 1)
+            self.sources[rid].add(leg)
+
+    def add(self, rid: str, value: float, leg: str) -> None:
+        self.score[rid] += value
+        self.sources[rid].add(leg)
+
+    def keep(self, ids: Iterable[str]) -> None:
+        """Forget every id not in ``ids`` (filtered out, e.g. by ``as_of``)."""
+        wanted = set(ids)
+        for rid in [r for r in self.score if r not in wanted]:
+            del self.score[rid]
+
+    def top(self, n: int) -> list[str]:
+        return sorted(self.score, key=lambda r: (-self.score[r], r))[:n]
+
+
+def overlaps(fact: Fact, start: datetime, end: datetime) -> bool:
+    """True when the fact began inside ``[start, end)``, or was true during part of it."""
+    began = fact.start
+    if began >= end:
+        return False
+    if began >= start:
+        return True
+    return fact.invalid_at is not None and fact.invalid_at > start
+
+
+def recency(when: datetime, reference: datetime | None, weight: float, half_life: float) -> float:
+    """``1 + weight`` for something as new as ``reference``, halving toward 1 every half-life."""
+    if weight <= 0 or reference is None:
+        return 1.0
+    age_days = max((reference - when).total_seconds() / 86400.0, 0.0)
+    return 1.0 + weight * 0.5 ** (age_days / half_life)
+
+
+def _tokens(text: str) -> frozenset[str]:
+    return frozenset(normalise_name(text).split())
+
+
+def dedup(ordered: list[str], texts: dict[str, str], threshold: float, limit: int) -> list[str]:
+    """The first ``limit`` items, skipping near-copies (word-set Jaccard >= threshold) of
+    better ones.
+
+    Args:
+        ordered: ids, best first.
+        texts: the text of each id.
+        threshold: 1.0 drops only identical word sets.
+        limit: how many to keep (the scan stops there, so its cost is ``limit`` squared).
+    """
+    kept: list[str] = []
+    kept_tokens: list[frozenset[str]] = []
+    for rid in ordered:
+        if len(kept) >= limit:
+            break
+        toks = _tokens(texts[rid])
+        if any(_similar(toks, other, threshold) for other in kept_tokens):
+            continue
+        kept.append(rid)
+        kept_tokens.append(toks)
+    return kept
+
+
+def _similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
+    union = a | b
+    if not union:
+        return True
+    return len(a & b) / len(union) >= threshold

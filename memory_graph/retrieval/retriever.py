@@ -1,0 +1,406 @@
+"""Graph-aware hybrid retrieval: from a query to a ranked, dated ``MemoryContext``.
+
+One query embedding, then (see DESIGN "Retrieval"):
+
+1. candidates: vector and full-text search over facts and episodes; names in the query
+   linked to the user's entities;
+2. expansion: the neighbourhood of linked entities (and of the best facts' ends) loaded into
+   networkx and ranked by personalised PageRank;
+3. fusion: reciprocal rank fusion of every leg; validity (current facts first unless the
+   question is about the past or ``as_of`` is given), people and dates the query names,
+   recency; a fact lends its score to the messages it came from and a message to its
+   neighbouring turns; near-duplicates dropped;
+4. output: facts with validity windows, earlier values of the functional predicates the
+   query is about, supporting messages, rendered under a token budget.
+
+Vectors never come back from the store: searches return ids and scores only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import networkx as nx
+import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.model import SELF_ID, Episode, Fact, FactQuery
+from memlane.memory_graph.predicates import PredicateRegistry, default_registry
+from memlane.memory_graph.retrieval.config import PRESETS, RetrievalConfig
+from memlane.memory_graph.retrieval.context import (
+    ContextEpisode,
+    ContextFact,
+    MemoryContext,
+    count_tokens,
+    render,
+)
+from memlane.memory_graph.retrieval.fusion import Scores, dedup, overlaps, recency
+from memlane.memory_graph.retrieval.query import (
+    QueryInfo,
+    analyse_query,
+    mentions,
+    name_ngrams,
+    predicate_hints,
+)
+from memlane.memory_graph.stores.base import GraphStore
+
+__all__ = [
+    "PRESETS",
+    "ContextEpisode",
+    "ContextFact",
+    "MemoryContext",
+    "RetrievalConfig",
+    "Retriever",
+    "count_tokens",
+]
+
+log = logging.getLogger(__name__)
+
+_blas: ThreadpoolController | None = None
+
+
+def _blas_controller() -> ThreadpoolController:
+    # numpy's BLAS threads fight the embedding model for the cores; one BLAS thread is faster
+    # on a small machine (measured in the team's reference notes, ANCHORS.md).
+    global _blas
+    if _blas is None:
+        _blas = ThreadpoolController()
+    return _blas
+
+
+@dataclass
+class _Call:
+    """The working state of one recall (the Retriever itself stays stateless)."""
+
+    user_id: str
+    info: QueryInfo
+    as_of: datetime | None
+    facts: Scores = field(default_factory=Scores)
+    eps: Scores = field(default_factory=Scores)
+    pool: dict[str, Fact] = field(default_factory=dict)
+    episodes: dict[str, Episode] = field(default_factory=dict)
+    linked: set[str] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)
+    hints: set[str] = field(default_factory=set)
+    lend: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def past_view(self) -> bool:
+        return self.as_of is not None or self.info.about_past
+
+
+class Retriever:
+    """Finds what a user's memory holds about a query.
+
+    Args:
+        store: the graph store (opened by the caller).
+        embedder: the same embedder the memories were indexed with.
+        registry: predicate registry (which predicates are functional).
+        config: a :class:`RetrievalConfig`; defaults to the ``balanced`` preset.
+    """
+
+    def __init__(
+        self,
+        store: GraphStore,
+        embedder: Embedder,
+        registry: PredicateRegistry | None = None,
+        config: RetrievalConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.registry = registry or default_registry()
+        self.config = config or PRESETS["balanced"]
+
+    async def recall(
+        self,
+        user_id: str,
+        query: str,
+        *,
+        as_of: datetime | None = None,
+        token_budget: int | None = None,
+    ) -> MemoryContext:
+        """Rank the user's facts and messages for ``query`` and render them.
+
+        Args:
+            user_id: whose memory (every store call is scoped by it).
+            query: the question or turn (validated by the caller, e.g. ``Memory.recall``).
+            as_of: only facts true at that time and messages said by then.
+            token_budget: cap on the rendered text; defaults to the config's.
+
+        Returns:
+            The ranked context; ``facts``/``superseded``/``episodes`` hold exactly what
+            ``text`` shows.
+        """
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of)
+            call.hints = predicate_hints(call.info.words, self.registry)
+            vector = self.embedder.embed([query])[0]
+            await self._candidates(call, vector)
+            if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
+                await self._expand(call)
+            call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, as_of)}
+            await self._load_names(call)
+            current, superseded = self._rank_facts(call)
+            await self._rank_episodes(call, current)
+            history = await self._history(call, current)
+            return self._context(call, query, current, [*history, *superseded], token_budget)
+
+    # -- 1. candidates -----------------------------------------------------------------------
+    async def _candidates(self, call: _Call, vector: np.ndarray) -> None:
+        cfg, store, uid, text = self.config, self.store, call.user_id, call.info.text
+        use_eps = cfg.include_episodes
+        fact_vec, fact_txt, ep_vec, ep_txt, linked = await asyncio.gather(
+            store.search_vector(uid, "fact", vector, cfg.fact_vector_k),
+            store.search_text(uid, "fact", text, cfg.fact_text_k),
+            store.search_vector(uid, "episode", vector, cfg.episode_vector_k if use_eps else 0),
+            store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
+            store.find_entities(uid, name_ngrams(text)),
+        )
+        call.facts.add_leg([h.id for h in fact_vec], cfg.w_fact * cfg.w_vector, cfg.rrf_k, "vector")
+        call.facts.add_leg([h.id for h in fact_txt], cfg.w_fact * cfg.w_text, cfg.rrf_k, "text")
+        call.eps.add_leg([h.id for h in ep_vec], cfg.w_vector, cfg.rrf_k, "vector")
+        call.eps.add_leg([h.id for h in ep_txt], cfg.w_text, cfg.rrf_k, "text")
+        call.linked = {e.id for e in linked}
+        call.names = {e.id: e.name for e in linked}
+        if call.info.about_self:
+            call.linked.add(SELF_ID)
+        call.pool = {f.id: f for f in await store.get_facts(uid, list(call.facts.score))}
+
+    # -- 2. expansion ------------------------------------------------------------------------
+    async def _expand(self, call: _Call) -> None:
+        """Neighbourhood of the linked entities and the best facts' ends, ranked by PageRank."""
+        cfg, facts = self.config, call.facts
+        seeds = set(call.linked)
+        for fid in facts.top(3):
+            f = call.pool.get(fid)
+            if f is not None:
+                seeds.update(e for e in (f.subject_id, f.object_id) if e)
+        if not seeds:
+            return
+        near = await self.store.neighbourhood(
+            call.user_id, sorted(seeds), hops=cfg.hops, limit=cfg.expand_limit
+        )
+        for f in near:
+            call.pool.setdefault(f.id, f)
+        # Relational mentions: "my sister" links the object of the user's has_sibling facts.
+        for f in list(call.pool.values()):
+            relational = f.predicate in call.hints and f.subject_id in call.linked
+            if relational and f.object_id and (f.is_current or call.past_view):
+                call.linked.add(f.object_id)
+        graph = nx.Graph()
+        for f in call.pool.values():
+            if not f.is_retracted:
+                graph.add_edge(("f", f.id), ("e", f.subject_id))
+                if f.object_id:
+                    graph.add_edge(("f", f.id), ("e", f.object_id))
+        personal: dict[tuple[str, str], float] = {}
+        # Named and relationally linked entities seed the walk more than the search hits do;
+        # the user themself is linked by any "I"/"my" and touches everything, so less.
+        for eid in call.linked:
+            if ("e", eid) in graph:
+                personal[("e", eid)] = 0.3 if eid == SELF_ID else 1.0
+        top = [fid for fid in facts.top(10) if ("f", fid) in graph]
+        total = sum(facts.score[fid] for fid in top) or 1.0
+        for fid in top:
+            personal[("f", fid)] = facts.score[fid] / total
+        if not personal:
+            return
+        ranks = nx.pagerank(
+            graph, alpha=cfg.pagerank_alpha, personalization=personal, max_iter=50, tol=1e-4
+        )
+        ranked = sorted(
+            (node[1] for node in ranks if node[0] == "f" and ranks[node] > 0),
+            key=lambda fid: (-ranks[("f", fid)], fid),
+        )[: cfg.graph_k]
+        if not ranked or cfg.w_graph <= 0:
+            return
+        # By PageRank mass, not rank: the many spokes of a hub (every note about a person)
+        # share its mass and gain little, while a fact at the end of a named path gains much.
+        top = ranks[("f", ranked[0])]
+        for fid in ranked:
+            facts.add(fid, cfg.w_graph * (ranks[("f", fid)] / top) / (cfg.rrf_k + 1), "graph")
+
+    async def _load_names(self, call: _Call) -> None:
+        wanted: set[str] = set()
+        for f in call.pool.values():
+            wanted.update(e for e in (f.subject_id, f.object_id) if e and e not in call.names)
+        if wanted:
+            for e in await self.store.get_entities(call.user_id, sorted(wanted)):
+                call.names[e.id] = e.name
+
+    # -- 3. fusion and rerank ----------------------------------------------------------------
+    def _rank_facts(self, call: _Call) -> tuple[list[str], list[str]]:
+        """Validity, mention, date and recency factors; split current from superseded."""
+        cfg, facts, window = self.config, call.facts, call.info.window
+        facts.keep(call.pool)
+        reference = call.as_of or max((f.start for f in call.pool.values()), default=None)
+        current: list[str] = []
+        superseded: list[str] = []
+        for fid in list(facts.score):
+            f = call.pool[fid]
+            score = facts.score[fid]
+            if not f.is_current and not call.past_view:
+                score *= cfg.superseded_weight
+                superseded.append(fid)
+            else:
+                current.append(fid)
+            # What a fact lends its source messages: they get their own name/date factors.
+            call.lend[fid] = score
+            if f.subject_id in call.linked and f.subject_id != SELF_ID:
+                score *= 1.0 + cfg.mention_boost
+            if f.subject_id in call.linked and f.predicate in call.hints:
+                # The query names both ends of this edge: "where does my sister live".
+                score *= 1.0 + cfg.path_boost
+            if window and overlaps(f, *window):
+                score *= 1.0 + cfg.date_boost
+            score *= recency(f.start, reference, cfg.w_recency, cfg.recency_half_life_days)
+            facts.score[fid] = score
+        current.sort(key=lambda r: (-facts.score[r], r))
+        superseded.sort(key=lambda r: (-facts.score[r], r))
+        return current, superseded
+
+    async def _rank_episodes(self, call: _Call, current: list[str]) -> None:
+        cfg, eps, as_of = self.config, call.eps, call.as_of
+        if not cfg.include_episodes:
+            eps.keep(())
+            return
+        # A fact's provenance is evidence too: the message it came from gains its score.
+        if cfg.fact_to_episode > 0:
+            for fid in current[: max(2 * cfg.max_facts, 40)]:
+                for eid in call.pool[fid].episode_ids:
+                    eps.add(eid, cfg.fact_to_episode * call.lend[fid], "fact")
+        found = await self.store.get_episodes(call.user_id, list(eps.score))
+        call.episodes = {e.id: e for e in found if as_of is None or e.occurred_at <= as_of}
+        eps.keep(call.episodes)
+        speakers = {ep.speaker for ep in call.episodes.values() if ep.speaker}
+        named = {s for s in speakers if mentions(call.info.text, s)}
+        window = call.info.window
+        reference = as_of or max((ep.occurred_at for ep in call.episodes.values()), default=None)
+        for eid, ep in call.episodes.items():
+            score = eps.score[eid]
+            if ep.speaker in named:
+                score *= 1.0 + cfg.mention_boost
+            if window and window[0] <= ep.occurred_at < window[1]:
+                score *= 1.0 + cfg.date_boost
+            score *= recency(ep.occurred_at, reference, cfg.w_recency, cfg.recency_half_life_days)
+            eps.score[eid] = score
+        if cfg.adjacent_top > 0:
+            await self._adjacent(call)
+
+    async def _adjacent(self, call: _Call) -> None:
+        """The turns just before and after the best messages gain a share of their score."""
+        cfg, eps = self.config, call.eps
+        top = [eid for eid in eps.top(cfg.adjacent_top) if call.episodes[eid].session_id]
+        sessions = sorted({s for eid in top if (s := call.episodes[eid].session_id)})
+        turns = await asyncio.gather(
+            *(self.store.episodes_in_session(call.user_id, s, cfg.session_window) for s in sessions)
+        )
+        where: dict[str, tuple[list[Episode], int]] = {}
+        for session_turns in turns:
+            for i, ep in enumerate(session_turns):
+                where[ep.id] = (session_turns, i)
+        snapshot = {eid: eps.score[eid] for eid in top if eid in where}
+        for eid, score in snapshot.items():
+            session_turns, i = where[eid]
+            for j, share in ((i - 1, cfg.adjacent_prev), (i + 1, cfg.adjacent_next)):
+                if share <= 0 or not 0 <= j < len(session_turns):
+                    continue
+                nb = session_turns[j]
+                if call.as_of is None or nb.occurred_at <= call.as_of:
+                    call.episodes.setdefault(nb.id, nb)
+                    eps.add(nb.id, share * score, "adjacent")
+
+    async def _history(self, call: _Call, current: list[str]) -> list[str]:
+        """Earlier values of the functional predicates of the best current facts."""
+        cfg = self.config
+        if cfg.max_superseded <= 0 or call.past_view:
+            return []
+        wanted = [
+            call.pool[fid]
+            for fid in current[:3]
+            if call.pool[fid].is_current and self.registry.is_functional(call.pool[fid].predicate)
+        ]
+        found = await asyncio.gather(
+            *(
+                self.store.find_facts(
+                    call.user_id,
+                    FactQuery(subject_id=f.subject_id, predicate=f.predicate, limit=20),
+                )
+                for f in wanted
+            )
+        )
+        out: list[str] = []
+        for parent, olds in zip(wanted, found, strict=True):
+            for old in sorted(olds, key=lambda f: f.start, reverse=True):
+                if old.is_current or old.is_retracted or old.id in call.pool:
+                    continue
+                call.pool[old.id] = old
+                call.facts.add(
+                    old.id, call.facts.score[parent.id] * cfg.superseded_weight, "history"
+                )
+                out.append(old.id)
+        if out:
+            await self._load_names(call)
+        return out
+
+    # -- 4. output ---------------------------------------------------------------------------
+    def _context(
+        self,
+        call: _Call,
+        query: str,
+        current: list[str],
+        old: list[str],
+        token_budget: int | None,
+    ) -> MemoryContext:
+        cfg, facts, eps = self.config, call.facts, call.eps
+        statements = {fid: call.pool[fid].statement for fid in call.pool}
+        best_facts = dedup(current, statements, cfg.dedup_jaccard, cfg.max_facts)
+        shown = set(best_facts)
+        best_old = [fid for fid in dict.fromkeys(old) if fid not in shown][: cfg.max_superseded]
+        contents = {eid: ep.content for eid, ep in call.episodes.items()}
+        best_eps = dedup(eps.top(len(eps.score)), contents, cfg.dedup_jaccard, cfg.max_episodes)
+
+        def ctx_fact(fid: str) -> ContextFact:
+            f = call.pool[fid]
+            return ContextFact(
+                fact=f,
+                score=facts.score[fid],
+                subject_name=call.names.get(f.subject_id, f.subject_id),
+                object_name=call.names.get(f.object_id, f.object_id) if f.object_id else f.value,
+                sources=tuple(sorted(facts.sources[fid])),
+            )
+
+        kept_facts, kept_old, kept_eps, text, tokens = render(
+            [ctx_fact(fid) for fid in best_facts],
+            [ctx_fact(fid) for fid in best_old],
+            [
+                ContextEpisode(
+                    episode=call.episodes[eid],
+                    score=eps.score[eid],
+                    sources=tuple(sorted(eps.sources[eid])),
+                )
+                for eid in best_eps
+            ],
+            token_budget=token_budget or cfg.token_budget,
+            snippet_chars=cfg.snippet_chars,
+        )
+        return MemoryContext(
+            user_id=call.user_id,
+            query=query,
+            as_of=call.as_of,
+            facts=kept_facts,
+            superseded=kept_old,
+            episodes=kept_eps,
+            text=text,
+            tokens=tokens,
+        )
+
+
+def _visible(fact: Fact, as_of: datetime | None) -> bool:
+    if fact.is_retracted:
+        return False
+    return as_of is None or fact.valid_during(as_of)
