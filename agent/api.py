@@ -13,7 +13,7 @@ or, synchronously (the agent keeps its own event loop)::
     with MemoryAgent.from_settings(Settings()) as agent:
         print(agent.chat("u1", "hi").reply)
 
-Each :meth:`achat` runs the LangGraph loop ``recall -> respond -> extract -> reconcile ->
+Each :meth:`achat` runs the LangGraph loop ``recall -> respond -> extract -> drafts ->
 commit`` on the thread ``user_id/session_id`` (checkpointed in SQLite). Memory writing costs
 one extraction call per turn and commits one atomic write set. With ``defer_writes`` it runs
 in a per-user background queue; failures are kept and shown by :meth:`write_errors`.
@@ -37,20 +37,20 @@ from langgraph.runtime import Runtime
 from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
 
+from memlane.agent.bootstrap import build_memory
 from memlane.agent.graph import build_chat_graph, build_write_graph, settle_writes
 from memlane.agent.queue import WriteFailure, WriteQueue
-from memlane.agent.settings import Settings, make_registry
+from memlane.agent.settings import Settings
 from memlane.agent.state import AgentContext, AgentOptions, TurnState
 from memlane.llm.gateway import CallRecord, LLMGateway
 from memlane.llm.offline.provider import register as register_offline
-from memlane.memory_graph.embedding.models import make_embedder
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.errors import InputError, MemlaneError
 from memlane.memory_graph.memory import Memory
 from memlane.memory_graph.model import ID_PATTERN, MAX_CONTENT_CHARS, Id, Role, check_content
 from memlane.memory_graph.reconcile import CommitReport, check_user_id
 from memlane.memory_graph.retrieval.retriever import MemoryContext
-from memlane.memory_graph.stores import GraphStore, open_store
+from memlane.memory_graph.stores import GraphStore
 from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
 
 __all__ = ["ChatResult", "IngestMessage", "IngestResult", "MemoryAgent"]
@@ -220,11 +220,9 @@ class MemoryAgent:
                 memory = self._memory
                 store = memory.store
             else:
-                store = open_store(s.store)
+                memory = build_memory(s, embedder=self._embedder)
+                store = memory.store
                 await store.open()
-                registry = make_registry(s)
-                embedder = self._embedder or make_embedder(s.embedder, s.embed_precision)
-                memory = Memory(store, embedder, registry=registry, retrieval=s.retrieval_preset)
             conn = None
             saver = self._checkpointer
             if saver is None:

@@ -6,7 +6,6 @@ Library code never reads the environment; it receives a :class:`Settings` or pla
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 from pydantic import Field, ValidationError
@@ -15,10 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from memlane.memory_graph.embedding.models import Precision
 from memlane.memory_graph.errors import InputError
 
-if TYPE_CHECKING:
-    from memlane.memory_graph.predicates import PredicateRegistry
-
-__all__ = ["Settings", "default_store_url", "make_registry", "read_settings"]
+__all__ = ["Settings", "default_store_url", "read_settings"]
 
 
 def default_store_url() -> str:
@@ -86,16 +82,3 @@ def read_settings() -> Settings:
             for e in exc.errors()
         ]
         raise InputError("; ".join(problems), where="settings") from None
-
-
-def make_registry(settings: Settings) -> PredicateRegistry:
-    """The default predicates extended with those in settings (``MEMLANE_*_PREDICATES``,
-    ``MEMLANE_PREDICATE_SYNONYMS``, ``MEMLANE_PREDICATE_ANTONYMS``)."""
-    from memlane.memory_graph.predicates import default_registry
-
-    return default_registry().extend(
-        functional=settings.functional_predicates,
-        multi_valued=settings.multi_valued_predicates,
-        synonyms=settings.predicate_synonyms,
-        antonyms=settings.predicate_antonyms,
-    )

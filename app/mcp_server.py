@@ -99,7 +99,7 @@ def build_server(open_memory: MemoryOpener, user_id: str) -> MCPServer[Any]:
 
 def run_stdio(settings: Settings, user_id: str) -> None:
     """Serve the memory tools of ``user_id`` over stdio until the client disconnects."""
-    from memlane.app.cli._common import open_memory
+    from memlane.agent.bootstrap import open_memory
 
     logging.basicConfig(level=logging.WARNING)  # stderr: stdout is the protocol
     build_server(lambda: open_memory(settings), user_id).run("stdio")

@@ -277,7 +277,7 @@ def create_app(
             return
         if settings is None:
             raise RuntimeError("create_app needs a memory or settings")
-        from memlane.app.cli._common import open_memory
+        from memlane.agent.bootstrap import open_memory
 
         async with open_memory(settings) as opened:
             app.state.memory = opened

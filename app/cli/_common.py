@@ -7,13 +7,14 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
-from memlane.agent.settings import Settings, make_registry, read_settings
+from memlane.agent.bootstrap import make_registry, open_memory
+from memlane.agent.settings import Settings, read_settings
+from memlane.app.process import configure_process
 from memlane.memory_graph.errors import InputError, MemlaneError
 
 if TYPE_CHECKING:
@@ -44,14 +45,7 @@ UserArg = typer.Argument(..., help="the user whose memory to read or change")
 
 def load_settings(store: str | None = None) -> Settings:
     """Read settings once, at the edge; ``--store`` overrides ``MEMLANE_STORE``."""
-    # Offline defaults for the libraries we load (no hub look-ups, local cost map).
-    for key, value in (
-        ("HF_HUB_OFFLINE", "1"),
-        ("TRANSFORMERS_OFFLINE", "1"),
-        ("LITELLM_LOCAL_MODEL_COST_MAP", "True"),
-        ("TOKENIZERS_PARALLELISM", "false"),
-    ):
-        os.environ.setdefault(key, value)
+    configure_process()
     try:
         settings = read_settings()
     except InputError as exc:
@@ -101,21 +95,3 @@ def show(
         from memlane.app.cli._tool_tables import render
 
         render(Console(), result)
-
-
-@asynccontextmanager
-async def open_memory(settings: Settings) -> AsyncIterator[Memory]:
-    """A :class:`Memory` over the store and embedder the settings name; closes the store."""
-    from memlane.memory_graph.embedding.models import make_embedder
-    from memlane.memory_graph.memory import Memory
-    from memlane.memory_graph.stores import open_store
-
-    registry = make_registry(settings)
-    store = open_store(settings.store)
-    async with store:
-        yield Memory(
-            store,
-            make_embedder(settings.embedder, settings.embed_precision),
-            registry=registry,
-            retrieval=settings.retrieval_preset,
-        )

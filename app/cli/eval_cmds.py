@@ -92,8 +92,9 @@ def locomo(
     Each conversation is its own user. With --store the data is written there (use a
     scratch store); by default a temporary SQLite file is used. Progress goes to stderr.
     """
+    from memlane.agent.bootstrap import make_embedder_for
     from memlane.evals.locomo import load_locomo, run_locomo
-    from memlane.memory_graph.embedding.models import CachingEmbedder, make_embedder
+    from memlane.memory_graph.embedding.models import CachingEmbedder
 
     settings = load_settings(store)
     if mode not in ("turns", "observations", "both"):
@@ -102,7 +103,7 @@ def locomo(
     async def job(graph: GraphStore) -> dict[str, Any]:
         ks = _ks(k)
         conversations = load_locomo(data)[:limit_conversations]
-        emb = make_embedder(embedder or settings.embedder, settings.embed_precision)
+        emb = make_embedder_for(settings, embedder)
         if embed_cache is not None:
             emb = CachingEmbedder(emb, embed_cache)
         result = await run_locomo(

@@ -210,12 +210,12 @@ def locomo_qa(
     Answers the judge could not grade count as wrong and are listed under ``judge_errors``;
     the command then exits 1 unless --allow-judge-errors is given.
     """
+    from memlane.agent.bootstrap import make_embedder_for
     from memlane.evals.locomo import load_locomo
     from memlane.evals.locomo_qa import gold_answers, run_locomo_qa
     from memlane.llm.gateway import LLMGateway
     from memlane.llm.offline.provider import is_offline
     from memlane.llm.offline.provider import register as register_offline
-    from memlane.memory_graph.embedding.models import make_embedder
 
     settings = load_settings(store)
     if mode not in ("turns", "both"):
@@ -239,7 +239,7 @@ def locomo_qa(
             load_locomo(data)[:limit_conversations],
             gold_answers(data),
             graph,
-            make_embedder(embedder or settings.embedder, settings.embed_precision),
+            make_embedder_for(settings, embedder),
             gateway(answer_model),
             judge=gateway(judging) if judging else None,
             mode=mode,  # type: ignore[arg-type]

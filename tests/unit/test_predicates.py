@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from memlane.agent.settings import Settings, make_registry
+from memlane.agent.bootstrap import make_registry
+from memlane.agent.settings import Settings
 from memlane.memory_graph.errors import InputError, UnknownPredicateError
 from memlane.memory_graph.predicates import default_registry
 
