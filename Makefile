@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint typecheck install install-test browser clean
+.PHONY: run test lint layers typecheck install install-test browser clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -42,10 +42,14 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The layer contracts of docs/design.md ([tool.importlinter] in pyproject.toml).
+layers: $(TEST_STAMP)
+	$(BIN)/lint-imports
+
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-test: install-test lint typecheck
+test: install-test lint layers typecheck
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:

@@ -1,1 +1,2 @@
-"""memlane's agent: the LangGraph loop, the LLM gateway, settings, CLI and HTTP server."""
+"""memlane's agent loop: ``MemoryAgent``, the LangGraph graph, its state and write queue, settings,
+and :mod:`~memlane.agent.bootstrap` (building memlane's parts from settings)."""

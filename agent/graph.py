@@ -1,4 +1,4 @@
-"""The agent loop as a LangGraph ``StateGraph``: recall, respond, extract, reconcile, commit.
+"""The agent loop as a LangGraph ``StateGraph``: recall, respond, extract, drafts, commit.
 
 Nodes are small ``(state, runtime) -> update`` functions over
 :class:`~memlane.agent.state.TurnState`
@@ -36,9 +36,9 @@ __all__ = [
     "build_chat_graph",
     "build_write_graph",
     "commit_node",
+    "drafts_node",
     "extract_node",
     "recall_node",
-    "reconcile_node",
     "respond_node",
 ]
 
@@ -207,7 +207,7 @@ def _episodes(state: TurnState, user_id: str) -> list[Episode]:
 
 
 @_write_step
-async def reconcile_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+async def drafts_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """Map the model's answer to fact drafts: short ids to fact ids, names to kinds."""
     ctx = runtime.context
     out = extract_memory.ExtractionOutput.model_validate(state.get("extraction") or {})
@@ -261,29 +261,29 @@ def _after_write_step(state: TurnState) -> str:
 
 
 def add_memory_nodes(graph: Graph, after: str) -> str:
-    """Add ``extract -> reconcile -> commit`` after node ``after`` (``START`` allowed).
+    """Add ``extract -> drafts -> commit`` after node ``after`` (``START`` allowed).
 
     Returns:
         The name of the last node (``"commit"``).
     """
     graph.add_node("extract", extract_node)
-    graph.add_node("reconcile", reconcile_node)
+    graph.add_node("drafts", drafts_node)
     graph.add_node("commit", commit_node)
     graph.add_edge(after, "extract")
-    graph.add_conditional_edges("extract", _after_write_step, {"next": "reconcile", "stop": END})
-    graph.add_conditional_edges("reconcile", _after_write_step, {"next": "commit", "stop": END})
+    graph.add_conditional_edges("extract", _after_write_step, {"next": "drafts", "stop": END})
+    graph.add_conditional_edges("drafts", _after_write_step, {"next": "commit", "stop": END})
     return "commit"
 
 
 def build_write_graph() -> Graph:
-    """``extract -> reconcile -> commit``: what ingestion and the background queue run."""
+    """``extract -> drafts -> commit``: what ingestion and the background queue run."""
     graph: Graph = StateGraph(TurnState, context_schema=AgentContext)
     graph.add_edge(add_memory_nodes(graph, START), END)
     return graph
 
 
 def build_chat_graph(*, defer: Node | None = None) -> Graph:
-    """``recall -> respond -> extract -> reconcile -> commit``.
+    """``recall -> respond -> extract -> drafts -> commit``.
 
     Args:
         defer: when given, writing is handed to this node instead (``recall -> respond ->

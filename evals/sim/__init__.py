@@ -1,0 +1,2 @@
+"""The simulated long-horizon user: its life, its dialogue, probes, and the runner that scores
+memlane on it."""

@@ -1,0 +1,2 @@
+"""The offline model's extraction rules, by topic (self, people, tastes, events), on shared
+clause and date machinery."""
