@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "Settings": "memlane.agent.settings",
     "Memory": "memlane.memory_graph.memory",
     "open_store": "memlane.memory_graph.stores",
+    "make_embedder": "memlane.memory_graph.embedding.models",
     "GraphStore": "memlane.memory_graph.stores.base",
     "FactDraft": "memlane.memory_graph.drafts",
     "Episode": "memlane.memory_graph.model",
@@ -63,6 +64,7 @@ __all__ = [
     "Settings",
     "StoreError",
     "__version__",
+    "make_embedder",
     "open_store",
 ]
 
@@ -70,6 +72,7 @@ if TYPE_CHECKING:
     from memlane.agent.api import ChatResult, IngestResult, MemoryAgent
     from memlane.agent.settings import Settings
     from memlane.memory_graph.drafts import FactDraft
+    from memlane.memory_graph.embedding.models import make_embedder
     from memlane.memory_graph.errors import (
         ExtractionError,
         InputError,
