@@ -26,7 +26,7 @@ import numpy.typing as npt
 import snowballstemmer
 
 from memlane.memory_graph.stores._text import query_terms
-from memlane.memory_graph.stores.base import Hit
+from memlane.memory_graph.stores._types import Hit
 
 __all__ = [
     "SCORE_WINDOW",

@@ -1,7 +1,20 @@
-"""The ``GraphStore`` port: the few async primitives every backend implements.
+"""The ``GraphStore`` port: the storage primitives every backend implements.
 
 Backends implement primitives only; ingestion, reconciliation and retrieval are written once
-above this port. ``tests/contract/`` runs unchanged against every backend.
+above this port, and so are full-text ranking (``_search``), the neighbourhood walk
+(``_walk``) and export paging (here). Records travel through one codec (``_codec``).
+``tests/contract/`` runs unchanged against every backend.
+
+Required primitives (abstract, :data:`REQUIRED`): lifecycle (``open``, ``close``); writes
+(``apply``, ``delete_facts``, ``forget_user``); reads (``get``, ``find_facts``,
+``find_entities``, ``episodes_in_session``, ``facts_touching``, ``scan``); search
+(``text_matches``, ``search_vector``); whole-store (``users``, ``counts``, ``info``).
+
+Optional primitives (:data:`OPTIONAL`) have a correct default written on the required ones;
+a backend overrides one only to do the same faster or more strongly: ``count_matches``
+(default: count ``text_matches``), ``export`` (default: paged ``scan``; SQLite overrides it
+to read one snapshot). The public reads (``get_facts``, ``list_entities``, ``search_text``,
+``neighbourhood``, ...) are written here once and are not meant to be overridden.
 
 Rules every backend keeps:
 
@@ -15,36 +28,57 @@ Rules every backend keeps:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import AsyncIterator, Collection, Sequence
+from typing import Any, cast
 
 import numpy as np
 
+from memlane.memory_graph.io import record_to_dict
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet
+from memlane.memory_graph.stores import _search, _walk
+from memlane.memory_graph.stores._ranking import SCORE_WINDOW
+from memlane.memory_graph.stores._search import TextMatches, TextQuery
+from memlane.memory_graph.stores._types import Hit, Record, SearchTarget, StoreInfo
 
-__all__ = ["GraphStore", "Hit", "SearchTarget", "StoreInfo"]
+__all__ = [
+    "OPTIONAL",
+    "REQUIRED",
+    "GraphStore",
+    "Hit",
+    "Record",
+    "SearchTarget",
+    "StoreInfo",
+    "TextMatches",
+    "TextQuery",
+]
 
-SearchTarget = Literal["fact", "episode", "entity"]
+REQUIRED = frozenset(
+    {
+        "open",
+        "close",
+        "apply",
+        "delete_facts",
+        "forget_user",
+        "get",
+        "find_facts",
+        "find_entities",
+        "episodes_in_session",
+        "facts_touching",
+        "scan",
+        "text_matches",
+        "search_vector",
+        "users",
+        "counts",
+        "info",
+    }
+)
+"""The abstract primitives: a backend is these and nothing else."""
 
+OPTIONAL = frozenset({"count_matches", "export"})
+"""Primitives with a default over the required ones, which a backend may override."""
 
-@dataclass(frozen=True)
-class Hit:
-    """One search result: a record id and a score where higher is better."""
-
-    id: str
-    score: float
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    """What ``memlane doctor`` reports about a store."""
-
-    url: str
-    backend: str
-    ok: bool
-    details: dict[str, Any]
-    problems: tuple[str, ...] = ()
+TARGETS: tuple[SearchTarget, ...] = ("episode", "entity", "fact")
+"""Record types in export order."""
 
 
 class GraphStore(ABC):
@@ -52,7 +86,13 @@ class GraphStore(ABC):
 
     url: str = ""
 
-    # -- lifecycle ---------------------------------------------------------------------------
+    score_window: int = SCORE_WINDOW
+    """At most this many full-text matches are scored per search (``_search``)."""
+
+    export_page: int = 1000
+    """Records per ``scan`` call of the default :meth:`export`."""
+
+    # -- lifecycle (required) ----------------------------------------------------------------
     @abstractmethod
     async def open(self) -> None:
         """Connect and make sure the schema (tables, indexes) exists. Idempotent."""
@@ -68,7 +108,7 @@ class GraphStore(ABC):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    # -- writes ------------------------------------------------------------------------------
+    # -- writes (required) -------------------------------------------------------------------
     @abstractmethod
     async def apply(self, writes: WriteSet) -> None:
         """Apply a write set atomically (all or nothing)."""
@@ -81,18 +121,10 @@ class GraphStore(ABC):
     async def forget_user(self, user_id: str) -> dict[str, int]:
         """Delete everything of one user; returns counts deleted per record type."""
 
-    # -- reads by id / filter ----------------------------------------------------------------
+    # -- reads (required) --------------------------------------------------------------------
     @abstractmethod
-    async def get_episodes(self, user_id: str, ids: Sequence[str]) -> list[Episode]:
-        """Episodes by id (missing ids are skipped), in the order asked."""
-
-    @abstractmethod
-    async def get_entities(self, user_id: str, ids: Sequence[str]) -> list[Entity]:
-        """Entities by id (missing ids are skipped), in the order asked."""
-
-    @abstractmethod
-    async def get_facts(self, user_id: str, ids: Sequence[str]) -> list[Fact]:
-        """Facts by id (missing ids are skipped), in the order asked."""
+    async def get(self, user_id: str, target: SearchTarget, ids: Sequence[str]) -> list[Record]:
+        """Records of one type by id (missing ids are skipped), in the order asked, each once."""
 
     @abstractmethod
     async def find_facts(self, user_id: str, query: FactQuery) -> list[Fact]:
@@ -103,19 +135,36 @@ class GraphStore(ABC):
         """Entities whose normalised name or alias equals one of ``names`` (normalised)."""
 
     @abstractmethod
-    async def list_entities(self, user_id: str, limit: int = 10_000) -> list[Entity]:
-        """All entities of a user (for entity linking), ordered by id."""
-
-    @abstractmethod
     async def episodes_in_session(
         self, user_id: str, session_id: str | None, limit: int = 20
     ) -> list[Episode]:
         """The most recent episodes of a session, oldest first."""
 
-    # -- search ------------------------------------------------------------------------------
     @abstractmethod
-    async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
-        """Full-text search (OR of the query's words, ranked); user text is escaped."""
+    async def facts_touching(
+        self, user_id: str, entity_ids: Sequence[str], exclude: Collection[str], limit: int
+    ) -> list[Fact]:
+        """Facts (any validity) with one of ``entity_ids`` as subject or object, except the
+        ids in ``exclude``: the newest ``limit`` by ``COALESCE(valid_at, recorded_at)``
+        descending, then ``recorded_at`` descending, then ``id``."""
+
+    @abstractmethod
+    async def scan(
+        self, user_id: str, target: SearchTarget, offset: int, limit: int, *, vectors: bool
+    ) -> list[tuple[Record, np.ndarray | None]]:
+        """One page of a user's records of one type, with their vectors if ``vectors``.
+
+        The order is stable: episodes by ``occurred_at, id``, entities and facts by ``id``
+        (the order ``memlane.memory_graph.io`` documents for export).
+        """
+
+    # -- search (required) -------------------------------------------------------------------
+    @abstractmethod
+    async def text_matches(
+        self, user_id: str, target: SearchTarget, query: TextQuery, limit: int
+    ) -> TextMatches:
+        """The user's newest ``limit`` records holding a word of ``query``, with the term
+        counts, lengths and corpus statistics BM25 needs (``_search.TextMatches``)."""
 
     @abstractmethod
     async def search_vector(
@@ -123,13 +172,7 @@ class GraphStore(ABC):
     ) -> list[Hit]:
         """Cosine-similarity search over stored vectors; score is cosine similarity."""
 
-    @abstractmethod
-    async def neighbourhood(
-        self, user_id: str, entity_ids: Sequence[str], hops: int = 1, limit: int = 200
-    ) -> list[Fact]:
-        """Facts (any validity) on paths of up to ``hops`` edges from the given entities."""
-
-    # -- whole-store -------------------------------------------------------------------------
+    # -- whole-store (required) --------------------------------------------------------------
     @abstractmethod
     async def users(self) -> list[str]:
         """Every user id with at least one record, sorted."""
@@ -139,10 +182,57 @@ class GraphStore(ABC):
         """Record counts: keys ``episodes``, ``entities``, ``facts``."""
 
     @abstractmethod
-    def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
-        """Every record of a user as JSON-ready dicts in a stable order
-        (``memlane.memory_graph.io``)."""
-
-    @abstractmethod
     async def info(self) -> StoreInfo:
         """Connectivity, schema version and index status for ``memlane doctor``."""
+
+    # -- optional primitives -----------------------------------------------------------------
+    async def count_matches(self, user_id: str, target: SearchTarget, word: str, cap: int) -> int:
+        """How many of the user's records hold ``word`` (one of a query's words), up to
+        ``cap``. Default: count :meth:`text_matches`."""
+        return len((await self.text_matches(user_id, target, TextQuery((word,)), cap)).ids)
+
+    async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Every record of a user as JSON-ready dicts in a stable order
+        (``memlane.memory_graph.io``): episodes, entities, facts, each in :meth:`scan` order.
+        Default: pages of :attr:`export_page` records."""
+        for target in TARGETS:
+            offset = 0
+            while True:
+                page = await self.scan(user_id, target, offset, self.export_page, vectors=True)
+                for record, vector in page:
+                    yield record_to_dict(record, vector)
+                if len(page) < self.export_page:
+                    break
+                offset += len(page)
+
+    # -- reads written once above the primitives ---------------------------------------------
+    async def get_episodes(self, user_id: str, ids: Sequence[str]) -> list[Episode]:
+        """Episodes by id (missing ids are skipped), in the order asked."""
+        return cast(list[Episode], await self.get(user_id, "episode", ids) if ids else [])
+
+    async def get_entities(self, user_id: str, ids: Sequence[str]) -> list[Entity]:
+        """Entities by id (missing ids are skipped), in the order asked."""
+        return cast(list[Entity], await self.get(user_id, "entity", ids) if ids else [])
+
+    async def get_facts(self, user_id: str, ids: Sequence[str]) -> list[Fact]:
+        """Facts by id (missing ids are skipped), in the order asked."""
+        return cast(list[Fact], await self.get(user_id, "fact", ids) if ids else [])
+
+    async def list_entities(self, user_id: str, limit: int = 10_000) -> list[Entity]:
+        """All entities of a user (for entity linking), ordered by id."""
+        page = await self.scan(user_id, "entity", 0, int(limit), vectors=False)
+        return [cast(Entity, record) for record, _ in page]
+
+    async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
+        """Full-text search (OR of the query's words), ranked by BM25 with the user's own
+        statistics within a bounded window (``_search``); user text is never query syntax."""
+        return await _search.search_text(self, user_id, target, text, k)
+
+    async def neighbourhood(
+        self, user_id: str, entity_ids: Sequence[str], hops: int = 1, limit: int = 200
+    ) -> list[Fact]:
+        """Facts (any validity) on paths of up to ``hops`` edges from the given entities,
+        nearest hop first and newest first within a hop (``_walk``)."""
+        if not entity_ids or hops < 1 or limit < 1:
+            return []
+        return await _walk.neighbourhood(self, user_id, entity_ids, hops, limit)

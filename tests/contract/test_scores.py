@@ -148,18 +148,14 @@ async def test_vector_scores_are_cosine_similarity(
 async def test_a_capped_candidate_set_keeps_the_users_document_frequencies(
     store: GraphStore, sample: Sample, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Every store scores at most SCORE_WINDOW matches, the newest, with document frequencies
+    # Every store scores at most `score_window` matches, the newest, with document frequencies
     # from all of the user's matches, and drops a word found in more records than that.
-    from memlane.memory_graph.stores.cypher import store as cypher_store
-    from memlane.memory_graph.stores.sqlite import store as sqlite_store
-
     texts = ["sushi and ramen", "ramen", "tea", "more sushi", "green tea"]
     texts += [f"something else {i}" for i in range(6)]  # 2 of 11 hold each word: idf > 0
     facts = [sample.fact("alice", f"f{i}", t, recorded=i) for i, t in enumerate(texts)]
     await store.apply(WriteSet("alice", facts=facts))
     full = {h.id: h.score for h in await store.search_text("alice", "fact", "ramen tea", 9)}
-    for module in (sqlite_store, cypher_store):
-        monkeypatch.setattr(module, "SCORE_WINDOW", 3)  # only the newest 3 matches
+    monkeypatch.setattr(store, "score_window", 3)  # only the newest 3 matches
     capped = await store.search_text("alice", "fact", "ramen tea", 9)
     assert sorted(h.id for h in capped) == ["f1", "f2", "f4"]  # f0 fell out of the window
     assert all(h.score == pytest.approx(full[h.id]) for h in capped)  # idf from every match

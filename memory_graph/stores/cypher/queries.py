@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from memlane.memory_graph.stores._codec import FIELDS as CODEC_FIELDS
 from memlane.memory_graph.stores.cypher.dialect import Dialect
 
 __all__ = [
@@ -41,32 +42,10 @@ META_LABEL: Final = "MemlaneMeta"
 #: 1: first release. 2: searchable text starts with its user's token (``ranking.user_token``).
 SCHEMA_VERSION: Final = 2
 
-EPISODE_FIELDS: Final = (
-    "id",
-    "session_id",
-    "role",
-    "speaker",
-    "content",
-    "occurred_at",
-    "recorded_at",
-)
-ENTITY_FIELDS: Final = ("id", "name", "kind", "aliases", "summary", "created_at")
-FACT_FIELDS: Final = (
-    "id",
-    "subject_id",
-    "predicate",
-    "object_id",
-    "value",
-    "statement",
-    "kind",
-    "polarity",
-    "confidence",
-    "valid_at",
-    "invalid_at",
-    "recorded_at",
-    "expired_at",
-    "episode_ids",
-)
+# The codec's stored fields; ``user_id`` is in every node pattern (:func:`node`) instead.
+EPISODE_FIELDS: Final = tuple(f for f in CODEC_FIELDS["episode"] if f != "user_id")
+ENTITY_FIELDS: Final = tuple(f for f in CODEC_FIELDS["entity"] if f != "user_id")
+FACT_FIELDS: Final = tuple(f for f in CODEC_FIELDS["fact"] if f != "user_id")
 FIELDS: Final = {"Episode": EPISODE_FIELDS, "Entity": ENTITY_FIELDS, "Fact": FACT_FIELDS}
 
 #: Per label: the property the full-text index covers, and the vector property.
@@ -256,7 +235,7 @@ CALL {{
   UNION
   MATCH {node("n", "Fact")} WHERE n.object_id IN $ids RETURN n
 }}
-WITH n WHERE NOT n.id IN $seen
+WITH n WHERE NOT n.id IN $exclude
 RETURN {project("n", "Fact")}
 ORDER BY coalesce(n.valid_at, n.recorded_at) DESC, n.recorded_at DESC, n.id
 LIMIT $limit

@@ -11,25 +11,25 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
+from typing import Any, cast
 
 import numpy as np
 
 from memlane.memory_graph.errors import InputError, StoreError
-from memlane.memory_graph.io import record_to_dict
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memlane.memory_graph.stores._checks import check_write_set
-from memlane.memory_graph.stores._ranking import (
-    SCORE_WINDOW,
-    Corpus,
-    bm25,
-    keep_rare,
-    search_terms,
-    term_counts,
-    top_hits,
+from memlane.memory_graph.stores._ranking import Corpus, term_counts
+from memlane.memory_graph.stores._ranking import words as stem_words
+from memlane.memory_graph.stores.base import (
+    GraphStore,
+    Hit,
+    Record,
+    SearchTarget,
+    StoreInfo,
+    TextMatches,
+    TextQuery,
 )
-from memlane.memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
 from memlane.memory_graph.stores.cypher.queries import (
     LABELS,
     RANGE_INDEXES,
@@ -40,23 +40,22 @@ from memlane.memory_graph.stores.cypher.queries import (
     Queries,
 )
 from memlane.memory_graph.stores.cypher.ranking import indexed_words, user_token, vector_param
-from memlane.memory_graph.stores.cypher.records import (
-    entity_from_row,
-    entity_props,
-    episode_from_row,
-    episode_props,
-    fact_filter,
-    fact_from_row,
-    fact_props,
-    param_rows,
-)
+from memlane.memory_graph.stores.cypher.records import fact_filter, param_rows, record_from_row
 from memlane.memory_graph.stores.cypher.session import CypherSession, Rows
 
 __all__ = ["CypherStore"]
 
+
+def _episode(user_id: str, row: dict[str, Any]) -> Episode:
+    return cast(Episode, record_from_row("episode", user_id, row))
+
+
+def _fact(user_id: str, row: dict[str, Any]) -> Fact:
+    return cast(Fact, record_from_row("fact", user_id, row))
+
+
 log = logging.getLogger(__name__)
 
-_PAGE = 1000
 _STATS_TTL_S = 30.0
 # Up to this many records of a user are searched exactly (a few ms); beyond, the HNSW index.
 _EXACT_MAX = 5000
@@ -233,9 +232,9 @@ class CypherStore(GraphStore):
         params = self._params(
             writes.user_id,
             token=uuid.uuid4().hex,
-            episodes=param_rows(writes.episodes, episode_props),
-            entities=param_rows(writes.entities, entity_props),
-            facts=param_rows(writes.facts, fact_props),
+            episodes=param_rows(writes.episodes),
+            entities=param_rows(writes.entities),
+            facts=param_rows(writes.facts),
             entity_ids=[e.id for e in writes.entities],
             vectors={
                 SEARCHABLE[target]: [
@@ -273,32 +272,21 @@ class CypherStore(GraphStore):
         by_id = {r["id"]: r for r in rows}
         return [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
 
-    async def get_episodes(self, user_id: str, ids: Sequence[str]) -> list[Episode]:
-        return [episode_from_row(user_id, r) for r in await self._get("Episode", user_id, ids)]
-
-    async def get_entities(self, user_id: str, ids: Sequence[str]) -> list[Entity]:
-        return [entity_from_row(user_id, r) for r in await self._get("Entity", user_id, ids)]
-
-    async def get_facts(self, user_id: str, ids: Sequence[str]) -> list[Fact]:
-        return [fact_from_row(user_id, r) for r in await self._get("Fact", user_id, ids)]
+    async def get(self, user_id: str, target: SearchTarget, ids: Sequence[str]) -> list[Record]:
+        label = SEARCHABLE[target]
+        return [record_from_row(target, user_id, r) for r in await self._get(label, user_id, ids)]
 
     async def find_facts(self, user_id: str, query: FactQuery) -> list[Fact]:
         where, params = fact_filter(query)
         rows = await self.session.read(self.q.find_facts(where), self._params(user_id, **params))
-        return [fact_from_row(user_id, r) for r in rows]
+        return [_fact(user_id, r) for r in rows]
 
     async def find_entities(self, user_id: str, names: Sequence[str]) -> list[Entity]:
         keys = list(dict.fromkeys(k for k in (normalise_name(n) for n in names) if k))
         if not keys:
             return []
         rows = await self.session.read(self.q.find_entities, self._params(user_id, keys=keys))
-        return [entity_from_row(user_id, r) for r in rows]
-
-    async def list_entities(self, user_id: str, limit: int = 10_000) -> list[Entity]:
-        rows = await self.session.read(
-            self.q.list_entities, self._params(user_id, limit=int(limit))
-        )
-        return [entity_from_row(user_id, r) for r in rows]
+        return [cast(Entity, record_from_row("entity", user_id, r)) for r in rows]
 
     async def episodes_in_session(
         self, user_id: str, session_id: str | None, limit: int = 20
@@ -307,7 +295,7 @@ class CypherStore(GraphStore):
             rows = await self.session.read(
                 self.q.no_session_episodes, self._params(user_id, limit=int(limit))
             )
-            return [episode_from_row(user_id, r) for r in reversed(rows)]
+            return [_episode(user_id, r) for r in reversed(rows)]
         # Calls made together (``asyncio.gather`` over a reply's sessions) share one
         # statement: one round trip instead of one per session.
         key = (user_id, int(limit))
@@ -340,61 +328,38 @@ class CypherStore(GraphStore):
             return
         by_session: dict[str, list[Episode]] = {}
         for r in rows:
-            by_session.setdefault(r["session_id"], []).append(episode_from_row(user_id, r))
+            by_session.setdefault(r["session_id"], []).append(_episode(user_id, r))
         for sid, future in waiting:
             if not future.done():
                 future.set_result(list(reversed(by_session.get(sid, []))))
 
     # -- search ------------------------------------------------------------------------------
-    async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
-        """BM25 over the user's matching records with the user's own statistics, as on
-        every store, within the same bounds as SQLite's: when more than ``SCORE_WINDOW``
-        records match, words found in more than that many are dropped while rarer ones
-        remain, the newest ``SCORE_WINDOW`` matches are scored, and document frequencies
-        come from the index's counts (capped at ``SCORE_WINDOW + 1``)."""
-        terms = search_terms(text)
-        if not terms or k <= 0:
-            return []
-        ids, texts = await self._matches(user_id, target, terms, SCORE_WINDOW + 1)
-        df: list[int] | None = None
-        if len(ids) > SCORE_WINDOW:
-            counts = await asyncio.gather(
-                *(self._match_count(user_id, target, t, SCORE_WINDOW + 1) for t in terms)
-            )
-            found = dict(zip(terms, counts, strict=True))
-            kept = keep_rare(terms, found, SCORE_WINDOW) if len(terms) > 1 else terms
-            if kept == terms:
-                ids, texts = ids[:SCORE_WINDOW], texts[:SCORE_WINDOW]
-            else:
-                terms = kept
-                ids, texts = await self._matches(user_id, target, terms, SCORE_WINDOW)
-            if len(ids) >= SCORE_WINDOW:
-                df = [found[t] for t in terms]
-        if not ids:
-            return []
-        corpus = await self._corpus(user_id, target)
-        tf, dl = term_counts([indexed_words(t, user_id) for t in texts], terms)
-        return top_hits([str(i) for i in ids], bm25(tf, dl, corpus, df), k)
-
-    async def _matches(
-        self, user_id: str, target: SearchTarget, terms: list[str], limit: int
-    ) -> tuple[list[Any], list[Any]]:
-        """Ids and stored texts of the user's newest ``limit`` records holding a term."""
-        query = self.dialect.fulltext_query(terms, user_token(user_id))
-        if query is None:
-            return [], []
+    async def text_matches(
+        self, user_id: str, target: SearchTarget, query: TextQuery, limit: int
+    ) -> TextMatches:
+        """The server's full-text index finds the user's newest nodes holding a term (the
+        stored text is pre-stemmed, so the index is asked for the stems); the terms are
+        counted here in the returned text."""
+        terms = list(query.terms)
+        fulltext = self.dialect.fulltext_query(terms, user_token(user_id))
+        if fulltext is None or limit <= 0:
+            return TextMatches.none(len(terms))
         rows = await self.session.read(
-            self.q.fulltext[target], self._params(user_id, q=query, limit=limit)
+            self.q.fulltext[target], self._params(user_id, q=fulltext, limit=int(limit))
         )
-        return (rows[0]["ids"] or [], rows[0]["texts"] or []) if rows else ([], [])
+        ids, texts = (rows[0]["ids"] or [], rows[0]["texts"] or []) if rows else ([], [])
+        if not ids:
+            return TextMatches.none(len(terms))
+        tf, dl = term_counts([indexed_words(t, user_id) for t in texts], terms)
+        corpus = await self._corpus(user_id, target)
+        return TextMatches([str(i) for i in ids], tf, dl, corpus)
 
-    async def _match_count(self, user_id: str, target: SearchTarget, term: str, cap: int) -> int:
-        """How many of the user's records hold ``term`` (counted up to ``cap``)."""
-        query = self.dialect.fulltext_query([term], user_token(user_id))
+    async def count_matches(self, user_id: str, target: SearchTarget, word: str, cap: int) -> int:
+        query = self.dialect.fulltext_query(stem_words(word), user_token(user_id))
         if query is None:
             return 0
         rows = await self.session.read(
-            self.q.fulltext_count[target], self._params(user_id, q=query, limit=cap)
+            self.q.fulltext_count[target], self._params(user_id, q=query, limit=int(cap))
         )
         return int(rows[0]["n"]) if rows else 0
 
@@ -444,32 +409,18 @@ class CypherStore(GraphStore):
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
 
-    async def neighbourhood(
-        self, user_id: str, entity_ids: Sequence[str], hops: int = 1, limit: int = 200
+    async def facts_touching(
+        self, user_id: str, entity_ids: Sequence[str], exclude: Collection[str], limit: int
     ) -> list[Fact]:
-        # Breadth first, one statement per hop: hop-1 facts outrank hop-2 facts under the limit.
-        frontier = list(dict.fromkeys(entity_ids))
-        visited = set(frontier)
-        found: list[Fact] = []
-        seen: list[str] = []
-        for _ in range(max(0, int(hops))):
-            if not frontier or len(found) >= limit:
-                break
-            rows = await self.session.read(
-                self.q.touching,
-                self._params(user_id, ids=frontier, seen=seen, limit=int(limit) - len(found)),
-            )
-            nxt: list[str] = []
-            for r in rows:
-                fact = fact_from_row(user_id, r)
-                seen.append(fact.id)
-                found.append(fact)
-                for end in (fact.subject_id, fact.object_id):
-                    if end and end not in visited:
-                        visited.add(end)
-                        nxt.append(end)
-            frontier = nxt
-        return found
+        if not entity_ids or limit < 1:
+            return []
+        rows = await self.session.read(
+            self.q.touching,
+            self._params(
+                user_id, ids=list(dict.fromkeys(entity_ids)), exclude=list(exclude), limit=limit
+            ),
+        )
+        return [_fact(user_id, r) for r in rows]
 
     # -- whole-store -------------------------------------------------------------------------
     async def users(self) -> list[str]:
@@ -492,28 +443,15 @@ class CypherStore(GraphStore):
         rows = await self.session.read(self.q.get_embeddings[label], self._params(user_id, ids=ids))
         return {r["id"]: np.asarray(r["vec"], dtype=np.float32) for r in rows}
 
-    async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:  # type: ignore[override]
-        """Every record of a user with its vector: episodes by ``occurred_at, id``, entities and
-        facts by ``id`` (the order ``memlane.memory_graph.io`` documents)."""
-        converters = (
-            ("Episode", episode_from_row),
-            ("Entity", entity_from_row),
-            ("Fact", fact_from_row),
+    async def scan(
+        self, user_id: str, target: SearchTarget, offset: int, limit: int, *, vectors: bool
+    ) -> list[tuple[Record, np.ndarray | None]]:
+        label = SEARCHABLE[target]
+        rows = await self.session.read(
+            self.q.export_page[label], self._params(user_id, skip=int(offset), limit=int(limit))
         )
-        for label, convert in converters:
-            skip = 0
-            while True:
-                rows = await self.session.read(
-                    self.q.export_page[label], self._params(user_id, skip=skip, limit=_PAGE)
-                )
-                if not rows:
-                    break
-                vectors = await self._vectors(label, user_id, [r["id"] for r in rows])
-                for r in rows:
-                    yield record_to_dict(convert(user_id, r), vectors.get(r["id"]))
-                if len(rows) < _PAGE:
-                    break
-                skip += _PAGE
+        found = await self._vectors(label, user_id, [r["id"] for r in rows]) if vectors else {}
+        return [(record_from_row(target, user_id, r), found.get(r["id"])) for r in rows]
 
     async def info(self) -> StoreInfo:
         problems: list[str] = []

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from memlane.memory_graph.model import Entity, Episode, Fact, normalise_name
+from memlane.memory_graph.model import Entity, Episode, Fact
+from memlane.memory_graph.stores._codec import (
+    FIELDS,
+    LIST_FIELDS,
+    from_row,
+    name_keys,
+    search_parts,
+    to_row,
+)
 from memlane.memory_graph.stores._ranking import index_text
-from memlane.memory_graph.timeutil import from_ms, to_ms
+from memlane.memory_graph.stores._types import Record
 
 __all__ = [
+    "COLS",
     "ENTITY_COLS",
     "EPISODE_COLS",
     "FACT_COLS",
@@ -31,6 +40,7 @@ __all__ = [
     "matches_sql",
     "name_keys",
     "owner_token",
+    "record_row",
     "term_params",
 ]
 
@@ -41,21 +51,11 @@ TARGETS: dict[str, tuple[str, str, str]] = {
     "entity": ("entities", "entity_fts", "entity_vectors"),
 }
 
-EPISODE_COLS = "id, user_id, session_id, role, speaker, content, occurred_at, recorded_at"
-ENTITY_COLS = "id, user_id, name, kind, aliases, summary, created_at"
-FACT_COLS = (
-    "id, user_id, subject_id, predicate, object_id, value, statement, kind, polarity, "
-    "confidence, valid_at, invalid_at, recorded_at, expired_at, episode_ids"
-)
+EPISODE_COLS = ", ".join(FIELDS["episode"])
+ENTITY_COLS = ", ".join(FIELDS["entity"])
+FACT_COLS = ", ".join(FIELDS["fact"])
+COLS = {"episode": EPISODE_COLS, "entity": ENTITY_COLS, "fact": FACT_COLS}
 FACT_ORDER = "COALESCE(valid_at, recorded_at), recorded_at, id"
-
-
-def _ms(value: Any) -> int | None:
-    return None if value is None else to_ms(value)
-
-
-def _time(value: int | None) -> Any:
-    return None if value is None else from_ms(value)
 
 
 # Written beside every record: its searchable words and their count (``_ranking``), which
@@ -109,107 +109,46 @@ def upsert_vector_sql(target: str) -> str:
     """
 
 
+def _params(record: Record) -> tuple[Any, ...]:
+    row = to_row(record)
+    for name in LIST_FIELDS.intersection(row):
+        row[name] = json.dumps(row[name], ensure_ascii=name != "aliases")
+    return (*row.values(), *index_text(*search_parts(record)))
+
+
 def episode_params(ep: Episode) -> tuple[Any, ...]:
-    return (
-        ep.id,
-        ep.user_id,
-        ep.session_id,
-        ep.role,
-        ep.speaker,
-        ep.content,
-        to_ms(ep.occurred_at),
-        to_ms(ep.recorded_at),
-        *index_text(ep.content),
-    )
+    """The parameters of :data:`INSERT_EPISODE`."""
+    return _params(ep)
 
 
 def entity_params(en: Entity) -> tuple[Any, ...]:
-    return (
-        en.id,
-        en.user_id,
-        en.name,
-        en.kind,
-        json.dumps(list(en.aliases), ensure_ascii=False),
-        en.summary,
-        to_ms(en.created_at),
-        *index_text(en.name, *en.aliases),
-    )
+    """The parameters of :data:`UPSERT_ENTITY`."""
+    return _params(en)
 
 
 def fact_params(f: Fact) -> tuple[Any, ...]:
-    return (
-        f.id,
-        f.user_id,
-        f.subject_id,
-        f.predicate,
-        f.object_id,
-        f.value,
-        f.statement,
-        f.kind,
-        f.polarity,
-        f.confidence,
-        _ms(f.valid_at),
-        _ms(f.invalid_at),
-        to_ms(f.recorded_at),
-        _ms(f.expired_at),
-        json.dumps(list(f.episode_ids)),
-        *index_text(f.statement, f.value),
-    )
+    """The parameters of :data:`UPSERT_FACT`."""
+    return _params(f)
 
 
-def name_keys(en: Entity) -> list[str]:
-    """The normalised keys an entity is found by: its name and each alias."""
-    keys = (normalise_name(n) for n in (en.name, *en.aliases))
-    return list(dict.fromkeys(k for k in keys if k))
-
-
-# Rows come only from records that were validated on the way in, so they are rebuilt with
-# ``model_construct`` (no second validation on every read).
+def record_row(target: str, row: Sequence[Any]) -> Record:
+    """The record a row of ``{target}_COLS`` holds (``_codec.from_row``)."""
+    values = dict(zip(FIELDS[target], row, strict=False))
+    for name in LIST_FIELDS.intersection(values):
+        values[name] = json.loads(values[name])
+    return from_row(target, values)
 
 
 def episode_row(row: Sequence[Any]) -> Episode:
-    return Episode.model_construct(
-        id=row[0],
-        user_id=row[1],
-        session_id=row[2],
-        role=row[3],
-        speaker=row[4],
-        content=row[5],
-        occurred_at=from_ms(row[6]),
-        recorded_at=from_ms(row[7]),
-    )
+    return cast(Episode, record_row("episode", row))
 
 
 def entity_row(row: Sequence[Any]) -> Entity:
-    return Entity.model_construct(
-        id=row[0],
-        user_id=row[1],
-        name=row[2],
-        kind=row[3],
-        aliases=tuple(json.loads(row[4])),
-        summary=row[5],
-        created_at=from_ms(row[6]),
-    )
+    return cast(Entity, record_row("entity", row))
 
 
 def fact_row(row: Sequence[Any]) -> Fact:
-    return Fact.model_construct(
-        id=row[0],
-        user_id=row[1],
-        subject_id=row[2],
-        predicate=row[3],
-        object_id=row[4],
-        value=row[5],
-        statement=row[6],
-        kind=row[7],
-        polarity=row[8],
-        confidence=row[9],
-        valid_at=_time(row[10]),
-        invalid_at=_time(row[11]),
-        recorded_at=from_ms(row[12]),
-        expired_at=_time(row[13]),
-        episode_ids=tuple(json.loads(row[14])),
-    )
+    return cast(Fact, record_row("fact", row))
 
 
 def owner_token(user_id: str) -> str:

@@ -17,7 +17,7 @@ import functools
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,10 +28,18 @@ from memlane.memory_graph.errors import InputError, MemlaneError, StoreError
 from memlane.memory_graph.io import record_to_dict
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memlane.memory_graph.stores._checks import check_write_set, vector_f32
-from memlane.memory_graph.stores._ranking import SCORE_WINDOW, Corpus, bm25, keep_rare, top_hits
-from memlane.memory_graph.stores._ranking import words as stem_words
-from memlane.memory_graph.stores._text import query_terms
-from memlane.memory_graph.stores.base import GraphStore, Hit, SearchTarget, StoreInfo
+from memlane.memory_graph.stores._codec import FIELDS
+from memlane.memory_graph.stores._ranking import Corpus
+from memlane.memory_graph.stores.base import (
+    TARGETS,
+    GraphStore,
+    Hit,
+    Record,
+    SearchTarget,
+    StoreInfo,
+    TextMatches,
+    TextQuery,
+)
 from memlane.memory_graph.stores.sqlite import _sql as q
 from memlane.memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
 from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
@@ -284,24 +292,12 @@ class SQLiteStore(GraphStore):
         found = {row[0]: row for row in rows}
         return [conv(found[i]) for i in dict.fromkeys(ids) if i in found]
 
-    async def get_episodes(self, user_id: str, ids: Sequence[str]) -> list[Episode]:
+    async def get(self, user_id: str, target: SearchTarget, ids: Sequence[str]) -> list[Record]:
+        records, _, _ = _target(target)
         if not ids:
             return []
-        return await self._run(
-            self._by_ids, "episodes", q.EPISODE_COLS, q.episode_row, user_id, list(ids)
-        )
-
-    async def get_entities(self, user_id: str, ids: Sequence[str]) -> list[Entity]:
-        if not ids:
-            return []
-        return await self._run(
-            self._by_ids, "entities", q.ENTITY_COLS, q.entity_row, user_id, list(ids)
-        )
-
-    async def get_facts(self, user_id: str, ids: Sequence[str]) -> list[Fact]:
-        if not ids:
-            return []
-        return await self._run(self._by_ids, "facts", q.FACT_COLS, q.fact_row, user_id, list(ids))
+        conv = functools.partial(q.record_row, target)
+        return await self._run(self._by_ids, records, q.COLS[target], conv, user_id, list(ids))
 
     async def find_facts(self, user_id: str, query: FactQuery) -> list[Fact]:
         where = ["user_id = ?"]
@@ -349,10 +345,6 @@ class SQLiteStore(GraphStore):
             self._select, sql, (user_id, user_id, json.dumps(keys)), q.entity_row
         )
 
-    async def list_entities(self, user_id: str, limit: int = 10_000) -> list[Entity]:
-        sql = f"SELECT {q.ENTITY_COLS} FROM entities WHERE user_id = ? ORDER BY id LIMIT ?"
-        return await self._run(self._select, sql, (user_id, limit), q.entity_row)
-
     async def episodes_in_session(
         self, user_id: str, session_id: str | None, limit: int = 20
     ) -> list[Episode]:
@@ -365,63 +357,41 @@ class SQLiteStore(GraphStore):
         return await self._run(self._select, sql, [*params, limit], q.episode_row)
 
     # -- search ------------------------------------------------------------------------------
-    async def search_text(self, user_id: str, target: SearchTarget, text: str, k: int) -> list[Hit]:
-        """BM25 over the user's records with the user's own statistics; cost is bounded.
-
-        FTS5 finds the user's records holding a query word; they are ranked by the shared
-        BM25 (``stores._ranking``) from each record's stored words and the user's document
-        count and length (``text_stats``), never statistics that include other users.
-        Words found in more than ``SCORE_WINDOW`` of the user's records are dropped while
-        rarer ones remain (their BM25 weight is small and they would flood the scoring), and
-        at most ``SCORE_WINDOW`` matching records, newest first, are scored. Below that size
-        the scores are exactly those of every other backend; above it, a query left with
-        one word counts it as found in ``SCORE_WINDOW + 1`` records (the order of its hits
-        does not depend on that number).
-        """
+    async def text_matches(
+        self, user_id: str, target: SearchTarget, query: TextQuery, limit: int
+    ) -> TextMatches:
+        """FTS5 finds the user's newest records holding a query word (its porter tokenizer
+        stems them as ``_ranking.words`` does); the counts come back computed in SQL, with
+        the user's statistics from ``text_stats``."""
         records, fts, _ = _target(target)
-        words = query_terms(text)
-        if not words or k <= 0:
-            return []
-        return await self._run(self._search_text, target, records, fts, user_id, words, k)
+        if not query.words or limit <= 0:
+            return TextMatches.none(len(query.terms))
+        return await self._run(self._text_matches, target, records, fts, user_id, query, limit)
 
-    def _search_text(
-        self, target: str, records: str, fts: str, user_id: str, words: list[str], k: int
-    ) -> list[Hit]:
+    def _text_matches(
+        self, target: str, records: str, fts: str, user_id: str, query: TextQuery, limit: int
+    ) -> TextMatches:
         conn = self._db
-        count = f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)"
-
-        def matches(word: str) -> int:
-            match = q.fts_match(user_id, [word])
-            return int(conn.execute(count, (match, SCORE_WINDOW + 1)).fetchone()[0])
-
-        df: dict[str, int] = {}
-        if len(words) > 1:
-            df = {w: matches(w) for w in words}
-            words = keep_rare(words, df, SCORE_WINDOW)
-        terms = list(dict.fromkeys(t for w in words for t in stem_words(w)))
-        if not terms:
-            return []
+        terms = query.terms
         sql = q.matches_sql(records, fts, len(terms))
-        params = (*q.term_params(terms), q.fts_match(user_id, words), user_id, SCORE_WINDOW)
+        params = (*q.term_params(terms), q.fts_match(user_id, query.words), user_id, limit)
         found, ids, numbers = conn.execute(sql, params).fetchone()
         if not found:
-            return []
+            return TextMatches.none(len(terms))
         counts = np.array(numbers.split(), dtype=np.float64).reshape(found, len(terms) + 1)
         stats = conn.execute(
             "SELECT docs, words FROM text_stats WHERE user_id = ? AND target = ?",
             (user_id, target),
         ).fetchone()
-        by_term: list[int] | None = None
-        if found >= SCORE_WINDOW:
-            # Not every match was counted: take document frequencies from FTS5's counts.
-            freq: dict[str, int] = {}
-            for w in words:
-                n = df[w] if w in df else matches(w)
-                for t in stem_words(w):
-                    freq[t] = max(freq.get(t, 0), n)
-            by_term = [freq.get(t, 0) for t in terms]
-        scores = bm25(counts[:, 1:], counts[:, 0], Corpus(*(stats or (0, 0))), by_term)
-        return top_hits(json.loads(ids), scores, k)
+        return TextMatches(json.loads(ids), counts[:, 1:], counts[:, 0], Corpus(*(stats or (0, 0))))
+
+    async def count_matches(self, user_id: str, target: SearchTarget, word: str, cap: int) -> int:
+        _, fts, _ = _target(target)
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT ?)"
+        return await self._run(self._count, sql, (q.fts_match(user_id, [word]), cap))
+
+    def _count(self, sql: str, params: Sequence[Any]) -> int:
+        return int(self._db.execute(sql, params).fetchone()[0])
 
     async def search_vector(
         self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
@@ -449,49 +419,35 @@ class SQLiteStore(GraphStore):
             self._cache.put(key, index)
         return [Hit(rid, score) for rid, score in index.top(query, k)]
 
-    async def neighbourhood(
-        self, user_id: str, entity_ids: Sequence[str], hops: int = 1, limit: int = 200
+    async def facts_touching(
+        self, user_id: str, entity_ids: Sequence[str], exclude: Collection[str], limit: int
     ) -> list[Fact]:
-        """Facts touching the entities, nearest hop first and newest first within a hop."""
-        if not entity_ids or hops < 1 or limit < 1:
+        if not entity_ids or limit < 1:
             return []
-        return await self._run(self._neighbourhood, user_id, list(entity_ids), hops, limit)
+        return await self._run(
+            self._facts_touching, user_id, list(dict.fromkeys(entity_ids)), set(exclude), limit
+        )
 
-    def _neighbourhood(self, user_id: str, seeds: list[str], hops: int, limit: int) -> list[Fact]:
+    def _facts_touching(
+        self, user_id: str, entities: list[str], exclude: set[str], limit: int
+    ) -> list[Fact]:
         # One short walk of an endpoint index per entity and side: a hub such as "self" with
         # 100k facts costs `limit` index rows, not a sort of everything it touches.
         start = "COALESCE(valid_at, recorded_at)"
         walks = [
-            f"SELECT pk, {start}, recorded_at, {q.FACT_COLS} FROM facts "
+            f"SELECT {start}, recorded_at, {q.FACT_COLS} FROM facts "
             f"WHERE user_id = ? AND {side} = ? "
             f"ORDER BY {start} DESC, recorded_at DESC, id DESC LIMIT ?"
             for side in ("subject_id", "object_id")
         ]
-        visited = set(seeds)
-        frontier = list(dict.fromkeys(seeds))
-        seen: set[int] = set()
-        out: list[Fact] = []
-        for _ in range(hops):
-            room = limit - len(out)
-            if not frontier or room <= 0:
-                break
-            found: dict[int, tuple[Any, ...]] = {}
-            for entity in frontier:
-                for sql in walks:
-                    for row in self._db.execute(sql, (user_id, entity, room + len(seen))):
-                        if row[0] not in seen:
-                            found[row[0]] = row
-            newest = sorted(found.values(), key=lambda r: (-r[1], -r[2], r[3]))[:room]
-            frontier = []
-            for row in newest:
-                seen.add(row[0])
-                fact = q.fact_row(row[3:])
-                out.append(fact)
-                for end in (fact.subject_id, fact.object_id):
-                    if end and end not in visited:
-                        visited.add(end)
-                        frontier.append(end)
-        return out
+        found: dict[str, tuple[Any, ...]] = {}
+        for entity in entities:
+            for sql in walks:
+                for row in self._db.execute(sql, (user_id, entity, limit + len(exclude))):
+                    if row[2] not in exclude:
+                        found[row[2]] = row
+        newest = sorted(found.values(), key=lambda r: (-r[0], -r[1], r[2]))[:limit]
+        return [q.fact_row(row[2:]) for row in newest]
 
     # -- whole-store -------------------------------------------------------------------------
     async def users(self) -> list[str]:
@@ -516,32 +472,47 @@ class SQLiteStore(GraphStore):
             out[key] = int(row[0])
         return out
 
-    async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
-        # One read in one call: a consistent snapshot even while others write.
-        records = await self._run(self._export, user_id)
-        for record in records:
-            yield record
+    async def scan(
+        self, user_id: str, target: SearchTarget, offset: int, limit: int, *, vectors: bool
+    ) -> list[tuple[Record, np.ndarray | None]]:
+        _target(target)
+        return await self._run(self._scan, user_id, target, offset, limit, vectors)
 
-    def _export(self, user_id: str) -> list[dict[str, Any]]:
+    def _scan(
+        self, user_id: str, target: str, offset: int, limit: int, vectors: bool
+    ) -> list[tuple[Record, np.ndarray | None]]:
+        records, _, vector_table = q.TARGETS[target]
+        cols = ", ".join("r." + c for c in FIELDS[target])
+        order = "r.occurred_at, r.id" if target == "episode" else "r.id"
+        if not vectors:
+            sql = f"SELECT {cols}, NULL FROM {records} r WHERE r.user_id = ?"
+        else:
+            sql = (
+                f"SELECT {cols}, v.vec FROM {records} r LEFT JOIN {vector_table} v "
+                "ON v.pk = r.pk WHERE r.user_id = ?"
+            )
+        rows = self._db.execute(
+            f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", (user_id, limit, offset)
+        )
+        return [
+            (
+                q.record_row(target, row[:-1]),
+                None if row[-1] is None else np.frombuffer(row[-1], dtype="<f4"),
+            )
+            for row in rows
+        ]
+
+    async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
+        """Every record of a user, read in one transaction: one consistent snapshot even
+        while others write (the default export pages, which a server store needs)."""
+        records = await self._run(self._export, user_id)
+        for record, vector in records:
+            yield record_to_dict(record, vector)
+
+    def _export(self, user_id: str) -> list[tuple[Record, np.ndarray | None]]:
         self._db.execute("BEGIN")
         try:
-            out: list[dict[str, Any]] = []
-            parts: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
-                ("episode", q.EPISODE_COLS, "r.occurred_at, r.id", q.episode_row),
-                ("entity", q.ENTITY_COLS, "r.id", q.entity_row),
-                ("fact", q.FACT_COLS, "r.id", q.fact_row),
-            )
-            for target, cols, order, conv in parts:
-                records, _, vectors = q.TARGETS[target]
-                rcols = ", ".join("r." + c.strip() for c in cols.split(","))
-                sql = (
-                    f"SELECT {rcols}, v.vec FROM {records} r LEFT JOIN {vectors} v "
-                    f"ON v.pk = r.pk WHERE r.user_id = ? ORDER BY {order}"
-                )
-                for row in self._db.execute(sql, (user_id,)):
-                    vec = None if row[-1] is None else np.frombuffer(row[-1], dtype="<f4")
-                    out.append(record_to_dict(conv(row[:-1]), vec))
-            return out
+            return [item for target in TARGETS for item in self._scan(user_id, target, 0, -1, True)]
         finally:
             self._db.execute("COMMIT")
 
