@@ -21,15 +21,9 @@ from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSe
 from memlane.memory_graph.stores._checks import check_write_set
 from memlane.memory_graph.stores._ranking import Corpus, term_counts
 from memlane.memory_graph.stores._ranking import words as stem_words
-from memlane.memory_graph.stores.base import (
-    GraphStore,
-    Hit,
-    Record,
-    SearchTarget,
-    StoreInfo,
-    TextMatches,
-    TextQuery,
-)
+from memlane.memory_graph.stores._search import TextMatches, TextQuery
+from memlane.memory_graph.stores._types import Hit, Record, SearchTarget, StoreInfo
+from memlane.memory_graph.stores.base import GraphStore
 from memlane.memory_graph.stores.cypher.queries import (
     LABELS,
     RANGE_INDEXES,

@@ -30,16 +30,9 @@ from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSe
 from memlane.memory_graph.stores._checks import check_write_set, vector_f32
 from memlane.memory_graph.stores._codec import FIELDS
 from memlane.memory_graph.stores._ranking import Corpus
-from memlane.memory_graph.stores.base import (
-    TARGETS,
-    GraphStore,
-    Hit,
-    Record,
-    SearchTarget,
-    StoreInfo,
-    TextMatches,
-    TextQuery,
-)
+from memlane.memory_graph.stores._search import TextMatches, TextQuery
+from memlane.memory_graph.stores._types import Hit, Record, SearchTarget, StoreInfo
+from memlane.memory_graph.stores.base import TARGETS, GraphStore
 from memlane.memory_graph.stores.sqlite import _sql as q
 from memlane.memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
 from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
