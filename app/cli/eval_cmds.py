@@ -1,4 +1,4 @@
-"""``memlane eval ...``: evaluations (LoCoMo evidence recall, simulated long-horizon users)."""
+"""``memlane eval ...``: evaluations (LoCoMo evidence recall, dialogues, simulated users)."""
 
 from __future__ import annotations
 
@@ -131,6 +131,121 @@ def _print_locomo(out: dict[str, Any]) -> None:
         typer.echo(f"  category {cat} ({row['name']}, n={row['n']}): {scores}")
     lat, tok = out["latency_ms"], out["context_tokens"]
     typer.echo(f"latency ms p50 {lat['p50']} p95 {lat['p95']}; context tokens {tok['median']}")
+
+
+@eval_app.command("dialogues")
+def dialogues(
+    data: Path = typer.Option(..., "--data", help="a dialogues-format JSON file"),
+    gold: bool = typer.Option(
+        False, "--gold", help="commit the annotated facts (Memory.commit) instead of extracting"
+    ),
+    turns_only: bool = typer.Option(
+        False, "--turns-only", help="store only the messages (the raw-turns baseline)"
+    ),
+    as_json: bool = JsonOption,
+    out: Path | None = typer.Option(
+        None, "--out", help="report directory: this run's JSON, dialogues.md, dialogues.png"
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="store URL (default: a temporary SQLite file, deleted afterwards)"
+    ),
+    embedder: str | None = typer.Option(
+        None, "--embedder", help="minilm (default), hash, or a sentence-transformers path"
+    ),
+    limit_users: int | None = typer.Option(None, "--limit-users", min=1, help="first N users"),
+) -> None:
+    """Memory on hand-written dialogues: drive each user's messages through the MemoryAgent
+    at their own times with the configured model (MEMLANE_MODEL; the offline model by
+    default), then score fact recall, precision, changes handled, stale values kept out and
+    questions answered per type against the file's annotations.
+
+    --gold commits the annotated facts instead (memory's time rules on perfect extraction);
+    --turns-only stores only the messages and scores questions on the top 5 messages. With
+    --out, runs written to one directory are charted side by side. Progress goes to stderr.
+    """
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from memlane.agent.api import MemoryAgent
+    from memlane.agent.settings import make_registry
+    from memlane.evals.dialogues import load_dialogues, make_clock, run_dialogues
+    from memlane.evals.dialogues_report import write_report
+    from memlane.llm.gateway import LLMGateway
+    from memlane.memory_graph.embedding.models import make_embedder
+    from memlane.memory_graph.memory import Memory
+
+    if gold and turns_only:
+        raise typer.BadParameter("use at most one of --gold and --turns-only", param_hint="--gold")
+    settings = load_settings(store).model_copy(update={"defer_writes": False})
+    mode = "gold" if gold else "turns" if turns_only else "agent"
+
+    async def job(graph: GraphStore) -> dict[str, Any]:
+        users = load_dialogues(data)[:limit_users]
+        clock = make_clock()
+        memory = Memory(
+            graph,
+            make_embedder(embedder or settings.embedder, settings.embed_precision),
+            registry=make_registry(settings),
+            retrieval=settings.retrieval_preset,
+            clock=clock,
+        )
+        gateway = agent = None
+        if mode == "agent":
+            gateway = LLMGateway(
+                settings.model,
+                timeout_s=settings.llm_timeout_s,
+                max_retries=settings.llm_max_retries,
+            )
+            # Threads live in memory: an evaluation leaves no checkpoint file behind.
+            agent = MemoryAgent(
+                settings=settings, memory=memory, gateway=gateway, checkpointer=InMemorySaver()
+            )
+            await agent.__aenter__()
+        try:
+            result = await run_dialogues(
+                users,
+                memory,
+                mode=mode,  # type: ignore[arg-type]
+                clock=clock,
+                agent=agent,
+                gateway=gateway,
+                model=settings.model,
+            )
+        finally:
+            if agent is not None:
+                await agent.aclose()
+        if out is not None:
+            write_report(result, out)
+        return result.to_dict()
+
+    report(run_on_store(store, job, name="dialogues"), as_json, _print_dialogues)
+
+
+def _print_dialogues(out: dict[str, Any]) -> None:
+    t = out["totals"]
+    typer.echo(
+        f"dialogues, mode={out['mode']}, model={out['model']}, {t['users']} users, "
+        f"{t['turns']} messages"
+    )
+    for key in (
+        "fact_recall",
+        "closed_recall",
+        "precision",
+        "changes_handled",
+        "stale_kept_out",
+        "identity_overwrites",
+        "questions_answered",
+        "abstain_passed",
+    ):
+        typer.echo(f"  {key}: {t[key]}")
+    per_type = ", ".join(f"{k} {v['right']}/{v['n']}" for k, v in out["questions"].items())
+    typer.echo(f"  questions per type: {per_type}")
+    lat, llm = out["latency_ms"], out["llm"]
+    typer.echo(
+        f"  turn latency ms p50 {lat['p50']} p95 {lat['p95']}; LLM calls/turn "
+        f"{llm['calls_per_turn']}, tokens/turn {llm['tokens_per_turn']}"
+    )
+    if out["write_errors"]:
+        typer.echo(f"  write errors: {len(out['write_errors'])}")
 
 
 def register(app: typer.Typer) -> None:
