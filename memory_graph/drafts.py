@@ -45,6 +45,17 @@ class FactDraft(BaseModel):
     restates: list[str] = Field(
         default_factory=list, description="ids of existing facts this one repeats"
     )
+    corrects: list[str] = Field(
+        default_factory=list,
+        description="ids of existing facts this one shows were never true: a correction "
+        "('I meant Leipzig, not Dresden'), not a change in the world",
+    )
+    corrects_value: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="the wrong value an earlier message gave that this one corrects "
+        "('Dresden' in 'I meant Leipzig, not Dresden'), when its fact id is not known",
+    )
 
     @field_validator("valid_at", "invalid_at", mode="before")
     @classmethod

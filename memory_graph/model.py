@@ -43,6 +43,7 @@ __all__ = [
     "FactKind",
     "FactQuery",
     "Polarity",
+    "StartPrecision",
     "WriteSet",
     "check_content",
     "entity_id_for",
@@ -63,6 +64,10 @@ EntityKind = Literal["self", "person", "place", "org", "pet", "thing", "concept"
 FactKind = Literal["fact", "preference", "event", "trait"]
 Polarity = Literal["positive", "negative"]
 Role = Literal["user", "assistant", "system"]
+StartPrecision = Literal["time", "day", "unknown"]
+"""What was said about a fact's start: a time, a day (``valid_at`` is that day's midnight,
+UTC), or nothing (``unknown``: ``valid_at`` is when it was first observed, by which time it
+already held). Observed is not started: see :mod:`memlane.memory_graph.temporal`."""
 
 CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 """What stored text may not hold, as the body of a regex character class: the C0 controls
@@ -227,6 +232,10 @@ class Fact(_Record):
     recorded_at: datetime
     expired_at: datetime | None = None
     episode_ids: tuple[Id, ...] = ()
+    start_precision: StartPrecision | None = Field(
+        default=None,
+        description="what was said about the start; None: not recorded (see start_known)",
+    )
 
     @field_validator("statement")
     @classmethod
@@ -256,9 +265,25 @@ class Fact(_Record):
         return self.expired_at is not None and self.invalid_at is None
 
     @property
+    def precision(self) -> StartPrecision:
+        """:attr:`start_precision`, or for a fact that did not record it, what its start
+        looks like: a midnight is a date (``day``), anything else a time."""
+        if self.start_precision is not None:
+            return self.start_precision
+        if self.valid_at is None:
+            return "unknown"
+        t = self.valid_at
+        return "day" if (t.hour, t.minute, t.second, t.microsecond) == (0, 0, 0, 0) else "time"
+
+    @property
     def start(self) -> datetime:
-        """When it became true; facts with no ``valid_at`` count from when they were recorded."""
-        return self.valid_at or self.recorded_at
+        """When it became true, for ordering; facts with no ``valid_at`` count from when they
+        were recorded, or from their end if that is earlier (a story of an unknown start)."""
+        if self.valid_at is not None:
+            return self.valid_at
+        if self.invalid_at is not None and self.invalid_at < self.recorded_at:
+            return self.invalid_at
+        return self.recorded_at
 
     def valid_during(self, when: datetime) -> bool:
         """True in the user's world at ``when`` (as memlane believes now)."""

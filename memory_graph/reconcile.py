@@ -41,6 +41,7 @@ from memlane.memory_graph.model import (
     MAX_STATEMENT_CHARS,
     SELF_ID,
     Entity,
+    StartPrecision,
     EntityKind,
     Episode,
     Fact,
@@ -156,7 +157,7 @@ def check_draft(draft: FactDraft, registry: PredicateRegistry, *, where: str) ->
     object_limit = 1000 if draft.object_kind == "value" else _ENTITY_NAME_MAX
     _check_text(draft.object, "object", object_limit, where)
     _check_text(draft.statement, "statement", MAX_STATEMENT_CHARS, where)
-    for eid in (*draft.episode_ids, *draft.contradicts, *draft.restates):
+    for eid in (*draft.episode_ids, *draft.contradicts, *draft.restates, *draft.corrects):
         if not isinstance(eid, str) or not _ID.match(eid):
             raise InputError(f"invalid id {eid!r}", where=where)
     if draft.valid_at and draft.invalid_at and draft.invalid_at < draft.valid_at:
@@ -286,13 +287,19 @@ class Reconciler:
         for i, (draft, meaning) in enumerate(zip(drafts, meanings, strict=True)):
             fact = self._fact_for(batch, draft, meaning, default_episodes, episode_times)
             await self._load_candidates(batch, fact.subject_id, fact.predicate)
+            corrects = [*draft.corrects, *self._corrected(batch, fact, draft.corrects_value)]
             res = resolve(
                 fact,
-                batch.meeting(fact, [*draft.contradicts, *draft.restates]),
+                batch.meeting(fact, [*draft.contradicts, *draft.restates, *corrects]),
                 functional=meaning.spec.functional,
                 now=now,
                 contradicts=draft.contradicts,
                 restates=draft.restates,
+                corrects=corrects,
+                said_at=max(
+                    (episode_times[e] for e in fact.episode_ids if e in episode_times),
+                    default=now,
+                ),
             )
             batch.report.notes.extend(f"drafts[{i}]: {n}" for n in res.notes)
             for upd in res.updates:
@@ -464,9 +471,17 @@ class Reconciler:
             batch.report.notes.append(
                 f"{draft.statement[:60]!r}: source episodes not stored: {', '.join(missing)}"
             )
-        valid_at = draft.valid_at or max(
+        said_at = max(
             (episode_times[e] for e in episode_ids if e in episode_times), default=batch.now
         )
+        # Observed is not started: with no start said, valid_at is when it was first observed
+        # (precision "unknown"), or nothing at all for a story that had ended before then.
+        precision: StartPrecision | None = None
+        valid_at = draft.valid_at
+        if valid_at is None:
+            precision = "unknown"
+            ended_before = draft.invalid_at is not None and draft.invalid_at <= said_at
+            valid_at = None if ended_before else said_at
         object_key = object_key_of(object_id, value, draft.statement.strip())
         # The user's words stay in the statement; the fact holds the canonical predicate.
         predicate, polarity = meaning.spec.name, meaning.polarity(draft.polarity)
@@ -494,9 +509,29 @@ class Reconciler:
                 invalid_at=draft.invalid_at,
                 recorded_at=batch.now,
                 episode_ids=episode_ids,
+                start_precision=precision,
             )
         except ValidationError as exc:
             raise InputError(_first_error(exc), where="draft") from exc
+
+    def _corrected(self, batch: _Batch, fact: Fact, wrong: str | None) -> list[str]:
+        """Current facts of ``fact``'s subject and predicate whose value is ``wrong``: what a
+        correction that names the wrong value but no id retracts."""
+        if not wrong or not normalise_name(wrong):
+            return []
+        key = normalise_name(wrong)
+        out = []
+        for f in batch.meeting(fact, []):
+            if not f.is_current or f.polarity != fact.polarity:
+                continue
+            ent = batch.entities.get(f.object_id or "")
+            labels = [ent.name, *ent.aliases] if ent else [f.value or ""]
+            # An object entity not resolved in this batch is known by its statement's words.
+            if any(normalise_name(label) == key for label in labels) or (
+                ent is None and f" {key} " in f" {normalise_name(f.statement)} "
+            ):
+                out.append(f.id)
+        return out
 
     async def _load_candidates(self, batch: _Batch, subject_id: str, predicate: str) -> None:
         key = (subject_id, predicate)
@@ -527,7 +562,9 @@ class Reconciler:
                 batch.put(f, changed=False)
 
     async def _load_named(self, batch: _Batch, drafts: Sequence[FactDraft]) -> None:
-        named = list(dict.fromkeys(i for d in drafts for i in (*d.contradicts, *d.restates)))
+        named = list(
+            dict.fromkeys(i for d in drafts for i in (*d.contradicts, *d.restates, *d.corrects))
+        )
         if not named:
             return
         found = {

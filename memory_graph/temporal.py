@@ -12,12 +12,23 @@ The rules, in the order they apply:
   positive new fact, a different positive value. Facts the caller names in ``contradicts``
   join them, but only when they share the new fact's subject (never across unrelated parts of
   the graph).
+* **Corrections**: facts the caller names in ``corrects`` (same subject only) were never
+  true: they are retracted (``expired_at = now``, ``invalid_at`` left empty), not ended.
 * Conflicts form a timeline ordered by start (``valid_at``, else ``recorded_at``). Every
   conflict that started at or before the new fact and whose window reaches past the new
   fact's start is closed there (``invalid_at = new.start``, ``expired_at = now``): at equal
   starts the newly recorded fact wins. If a conflict starts *after* the new fact, the new
   fact is an old story: it is inserted already closed at the next conflict's start, and the
   current value is left alone.
+* **Observed is not started.** A fact whose start was never said (precision ``unknown``:
+  its ``valid_at`` is when it was first observed) does not sort as if it began then. A new
+  open fact said *after* that observation supersedes it even when its stated start is
+  earlier ("I live in Lisbon", then "I moved to Berlin yesterday"): the old one ends at the
+  new start (its start, never said, stays unknown). Likewise a date (precision ``day``)
+  against a time on the same day: the later message wins, in either order. A story with
+  its own closed window (``invalid_at`` given) never overrides the present this way.
+* **An end told later**: the same value told with an end (``invalid_at``) for a period
+  that is still open closes that period at the told end.
 * **Restatement**: an existing fact with the same subject, predicate, value and polarity
   whose window contains the new fact's start (or that the caller names in ``restates``) is
   not duplicated; it gains the new episode ids and the higher confidence. The same value
@@ -73,6 +84,22 @@ def _contains(fact: Fact, when: datetime) -> bool:
     return fact.start <= when and _reaches_past(fact, when)
 
 
+def _same_day(a: datetime, b: datetime) -> bool:
+    return a.date() == b.date()
+
+
+def _supersedes(new: Fact, old: Fact, said_at: datetime) -> bool:
+    """Whether an open ``new``, said at ``said_at``, is the later truth than ``old`` although
+    its stated start sorts before ``old``'s (see the module rules)."""
+    if new.invalid_at is not None:
+        return False  # a story with its own window never overrides the present
+    if old.precision == "unknown":
+        return said_at >= old.start
+    if "day" in (old.precision, new.precision) and _same_day(old.start, new.start):
+        return said_at >= old.start
+    return False
+
+
 def _key(fact: Fact) -> tuple[str, str, str, str]:
     # What "the same statement" means; object_key normalises, so compute it once per fact.
     return (fact.subject_id, fact.predicate, fact.object_key, fact.polarity)
@@ -118,6 +145,8 @@ def resolve(
     now: datetime,
     contradicts: Collection[str] = (),
     restates: Collection[str] = (),
+    corrects: Collection[str] = (),
+    said_at: datetime | None = None,
 ) -> Resolution:
     """Decide how ``new`` enters a graph that already holds ``existing``.
 
@@ -129,21 +158,40 @@ def resolve(
         now: when memlane learns this (``expired_at`` of what it closes).
         contradicts: ids of existing facts the new one makes untrue (e.g. named by an LLM).
         restates: ids of existing facts the new one repeats in other words.
+        corrects: ids of existing facts the new one shows were never true (retracted).
+        said_at: when the message saying ``new`` was said (default: its ``recorded_at``).
 
     Returns:
         A :class:`Resolution`; ``existing`` and ``new`` are not modified.
     """
     notes: list[str] = []
-    live = [f for f in existing if not f.is_retracted]
+    said = said_at or new.recorded_at
+    by_id = {f.id: f for f in existing}
+    retracted: list[Fact] = []
+    for fid in corrects:
+        wrong = by_id.get(fid)
+        if wrong is None:
+            notes.append(f"corrects {fid}: not among the candidates; ignored")
+        elif wrong.is_retracted:
+            notes.append(f"corrects {fid}: already retracted; ignored")
+        elif wrong.subject_id != new.subject_id:
+            notes.append(f"corrects {fid}: a different subject; ignored")
+        elif _key(wrong) == _key(new):
+            notes.append(f"corrects {fid}: says the same thing; ignored")
+        else:
+            retracted.append(_copy(wrong, invalid_at=None, expired_at=now))
+            notes.append(f"retracted {fid} (corrected)")
+    gone = {f.id for f in retracted}
+    live = [f for f in existing if not f.is_retracted and f.id not in gone]
     new_key = _key(new)
     keys = {f.id: _key(f) for f in live}
-    by_id = {f.id: f for f in existing}
 
     # Facts named as repeats are the same statement in other words, not conflicts.
     named_repeats = [
         by_id[r]
         for r in restates
         if r in by_id
+        and r not in gone
         and r not in contradicts
         and not by_id[r].is_retracted
         and by_id[r].subject_id == new.subject_id
@@ -158,6 +206,8 @@ def resolve(
     }
     for fid in contradicts:
         named = by_id.get(fid)
+        if fid in gone:
+            continue
         if named is None:
             notes.append(f"contradicts {fid}: not among the candidates; ignored")
         elif named.is_retracted:
@@ -170,14 +220,29 @@ def resolve(
             conflicts.setdefault(fid, named)
 
     start = new.start
-    earlier = [c for c in conflicts.values() if c.start <= start]
-    later = sorted((c for c in conflicts.values() if c.start > start), key=lambda f: f.start)
+    overtaken = {
+        c.id for c in conflicts.values() if c.start > start and _supersedes(new, c, said)
+    }
+    if overtaken and new.precision == "day":
+        # A date against a time later that same day: the change happened after that time,
+        # by the message that tells it.
+        same_day = [conflicts[i].start for i in overtaken if conflicts[i].precision != "unknown"]
+        if same_day:
+            start = max(max(same_day), min(said, start.replace(hour=23, minute=59)))
+            new = _copy(new, valid_at=start, start_precision="time")
+    earlier = [c for c in conflicts.values() if c.start <= start or c.id in overtaken]
+    later = sorted(
+        (c for c in conflicts.values() if c.start > start and c.id not in overtaken),
+        key=lambda f: f.start,
+    )
     next_start = later[0].start if later else None
 
-    updates: list[Fact] = []
+    updates: list[Fact] = list(retracted)
     for old in sorted(earlier, key=lambda f: (f.start, f.id)):
         if _reaches_past(old, start):
-            updates.append(_copy(old, invalid_at=start, expired_at=now))
+            # An observation that a later message overtakes keeps no start: it was never said.
+            moved = {"valid_at": None} if old.start > start else {}
+            updates.append(_copy(old, invalid_at=start, expired_at=now, **moved))
             notes.append(f"closed {old.id} at {start.isoformat()}")
 
     # Restatement: the same thing said within a known window (or named as a repeat).
@@ -186,6 +251,17 @@ def resolve(
     if containing:
         target = max(containing, key=lambda f: (f.start, f.id))
         notes.append(f"restates {target.id}")
+        end = new.invalid_at
+        if end is not None and target.invalid_at is None and end > target.start:
+            # The end of a period still open, told now ("I left DSV in March").
+            notes.append(f"closed {target.id} at {end.isoformat()} (its end was told)")
+            return Resolution(
+                insert=None,
+                updates=[*updates, _copy(_merge(target, new) or target, invalid_at=end,
+                                         expired_at=now)],
+                merged_into=None,
+                notes=notes,
+            )
         return _restated(target, _merge(target, new), updates, notes)
 
     # The same value told for an earlier time than we knew, with nothing else in between:

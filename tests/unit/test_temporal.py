@@ -352,3 +352,151 @@ def test_antonyms_meet_as_opposite_polarity_of_one_predicate(
     assert res.closed_ids == (["old"] if closes else [])
     assert (res.merged_into == "old") == merges
     assert (res.insert is None) == merges
+
+
+# -- observed is not started, corrections, told ends (issue 11) --------------------------------
+def at(
+    fid: str,
+    value: str,
+    valid: str | None,
+    precision: str,
+    invalid: str | None = None,
+    **kw: object,
+) -> Fact:
+    """A fact with an explicit start precision (``unknown``: valid_at is when it was seen)."""
+    return fact(fid, value, valid, invalid, **kw).model_copy(  # type: ignore[arg-type]
+        update={"start_precision": precision}
+    )
+
+
+@dataclass
+class TimedCase:
+    name: str
+    existing: list[Fact]
+    new: Fact
+    said_at: str
+    current: str  # the id (or "new") left current
+    closed: dict[str, str | None] = field(default_factory=dict)  # id -> invalid_at
+    functional: bool = True
+
+
+LISBON_SEEN = at("lisbon", "Lisbon", "2024-05-10T10:00:00", "unknown")
+
+TIMED = [
+    TimedCase(
+        "undated present, then a later message with a dated start before it: the later wins",
+        [LISBON_SEEN],
+        at("new", "Berlin", "2024-05-09", "day"),
+        said_at="2024-05-10T10:01:00",
+        current="new",
+        closed={"lisbon": "2024-05-09"},
+    ),
+    TimedCase(
+        "a date against an exact time earlier that day, from a later message: the later wins",
+        [at("paris", "Paris", "2024-03-05T09:00:00", "time")],
+        at("new", "Lyon", "2024-03-05", "day"),
+        said_at="2024-03-05T18:00:00",
+        current="new",
+        closed={"paris": "2024-03-05T18:00:00"},
+    ),
+    TimedCase(
+        "an exact time against a date of the same day, from a later message: the later wins",
+        [at("paris", "Paris", "2024-03-05", "day")],
+        at("new", "Lyon", "2024-03-05T14:00:00", "time"),
+        said_at="2024-03-05T14:05:00",
+        current="new",
+        closed={"paris": "2024-03-05T14:00:00"},
+    ),
+    TimedCase(
+        "a story with its own past window never overrides an undated present",
+        [LISBON_SEEN],
+        at("new", "Porto", "2010-01-01", "day", "2012-01-01"),
+        said_at="2024-06-01T10:00:00",
+        current="lisbon",
+    ),
+    TimedCase(
+        "a story of unknown start ('back when I lived in X', ended 2012) leaves the present",
+        [LISBON_SEEN],
+        at("new", "Porto", None, "unknown", "2012-01-01"),
+        said_at="2024-06-01T10:00:00",
+        current="lisbon",
+    ),
+    TimedCase(
+        "a dated start earlier than a dated value is still an old story",
+        [at("berlin", "Berlin", "2022-06-01", "day")],
+        at("new", "Paris", "2020-01-01", "day"),
+        said_at="2024-06-01T10:00:00",
+        current="berlin",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", TIMED, ids=[c.name for c in TIMED])
+def test_observed_is_not_started(case: TimedCase) -> None:
+    res = resolve(
+        case.new,
+        case.existing,
+        functional=case.functional,
+        now=NOW,
+        said_at=day(case.said_at),
+    )
+    graph = {f.id: f for f in case.existing}
+    graph.update({f.id: f for f in res.updates})
+    if res.insert is not None:
+        graph[res.insert.id] = res.insert
+    current = [fid for fid, f in graph.items() if f.is_current]
+    assert current == [case.current]
+    for fid, end in case.closed.items():
+        assert graph[fid].invalid_at == day(end)
+    # Every window is a window: nothing ends before it starts.
+    for f in graph.values():
+        assert f.valid_at is None or f.invalid_at is None or f.valid_at <= f.invalid_at
+
+
+def test_an_overtaken_observation_keeps_no_invented_start() -> None:
+    res = resolve(
+        at("new", "Berlin", "2024-05-09", "day"),
+        [LISBON_SEEN],
+        functional=True,
+        now=NOW,
+        said_at=day("2024-05-10T10:01:00"),
+    )
+    (lisbon,) = res.updates
+    assert lisbon.valid_at is None and lisbon.invalid_at == day("2024-05-09")
+    assert not lisbon.is_retracted
+
+
+def test_correction_retracts_never_ends() -> None:
+    dresden = fact("dresden", "Dresden", "2024-01-01")
+    res = resolve(
+        fact("new", "Leipzig", "2024-01-01", episodes=("ep2",)),
+        [dresden],
+        functional=True,
+        now=NOW,
+        corrects=("dresden",),
+    )
+    (wrong,) = res.updates
+    assert wrong.is_retracted and wrong.invalid_at is None and wrong.expired_at == NOW
+    assert res.insert is not None and res.insert.is_current
+    assert not wrong.valid_during(day("2024-06-01"))  # type: ignore[arg-type]
+
+
+def test_correction_of_another_subject_is_ignored() -> None:
+    other = fact("bob", "Dresden", "2024-01-01", subject="e_bob")
+    res = resolve(
+        fact("new", "Leipzig", "2024-01-01"), [other], functional=True, now=NOW, corrects=("bob",)
+    )
+    assert res.updates == [] and any("different subject" in n for n in res.notes)
+
+
+def test_an_end_told_later_closes_the_open_period() -> None:
+    dsv = fact("dsv", "DSV", "2020-01-01", predicate="works_at")
+    res = resolve(
+        fact("new", "DSV", None, "2023-03-31", predicate="works_at", episodes=("ep7",)),
+        [dsv],
+        functional=True,
+        now=NOW,
+    )
+    (closed,) = res.updates
+    assert res.insert is None and closed.invalid_at == day("2023-03-31")
+    assert closed.episode_ids == ("ep1", "ep7")
