@@ -236,6 +236,7 @@ async def drafts_node(state: TurnState, runtime: Runtime[AgentContext]) -> Updat
                     episode_ids=sources,
                     contradicts=[short_ids[s] for s in f.contradicts],
                     restates=[short_ids[s] for s in f.restates],
+                    corrects=[short_ids[s] for s in f.corrects],
                 )
             )
         except (ValidationError, KeyError) as exc:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from memlane.memory_graph.model import Fact
@@ -239,6 +239,8 @@ def resolve(
 
     updates: list[Fact] = list(retracted)
     for old in sorted(earlier, key=lambda f: (f.start, f.id)):
+        if new.invalid_at is not None and _reaches_past(old, new.invalid_at):
+            continue  # a story with its own end never closes what held after it
         if _reaches_past(old, start):
             # An observation that a later message overtakes keeps no start: it was never said.
             moved = {"valid_at": None} if old.start > start else {}
@@ -247,7 +249,11 @@ def resolve(
 
     # Restatement: the same thing said within a known window (or named as a repeat).
     same = [f for f in live if keys[f.id] == new_key]
-    containing = [f for f in (*same, *named_repeats) if _contains(f, start)]
+    # A story of unknown start is known by its end: the period that reached it.
+    probe = start
+    if new.valid_at is None and new.invalid_at is not None:
+        probe = new.invalid_at - timedelta(microseconds=1)
+    containing = [f for f in (*same, *named_repeats) if _contains(f, probe)]
     if containing:
         target = max(containing, key=lambda f: (f.start, f.id))
         notes.append(f"restates {target.id}")

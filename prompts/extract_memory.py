@@ -141,6 +141,11 @@ class ExtractedFact(BaseModel):
     contradicts: list[str] = Field(
         default_factory=list, description="EXISTING FACTS ids it makes untrue"
     )
+    corrects: list[str] = Field(
+        default_factory=list,
+        description="EXISTING FACTS ids that were never true: the user corrects a mistake "
+        "(\"I meant Leipzig, not Dresden\"), not a change in their life",
+    )
 
     @field_validator("valid_at", "invalid_at")
     @classmethod
@@ -165,7 +170,7 @@ class ExtractedFact(BaseModel):
                 f"unknown predicate {value!r}; use one of PREDICATES (or 'note')"
             ) from exc
 
-    @field_validator("restates", "contradicts")
+    @field_validator("restates", "contradicts", "corrects")
     @classmethod
     def _known_ids(cls, value: list[str], info: ValidationInfo) -> list[str]:
         known = (info.context or {}).get("fact_ids")
@@ -254,7 +259,9 @@ Rules:
 ago", "next Friday") against TURN TIME. null if not said.
 - A past story ("back when I lived in X") is a fact with invalid_at set, not a new current one.
 - polarity "negative" for something denied or stopped ("I don't like X anymore").
-- restates / contradicts: only ids shown in EXISTING FACTS (same subject).
+- A correction ("sorry, I meant X, not Y", "it's spelled X") is the right fact with \
+corrects naming the wrong one: the wrong one was never true.
+- restates / contradicts / corrects: only ids shown in EXISTING FACTS (same subject).
 PREDICATES:
 $predicates
 Answer with one JSON object, an $answer:

@@ -500,3 +500,23 @@ def test_an_end_told_later_closes_the_open_period() -> None:
     (closed,) = res.updates
     assert res.insert is None and closed.invalid_at == day("2023-03-31")
     assert closed.episode_ids == ("ep1", "ep7")
+
+
+def test_a_told_end_of_the_old_value_leaves_the_new_value_current() -> None:
+    """"We moved to Gdańsk on 1 April; Wrocław is behind us": the new home and the old
+    one's end arrive in one message; the story of the old one never closes the new."""
+    wroclaw = at("wro", "Wrocław", "2022-09-04T16:00:00", "unknown")
+    first = resolve(
+        at("gda", "Gdańsk", "2023-04-01", "day"),
+        [wroclaw],
+        functional=True,
+        now=NOW,
+        said_at=day("2023-04-02T17:00:00"),
+    )
+    graph = {f.id: f for f in [wroclaw, *first.updates]}
+    assert first.insert is not None
+    graph[first.insert.id] = first.insert
+    story = at("story", "Wrocław", None, "unknown", "2023-04-01", episodes=("ep9",))
+    second = resolve(story, list(graph.values()), functional=True, now=NOW)
+    assert second.insert is None and second.merged_into == "wro"
+    assert "gda" not in second.closed_ids

@@ -74,6 +74,7 @@ class Draft:
     past: bool = False  # a story about how things were, never a current value
     restates: list[str] = field(default_factory=list)
     contradicts: list[str] = field(default_factory=list)
+    corrects: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         def iso(dt: datetime | None) -> str | None:
@@ -92,6 +93,7 @@ class Draft:
             "confidence": self.confidence,
             "restates": self.restates,
             "contradicts": self.contradicts,
+            "corrects": self.corrects,
         }
 
 

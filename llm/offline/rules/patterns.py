@@ -23,6 +23,7 @@ from typing import Any
 # Importing the topic modules registers their rules (order = precedence of equal facts).
 from memlane.llm.offline.rules import events, people, self_facts, tastes  # noqa: F401
 from memlane.llm.offline.rules.clauses import RULES, Ctx, Draft, prepare
+from memlane.llm.offline.rules.corrections import apply_corrections
 from memlane.llm.offline.rules.prompt import Candidate, ParsedPrompt, parse_extraction_prompt
 from memlane.memory_graph.model import normalise_name
 
@@ -114,7 +115,7 @@ def extract(prompt: ParsedPrompt) -> dict[str, Any]:
     drafts = _drafts(prompt)
     for d in drafts:
         link(d, prompt)
-    drafts = [d for d in drafts if placeable(d, prompt)]
+    drafts = apply_corrections([d for d in drafts if placeable(d, prompt)], prompt)
     entities: dict[str, dict[str, str]] = {}
     for d in drafts:
         if d.subject != "user":

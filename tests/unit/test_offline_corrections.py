@@ -1,0 +1,70 @@
+"""The offline model reads corrections as retractions of the wrong fact (issue 11).
+
+Sentences here were written for this test, not taken from the dialogues set.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from memlane.memory_graph.predicates import default_registry
+from memlane.prompts import extract_memory as em
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2024, 3, 15, 12, 0, tzinfo=UTC)
+
+
+def _cand(short_id: str, subject: str, predicate: str, obj: str) -> em.CandidateFact:
+    return em.CandidateFact(
+        short_id=short_id,
+        subject=subject,
+        predicate=predicate,
+        object=obj,
+        statement=f"{subject} {predicate} {obj}",
+        valid_at="2024-01-01",
+        invalid_at=None,
+    )
+
+
+def _extract(text: str, candidates: list[em.CandidateFact]) -> list[dict]:
+    from memlane.llm.offline.provider import answer
+
+    data = em.ExtractionInput(
+        user_name="Sam",
+        turn_time=NOW,
+        new_turns=[em.Turn(content=text, at=NOW)],
+        candidates=candidates,
+        predicates=em.ExtractionInput.predicate_lines(default_registry()),
+    )
+    out = json.loads(answer(em.build_messages(data)))
+    em.ExtractionOutput.model_validate(out, context=em.validation_context(data, default_registry()))
+    return out["facts"]
+
+
+@pytest.mark.parametrize(
+    ("text", "subject", "predicate", "wrong", "right"),
+    [
+        ("sorry, I meant Leipzig, not Dresden", "user", "lives_in", "Dresden", "Leipzig"),
+        ("oops typo, it's Gothenburg not Gotenburg", "user", "lives_in", "Gotenburg",
+         "Gothenburg"),
+        ("Actually Ferrocorp, not Ferrotec, my bad", "user", "works_at", "Ferrotec", "Ferrocorp"),
+        ("sorry, not Tarbes, my aunt Odile lives in Pau", "Odile", "lives_in", "Tarbes", "Pau"),
+    ],
+)
+def test_a_correction_names_the_wrong_fact(
+    text: str, subject: str, predicate: str, wrong: str, right: str
+) -> None:
+    facts = _extract(text, [_cand("F1", subject, predicate, wrong)])
+    fixed = [f for f in facts if "F1" in f.get("corrects", [])]
+    assert len(fixed) == 1, facts
+    assert fixed[0]["object"] == right and fixed[0]["predicate"] == predicate
+    assert "F1" not in fixed[0]["contradicts"]
+
+
+def test_not_without_a_known_wrong_value_corrects_nothing() -> None:
+    facts = _extract("sorry, not today, I'm busy", [_cand("F1", "user", "lives_in", "Lyon")])
+    assert all(not f.get("corrects") for f in facts)
