@@ -61,6 +61,7 @@ from memlane.memory_graph.timeutil import utcnow
 
 __all__ = [
     "ENTITY_MATCH_THRESHOLD",
+    "IDENTITY_MIN_CONFIDENCE",
     "SELF_NAME",
     "CommitReport",
     "Reconciler",
@@ -74,6 +75,10 @@ log = logging.getLogger(__name__)
 
 ENTITY_MATCH_THRESHOLD = 0.92
 """Cosine similarity above which an unknown name is taken to be an existing entity."""
+IDENTITY_PREDICATES = frozenset({"name", "age"})
+"""The user's identity: replaced only by an explicit statement."""
+IDENTITY_MIN_CONFIDENCE = 0.75
+"""Below this confidence a draft never replaces the user's current name or age."""
 SELF_NAME = "user"
 """The name of the user's own entity (id :data:`~memlane.memory_graph.model.SELF_ID`)."""
 
@@ -287,6 +292,12 @@ class Reconciler:
         for i, (draft, meaning) in enumerate(zip(drafts, meanings, strict=True)):
             fact = self._fact_for(batch, draft, meaning, default_episodes, episode_times)
             await self._load_candidates(batch, fact.subject_id, fact.predicate)
+            if self._weak_identity(batch, fact):
+                batch.report.notes.append(
+                    f"drafts[{i}]: {fact.predicate} {fact.value!r} ignored: too weak "
+                    f"(confidence {fact.confidence}) to replace the user's {fact.predicate}"
+                )
+                continue
             corrects = [*draft.corrects, *self._corrected(batch, fact, draft.corrects_value)]
             res = resolve(
                 fact,
@@ -514,6 +525,22 @@ class Reconciler:
         except ValidationError as exc:
             raise InputError(_first_error(exc), where="draft") from exc
 
+    def _weak_identity(self, batch: _Batch, fact: Fact) -> bool:
+        """Whether ``fact`` would replace the user's name or age on a weak reading.
+
+        A greeting or a figure of speech ("Nobody here gets it", "like I'm 10") must not
+        overwrite who the user is: a change of identity needs an explicit statement
+        (confidence at least :data:`IDENTITY_MIN_CONFIDENCE`).
+        """
+        if fact.subject_id != SELF_ID or fact.predicate not in IDENTITY_PREDICATES:
+            return False
+        if fact.confidence >= IDENTITY_MIN_CONFIDENCE:
+            return False
+        return any(
+            f.is_current and f.object_key != fact.object_key
+            for f in batch.meeting(fact, [])
+        )
+
     def _corrected(self, batch: _Batch, fact: Fact, wrong: str | None) -> list[str]:
         """Current facts of ``fact``'s subject and predicate whose value is ``wrong``: what a
         correction that names the wrong value but no id retracts."""
@@ -546,20 +573,40 @@ class Reconciler:
         stored_as = [predicate] + [
             a.name for a in self.registry.antonyms.values() if a.negates == predicate
         ]
+        loaded: list[tuple[str, Fact]] = []
         for name in stored_as:
             query = FactQuery(subject_id=subject_id, predicate=name, limit=_CANDIDATES_PER_KEY)
-            for f in await self.store.find_facts(batch.user_id, query):
-                if f.id in batch.facts:
-                    continue
-                if name != predicate:
-                    negative = f.polarity == "positive"
-                    f = f.model_copy(
-                        update={
-                            "predicate": predicate,
-                            "polarity": "negative" if negative else "positive",
-                        }
-                    )
-                batch.put(f, changed=False)
+            loaded.extend((name, f) for f in await self.store.find_facts(batch.user_id, query))
+        observed = await self._observed_starts(batch.user_id, [f for _, f in loaded])
+        for name, f in loaded:
+            if f.id in batch.facts:
+                continue
+            if f.id in observed:
+                f = f.model_copy(update={"start_precision": "unknown"})
+            if name != predicate:
+                negative = f.polarity == "positive"
+                f = f.model_copy(
+                    update={
+                        "predicate": predicate,
+                        "polarity": "negative" if negative else "positive",
+                    }
+                )
+            batch.put(f, changed=False)
+
+    async def _observed_starts(self, user_id: str, facts: Sequence[Fact]) -> set[str]:
+        """Ids of ``facts`` that do not record their start precision and whose start is the
+        time of their first message: an observation, not a said start.
+
+        A store that does not keep :attr:`Fact.start_precision` (rows written before it, or
+        a backend that has no column for it yet) gives facts back without it; this is how
+        the temporal rules still tell "I live in Lisbon" from "I moved to Lisbon then".
+        """
+        unknown = [f for f in facts if f.start_precision is None and f.valid_at and f.episode_ids]
+        if not unknown:
+            return set()
+        wanted = sorted({f.episode_ids[0] for f in unknown})
+        times = {ep.id: ep.occurred_at for ep in await self.store.get_episodes(user_id, wanted)}
+        return {f.id for f in unknown if times.get(f.episode_ids[0]) == f.valid_at}
 
     async def _load_named(self, batch: _Batch, drafts: Sequence[FactDraft]) -> None:
         named = list(

@@ -68,3 +68,17 @@ def test_a_correction_names_the_wrong_fact(
 def test_not_without_a_known_wrong_value_corrects_nothing() -> None:
     facts = _extract("sorry, not today, I'm busy", [_cand("F1", "user", "lives_in", "Lyon")])
     assert all(not f.get("corrects") for f in facts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nobody here gets it, honestly.",
+        "Everyone here is so tired today",
+        "can you explain it like I'm 10",
+        "talk to me as if I am 5 please",
+    ],
+)
+def test_greetings_and_figures_of_speech_state_no_identity(text: str) -> None:
+    facts = _extract(text, [])
+    assert not [f for f in facts if f["predicate"] in ("name", "age")], facts

@@ -69,7 +69,7 @@ _NAMES_IAN = {
     rf"\b(?:my name is|i'm called|i am called|call me|my name's)\s+(?P<n>{NAME})"
     rf"|\b(?:hi|hello|hey|hiya|greetings)\b[!,.]*\s+(?:there[!,.]*\s+)?(?:i'm|i am|this is)"
     rf"\s+(?P<n2>{NAME})\b(?!\s+(?:at|from|with|in)\b)"
-    rf"|^(?P<n3>{NAME}) here\b"
+    rf"|^(?P<n3>{NAME}) here\b(?=\s*(?:[,.!:;]|[-–—]|$))"
     rf"|^(?:i'm|i am) (?P<n4>{NAME})(?=[,.!]|\s+(?:and|here)\b|$)"
 )
 def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
@@ -78,11 +78,18 @@ def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return  # "I'm Emma." introduces only after a greeting ("Hi! I'm Emma.")
     if _DEMONYM.match(name) and name.lower() not in _NAMES_IAN:
         return  # "Hi, I'm Canadian" says where from, not who
-    yield Draft("name", name, f"The user's name is {name}.", kind="trait")
+    # Only "my name is" / "call me" state a name outright; the other readings are weaker
+    # and must not replace a name memory already holds (see the reconciler's identity rule).
+    weak = not m["n"]
+    yield Draft("name", name, f"The user's name is {name}.", kind="trait",
+                confidence=0.6 if weak else 0.9)  # fmt: skip
 
 
 @rule(r"\bi(?:'m| am) (?P<n>\d{1,3})(?: years? old)?(?=[,.;!?]|$| and\b| now\b| this\b)")
 def _age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    before = c.sentence[: m.start()]
+    if re.search(r"\b(?:like|as if|as though|pretend|imagine|if|when|since)\s*$", before, re.I):
+        return  # "explain it like I'm 10" is a figure of speech, not an age
     yield Draft("age", m["n"], f"{c.who} is {m['n']} years old.", valid_at=c.date(m))
 
 

@@ -1,0 +1,125 @@
+"""Memory that stays right on real dialogue (issue 11), through the real Memory and SQLite.
+
+Each test is a defect of the code before issue 11: observed taken for started, corrections
+taken for changes, identity replaced by a weak reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import Episode, episode_id_for
+from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.timeutil import parse_time
+
+pytestmark = pytest.mark.unit
+
+USER = "u1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = parse_time("2024-05-10T10:00:00Z")
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def memory(tmp_path: Path) -> AsyncIterator[tuple[Memory, Clock]]:
+    clock = Clock()
+    async with open_store(f"sqlite:///{tmp_path / 'm.db'}") as store:
+        yield Memory(store, HashEmbedder(), clock=clock), clock
+
+
+def _episode(text: str, when: datetime) -> Episode:
+    return Episode(
+        id=episode_id_for("s1", "user", when, text),
+        user_id=USER,
+        session_id="s1",
+        content=text,
+        occurred_at=when,
+        recorded_at=when,
+    )
+
+
+async def _say(
+    mem: Memory, clock: Clock, when: str, text: str, *drafts: dict[str, object]
+) -> None:
+    clock.now = parse_time(when)
+    ep = _episode(text, clock.now)
+    await mem.commit(
+        USER,
+        [FactDraft(statement=text, episode_ids=[ep.id], **d) for d in drafts],  # type: ignore[arg-type]
+        [ep],
+    )
+
+
+async def _current(mem: Memory, predicate: str) -> list[str]:
+    return [
+        f.value or ""
+        for f in await mem.facts(USER, subject="user", predicate=predicate, current_only=True)
+    ]
+
+
+async def test_a_dated_move_said_later_replaces_an_undated_home(
+    memory: tuple[Memory, Clock],
+) -> None:
+    mem, clock = memory
+    await _say(mem, clock, "2024-05-10T10:00:00Z", "I live in Lisbon.",
+               {"predicate": "lives_in", "object": "Lisbon"})  # fmt: skip
+    await _say(mem, clock, "2024-05-10T10:01:00Z", "I moved to Berlin yesterday.",
+               {"predicate": "lives_in", "object": "Berlin", "valid_at": "2024-05-09"})  # fmt: skip
+    assert await _current(mem, "lives_in") == ["Berlin"]
+    history = await mem.history(USER, "user", "lives_in")
+    lisbon = next(f for f in history if f.value == "Lisbon")
+    assert lisbon.invalid_at == parse_time("2024-05-09") and lisbon.valid_at is None
+
+
+async def test_a_correction_retracts_the_wrong_value(memory: tuple[Memory, Clock]) -> None:
+    mem, clock = memory
+    await _say(mem, clock, "2024-05-10T10:00:00Z", "I live in Dresden.",
+               {"predicate": "lives_in", "object": "Dresden"})  # fmt: skip
+    await _say(mem, clock, "2024-05-10T10:02:00Z", "sorry, I meant Leipzig, not Dresden",
+               {"predicate": "lives_in", "object": "Leipzig",
+                "corrects_value": "Dresden"})  # fmt: skip
+    assert await _current(mem, "lives_in") == ["Leipzig"]
+    dresden = next(f for f in await mem.history(USER, "user", "lives_in") if f.value == "Dresden")
+    assert dresden.is_retracted and dresden.invalid_at is None
+    # Never valid: no view of the world, at any time, holds it.
+    assert not await mem.facts(USER, predicate="lives_in", as_of="2024-05-10T10:01:00Z") or all(
+        f.value != "Dresden"
+        for f in await mem.facts(USER, predicate="lives_in", as_of="2024-05-10T10:01:00Z")
+    )
+
+
+async def test_a_weak_reading_never_replaces_the_users_name(
+    memory: tuple[Memory, Clock],
+) -> None:
+    mem, clock = memory
+    await _say(mem, clock, "2024-05-10T10:00:00Z", "My name is Keira.",
+               {"predicate": "name", "object": "Keira", "confidence": 0.9})  # fmt: skip
+    await _say(mem, clock, "2024-05-11T10:00:00Z", "Nobody here gets it.",
+               {"predicate": "name", "object": "Nobody", "confidence": 0.6})  # fmt: skip
+    assert await _current(mem, "name") == ["Keira"]
+    await _say(mem, clock, "2024-05-12T10:00:00Z", "Call me Kay from now on.",
+               {"predicate": "name", "object": "Kay", "confidence": 0.9})  # fmt: skip
+    assert await _current(mem, "name") == ["Kay"]
+
+
+async def test_an_end_told_later_closes_a_plan(memory: tuple[Memory, Clock]) -> None:
+    mem, clock = memory
+    await _say(mem, clock, "2024-05-10T10:00:00Z", "relocating to Ghent next week",
+               {"predicate": "plans", "object": "move to Ghent",
+                "valid_at": "2024-05-10"})  # fmt: skip
+    await _say(mem, clock, "2024-05-20T10:00:00Z", "we made it to Ghent",
+               {"predicate": "plans", "object": "move to Ghent",
+                "invalid_at": "2024-05-17"})  # fmt: skip
+    assert await _current(mem, "plans") == []
