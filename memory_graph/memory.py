@@ -313,7 +313,8 @@ class Memory:
             subject: an entity name, alias or id; ``"user"``/``"I"`` is the user themself.
             predicate: a predicate or a synonym of one; an antonym (``dislikes``) reads the
                 negative facts of the predicate it negates (``likes``).
-            current_only: only facts believed true now.
+            current_only: only facts true now (as of the memory's clock), as memlane
+                believes now; the same as ``as_of=now``.
 
         Returns:
             Matching facts (retracted ones never).
@@ -324,10 +325,16 @@ class Memory:
         """
         check_user_id(user_id)
         name, negated = self._predicate(predicate) if predicate else (None, False)
+        when = _time(as_of, "as_of")
+        if current_only and when is None:
+            # "Current" is "true now": a start still to come (a plan, a future-dated import)
+            # is not current yet, and becomes so when its date arrives, with no write; a
+            # value that a future start will end is still current until then.
+            when, current_only = self.clock(), False
         query = FactQuery(
             subject_id=await self._subject_id(user_id, subject) if subject else None,
             predicate=name,
-            as_of=_time(as_of, "as_of"),
+            as_of=when,
             current_only=current_only,
             limit=_ALL,
         )

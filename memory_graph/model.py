@@ -53,6 +53,7 @@ __all__ = [
     "normalise_name",
     "object_key_of",
     "text_problem",
+    "value_key",
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@#/\-]{0,127}$"
@@ -88,6 +89,28 @@ def normalise_name(name: str) -> str:
     return re.sub(r"\s+", " ", folded).strip()
 
 
+# Words a chat adds after a value without changing it ("hiking lol", "sushi tbh").
+_TRAILING_FILLER = re.compile(
+    r"(?:\s+(?:lol+|lmf?ao+|rofl|ha(?:ha)+h?|he(?:he)+|k{3,}|xd+|tbh|imo|ngl|fr|"
+    r"though|tho|honestly|really|i guess|i think|haha\w*|and stuff|and all|or whatever|"
+    r"these days|nowadays|anymore|any more|now|too|as well))+$"
+)
+
+
+@lru_cache(maxsize=65_536)
+def value_key(value: str) -> str:
+    """What makes two literal values of one subject and predicate the same value: the
+    :func:`normalise_name` key without trailing chat filler ("likes hiking lol" is "likes
+    hiking"). Qualifiers that change the value stay ("Paris, Texas" is not "Paris").
+
+    Names of things (entities) meet by their entity instead: exact name, the aliases the
+    user has used, or embedding similarity (:mod:`memlane.memory_graph.reconcile`).
+    """
+    key = normalise_name(value)
+    stripped = _TRAILING_FILLER.sub("", key).strip()
+    return stripped or key
+
+
 def _digest(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:20]
 
@@ -111,7 +134,7 @@ def object_key_of(object_id: str | None, value: str | None, statement: str) -> s
     """
     if object_id:
         return object_id
-    return normalise_name(value or "") or normalise_name(statement)
+    return value_key(value or "") or normalise_name(statement)
 
 
 def fact_id_for(

@@ -123,3 +123,18 @@ async def test_an_end_told_later_closes_a_plan(memory: tuple[Memory, Clock]) -> 
                {"predicate": "plans", "object": "move to Ghent",
                 "invalid_at": "2024-05-17"})  # fmt: skip
     assert await _current(mem, "plans") == []
+
+
+async def test_a_future_start_is_not_current_until_it_arrives(
+    memory: tuple[Memory, Clock],
+) -> None:
+    mem, clock = memory
+    await _say(mem, clock, "2024-05-10T10:00:00Z", "I work at Acme.",
+               {"predicate": "works_at", "object": "Acme"})  # fmt: skip
+    await _say(mem, clock, "2024-05-11T10:00:00Z", "I start at Globex on June 1.",
+               {"predicate": "works_at", "object": "Globex",
+                "valid_at": "2024-06-01"})  # fmt: skip
+    now = [f.value for f in await mem.facts(USER, predicate="works_at", as_of=clock.now)]
+    assert await _current(mem, "works_at") == now == ["Acme"]
+    clock.now = parse_time("2024-06-02T09:00:00Z")  # no write in between
+    assert await _current(mem, "works_at") == ["Globex"]
