@@ -82,3 +82,32 @@ def test_not_without_a_known_wrong_value_corrects_nothing() -> None:
 def test_greetings_and_figures_of_speech_state_no_identity(text: str) -> None:
     facts = _extract(text, [])
     assert not [f for f in facts if f["predicate"] in ("name", "age")], facts
+
+
+@pytest.mark.parametrize(
+    ("text", "candidates", "expected"),
+    [
+        ("finally unpacked in Tartu, boxes everywhere", [], ("lives_in", "Tartu", "positive")),
+        ("i live in leeds with two flatmates", [], ("lives_in", "Leeds", "positive")),
+        ("we took in a tabby named Pickle", [], ("has_pet", "Pickle", "positive")),
+        ("three weeks into the new job at Norrsken", [], ("works_at", "Norrsken", "positive")),
+        ("done with keto, it was miserable", [], ("diet", "keto", "negative")),
+        ("i stopped climbing after the knee thing", [], ("hobby", "climbing", "negative")),
+        ("handed in my notice today",
+         [_cand("F1", "user", "works_at", "Ferrotec")], ("works_at", "Ferrotec", "positive")),
+    ],
+)
+def test_phrasings_of_change(text: str, candidates: list, expected: tuple) -> None:
+    facts = _extract(text, candidates)
+    assert expected in {(f["predicate"], f["object"], f["polarity"]) for f in facts}, facts
+
+
+def test_leaving_a_job_ends_it_at_the_told_day() -> None:
+    facts = _extract("my last shift at Ferrotec is on friday",
+                     [_cand("F1", "user", "works_at", "Ferrotec")])  # fmt: skip
+    (ending,) = [f for f in facts if f["predicate"] == "works_at"]
+    assert ending["invalid_at"] == "2024-03-15" or ending["invalid_at"] > "2024-03-15"
+
+
+def test_a_lowercase_word_is_not_a_place_out_of_place_context() -> None:
+    assert not _extract("that was a nice reading of the room", [])

