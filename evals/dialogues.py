@@ -435,14 +435,19 @@ class _Runner:
         episode: Episode,
         registry: PredicateRegistry,
     ) -> None:
+        # A fact this message ends is restated with its end (the rule closes the open
+        # period), before what the message starts: "engaged to M" ends where "married to M"
+        # begins, and the new period must not be taken for a restatement of the old one.
         drafts = [
+            _gold_draft(user, f, registry, episode.id).model_copy(
+                update={"invalid_at": _date(f.to)}
+            )
+            for f in user.facts
+            if f.ended_by == index and f.to
+        ]
+        drafts += [
             _gold_draft(user, f, registry, episode.id) for f in user.facts if f.source == index
         ]
-        # A fact this message ends is restated with its end: the rule closes the open period.
-        for f in user.facts:
-            if f.ended_by == index and f.to:
-                ended = _gold_draft(user, f, registry, episode.id)
-                drafts.append(ended.model_copy(update={"invalid_at": _date(f.to)}))
         try:
             await self.memory.commit(user_id, drafts, [episode])
             return
@@ -600,10 +605,14 @@ async def _score_user(
                 values = [user.name] if f.predicate == "name" else [g.value for g in golds]
                 if not any(_value_matches(v, graph.value_text(f)) for v in values):
                     score.identity_overwrites += 1
+    current_values = {
+        (g.subject, _fold(g.value)) for g in user.facts if g.to is None
+    }  # a value that is also true now (moved back) is not stale
     for old, new in _changes(user):
         score.changes += 1
-        handled = _recalled(user, graph, old) and not _current_value(
-            graph, old.subject, old.value
+        back = (old.subject, _fold(old.value)) in current_values
+        handled = _recalled(user, graph, old) and (
+            back or not _current_value(graph, old.subject, old.value)
         )
         handled = handled and (new is None or _recalled(user, graph, new))
         score.changes_handled += handled
@@ -617,9 +626,6 @@ async def _score_user(
                     "message": user.messages[old.ended_by or old.source].text,
                 }
             )
-    current_values = {
-        (g.subject, _fold(g.value)) for g in user.facts if g.to is None
-    }  # a value that is also true now (moved back) is not stale
     for g in user.facts:
         if g.to is None or (g.subject, _fold(g.value)) in current_values:
             continue

@@ -64,6 +64,13 @@ _NAMES_IAN = {
 }
 
 
+_NOT_NAMES = frozenset(
+    "he she it they we you who that this there here what everyone everybody everything "
+    "nobody noone someone somebody anyone anybody nothing something none all nope yes yeah "
+    "sorry hello hi hey thanks ok okay".split()
+)
+
+
 # -- identity --------------------------------------------------------------------------------
 @rule(
     rf"\b(?:my name is|i'm called|i am called|call me|my name's)\s+(?P<n>{NAME})"
@@ -76,6 +83,8 @@ def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     name = m["n"] or m["n2"] or m["n3"] or m["n4"]
     if m["n4"] and not re.match(r"\s*(?:hi|hello|hey|hiya|greetings)\b", c.message, re.I):
         return  # "I'm Emma." introduces only after a greeting ("Hi! I'm Emma.")
+    if re.sub(r"['’]s$", "", name.lower()) in _NOT_NAMES:
+        return  # "He's here!", "Nobody here gets it": a pronoun, not a name
     if _DEMONYM.match(name) and name.lower() not in _NAMES_IAN:
         return  # "Hi, I'm Canadian" says where from, not who
     # Only "my name is" / "call me" state a name outright; the other readings are weaker
