@@ -68,8 +68,49 @@ QUESTION_TYPES = ("current", "past", "yes_no", "third_party", "abstain")
 TOP_MESSAGES = 5
 _IDENTITY = ("name", "age")
 _STOP = frozenset(
-    "a an the is are was were does do did what whats what's which who whom whose where when how "
-    "much many of for to in on at her his their he she they it its s name now still any".split()
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "were",
+        "does",
+        "do",
+        "did",
+        "what",
+        "whats",
+        "what's",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "how",
+        "much",
+        "many",
+        "of",
+        "for",
+        "to",
+        "in",
+        "on",
+        "at",
+        "her",
+        "his",
+        "their",
+        "he",
+        "she",
+        "they",
+        "it",
+        "its",
+        "s",
+        "name",
+        "now",
+        "still",
+        "any",
+    ]
 )
 
 
@@ -120,7 +161,7 @@ class DialogueUser(BaseModel):
 
     @property
     def end(self) -> datetime:
-        """"Now" for the questions: just after the last message."""
+        """ "Now" for the questions: just after the last message."""
         return self.at(len(self.messages) - 1) + timedelta(minutes=1)
 
 
@@ -413,7 +454,11 @@ class _Runner:
                 if result.write_status == "failed":
                     err = result.write_error or {}
                     self.errors.append(
-                        {"user": user.user, "message": str(i), **{k: str(v) for k, v in err.items()}}
+                        {
+                            "user": user.user,
+                            "message": str(i),
+                            **{k: str(v) for k, v in err.items()},
+                        }
                     )
             elif self.mode == "gold":
                 await self._gold_turn(user_id, user, i, episode, registry)
@@ -460,8 +505,13 @@ class _Runner:
                 await self.memory.commit(user_id, [draft], [episode])
             except MemlaneError as exc:
                 self.errors.append(
-                    {"user": user.user, "message": str(index), "code": exc.code,
-                     "error": exc.message, "draft": draft.statement}
+                    {
+                        "user": user.user,
+                        "message": str(index),
+                        "code": exc.code,
+                        "error": exc.message,
+                        "draft": draft.statement,
+                    }
                 )
 
 
@@ -561,9 +611,7 @@ async def _ask(
     return found and not stale, shown
 
 
-async def _score_user(
-    memory: Memory, user_id: str, user: DialogueUser, mode: Mode
-) -> _UserScore:
+async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mode) -> _UserScore:
     score = _UserScore(user.user)
     facts = await memory.store.find_facts(
         user_id, FactQuery(include_retracted=True, limit=1_000_000)
@@ -646,9 +694,7 @@ async def _score_user(
     return score
 
 
-def _summarise(
-    mode: Mode, model: str, scores: list[_UserScore], runner: _Runner
-) -> DialogueResult:
+def _summarise(mode: Mode, model: str, scores: list[_UserScore], runner: _Runner) -> DialogueResult:
     def total(attr: str) -> int:
         return sum(getattr(s, attr) for s in scores)
 
@@ -762,4 +808,3 @@ async def run_dialogues(
 def make_clock() -> _Clock:
     """A clock for :func:`run_dialogues` and the :class:`Memory` it drives."""
     return _Clock()
-

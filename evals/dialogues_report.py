@@ -48,14 +48,17 @@ def _runs(out_dir: Path) -> list[dict[str, Any]]:
 
 def _markdown(runs: list[dict[str, Any]]) -> str:
     lines = ["# Dialogues evaluation", ""]
-    lines.append("| run | " + " | ".join(HEADLINE) + " | identity overwrites | p50 ms | p95 ms "
-                 "| LLM calls/turn | tokens/turn |")
+    lines.append(
+        "| run | " + " | ".join(HEADLINE) + " | identity overwrites | p50 ms | p95 ms "
+        "| LLM calls/turn | tokens/turn |"
+    )
     lines.append("|---" * (len(HEADLINE) + 6) + "|")
     for r in runs:
         t = r["totals"]
         cells = [_cell(t.get(h)) for h in HEADLINE]
         lines.append(
-            f"| {r['mode']} ({r['model']}) | " + " | ".join(cells)
+            f"| {r['mode']} ({r['model']}) | "
+            + " | ".join(cells)
             + f" | {_cell(t.get('identity_overwrites'))} | {r['latency_ms']['p50']} "
             f"| {r['latency_ms']['p95']} | {r['llm']['calls_per_turn']} "
             f"| {r['llm']['tokens_per_turn']} |"
@@ -67,8 +70,12 @@ def _markdown(runs: list[dict[str, Any]]) -> str:
     for r in runs:
         cells = [f"{v['right']}/{v['n']}" for v in r["questions"].values()]
         lines.append(f"| {r['mode']} | " + " | ".join(cells) + " |")
-    lines += ["", "`abstain` passes when no current fact in the context shares a content word",
-              "with the question (a proxy; judge the listed misses by hand).", ""]
+    lines += [
+        "",
+        "`abstain` passes when no current fact in the context shares a content word",
+        "with the question (a proxy; judge the listed misses by hand).",
+        "",
+    ]
     for r in runs:
         lines += [f"## {r['mode']}: per user", ""]
         cols = list(r["users"][0]) if r["users"] else []

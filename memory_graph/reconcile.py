@@ -41,11 +41,11 @@ from memlane.memory_graph.model import (
     MAX_STATEMENT_CHARS,
     SELF_ID,
     Entity,
-    StartPrecision,
     EntityKind,
     Episode,
     Fact,
     FactQuery,
+    StartPrecision,
     WriteSet,
     entity_id_for,
     fact_id_for,
@@ -537,8 +537,7 @@ class Reconciler:
         if fact.confidence >= IDENTITY_MIN_CONFIDENCE:
             return False
         return any(
-            f.is_current and f.object_key != fact.object_key
-            for f in batch.meeting(fact, [])
+            f.is_current and f.object_key != fact.object_key for f in batch.meeting(fact, [])
         )
 
     def _corrected(self, batch: _Batch, fact: Fact, wrong: str | None) -> list[str]:

@@ -220,9 +220,7 @@ def resolve(
             conflicts.setdefault(fid, named)
 
     start = new.start
-    overtaken = {
-        c.id for c in conflicts.values() if c.start > start and _supersedes(new, c, said)
-    }
+    overtaken = {c.id for c in conflicts.values() if c.start > start and _supersedes(new, c, said)}
     if overtaken and new.precision == "day":
         # A date against a time later that same day: the change happened after that time,
         # by the message that tells it.
@@ -263,8 +261,10 @@ def resolve(
             notes.append(f"closed {target.id} at {end.isoformat()} (its end was told)")
             return Resolution(
                 insert=None,
-                updates=[*updates, _copy(_merge(target, new) or target, invalid_at=end,
-                                         expired_at=now)],
+                updates=[
+                    *updates,
+                    _copy(_merge(target, new) or target, invalid_at=end, expired_at=now),
+                ],
                 merged_into=None,
                 notes=notes,
             )

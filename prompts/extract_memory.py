@@ -144,7 +144,7 @@ class ExtractedFact(BaseModel):
     corrects: list[str] = Field(
         default_factory=list,
         description="EXISTING FACTS ids that were never true: the user corrects a mistake "
-        "(\"I meant Leipzig, not Dresden\"), not a change in their life",
+        '("I meant Leipzig, not Dresden"), not a change in their life',
     )
 
     @field_validator("valid_at", "invalid_at")

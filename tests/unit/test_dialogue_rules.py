@@ -50,9 +50,7 @@ def _episode(text: str, when: datetime) -> Episode:
     )
 
 
-async def _say(
-    mem: Memory, clock: Clock, when: str, text: str, *drafts: dict[str, object]
-) -> None:
+async def _say(mem: Memory, clock: Clock, when: str, text: str, *drafts: dict[str, object]) -> None:
     clock.now = parse_time(when)
     ep = _episode(text, clock.now)
     await mem.commit(
@@ -73,10 +71,20 @@ async def test_a_dated_move_said_later_replaces_an_undated_home(
     memory: tuple[Memory, Clock],
 ) -> None:
     mem, clock = memory
-    await _say(mem, clock, "2024-05-10T10:00:00Z", "I live in Lisbon.",
-               {"predicate": "lives_in", "object": "Lisbon"})  # fmt: skip
-    await _say(mem, clock, "2024-05-10T10:01:00Z", "I moved to Berlin yesterday.",
-               {"predicate": "lives_in", "object": "Berlin", "valid_at": "2024-05-09"})  # fmt: skip
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "I live in Lisbon.",
+        {"predicate": "lives_in", "object": "Lisbon"},
+    )
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:01:00Z",
+        "I moved to Berlin yesterday.",
+        {"predicate": "lives_in", "object": "Berlin", "valid_at": "2024-05-09"},
+    )
     assert await _current(mem, "lives_in") == ["Berlin"]
     history = await mem.history(USER, "user", "lives_in")
     lisbon = next(f for f in history if f.value == "Lisbon")
@@ -85,11 +93,20 @@ async def test_a_dated_move_said_later_replaces_an_undated_home(
 
 async def test_a_correction_retracts_the_wrong_value(memory: tuple[Memory, Clock]) -> None:
     mem, clock = memory
-    await _say(mem, clock, "2024-05-10T10:00:00Z", "I live in Dresden.",
-               {"predicate": "lives_in", "object": "Dresden"})  # fmt: skip
-    await _say(mem, clock, "2024-05-10T10:02:00Z", "sorry, I meant Leipzig, not Dresden",
-               {"predicate": "lives_in", "object": "Leipzig",
-                "corrects_value": "Dresden"})  # fmt: skip
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "I live in Dresden.",
+        {"predicate": "lives_in", "object": "Dresden"},
+    )
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:02:00Z",
+        "sorry, I meant Leipzig, not Dresden",
+        {"predicate": "lives_in", "object": "Leipzig", "corrects_value": "Dresden"},
+    )
     assert await _current(mem, "lives_in") == ["Leipzig"]
     dresden = next(f for f in await mem.history(USER, "user", "lives_in") if f.value == "Dresden")
     assert dresden.is_retracted and dresden.invalid_at is None
@@ -104,24 +121,47 @@ async def test_a_weak_reading_never_replaces_the_users_name(
     memory: tuple[Memory, Clock],
 ) -> None:
     mem, clock = memory
-    await _say(mem, clock, "2024-05-10T10:00:00Z", "My name is Keira.",
-               {"predicate": "name", "object": "Keira", "confidence": 0.9})  # fmt: skip
-    await _say(mem, clock, "2024-05-11T10:00:00Z", "Nobody here gets it.",
-               {"predicate": "name", "object": "Nobody", "confidence": 0.6})  # fmt: skip
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "My name is Keira.",
+        {"predicate": "name", "object": "Keira", "confidence": 0.9},
+    )
+    await _say(
+        mem,
+        clock,
+        "2024-05-11T10:00:00Z",
+        "Nobody here gets it.",
+        {"predicate": "name", "object": "Nobody", "confidence": 0.6},
+    )
     assert await _current(mem, "name") == ["Keira"]
-    await _say(mem, clock, "2024-05-12T10:00:00Z", "Call me Kay from now on.",
-               {"predicate": "name", "object": "Kay", "confidence": 0.9})  # fmt: skip
+    await _say(
+        mem,
+        clock,
+        "2024-05-12T10:00:00Z",
+        "Call me Kay from now on.",
+        {"predicate": "name", "object": "Kay", "confidence": 0.9},
+    )
     assert await _current(mem, "name") == ["Kay"]
 
 
 async def test_an_end_told_later_closes_a_plan(memory: tuple[Memory, Clock]) -> None:
     mem, clock = memory
-    await _say(mem, clock, "2024-05-10T10:00:00Z", "relocating to Ghent next week",
-               {"predicate": "plans", "object": "move to Ghent",
-                "valid_at": "2024-05-10"})  # fmt: skip
-    await _say(mem, clock, "2024-05-20T10:00:00Z", "we made it to Ghent",
-               {"predicate": "plans", "object": "move to Ghent",
-                "invalid_at": "2024-05-17"})  # fmt: skip
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "relocating to Ghent next week",
+        {"predicate": "plans", "object": "move to Ghent", "valid_at": "2024-05-10"},
+    )
+    await _say(
+        mem,
+        clock,
+        "2024-05-20T10:00:00Z",
+        "we made it to Ghent",
+        {"predicate": "plans", "object": "move to Ghent", "invalid_at": "2024-05-17"},
+    )
     assert await _current(mem, "plans") == []
 
 
@@ -129,11 +169,20 @@ async def test_a_future_start_is_not_current_until_it_arrives(
     memory: tuple[Memory, Clock],
 ) -> None:
     mem, clock = memory
-    await _say(mem, clock, "2024-05-10T10:00:00Z", "I work at Acme.",
-               {"predicate": "works_at", "object": "Acme"})  # fmt: skip
-    await _say(mem, clock, "2024-05-11T10:00:00Z", "I start at Globex on June 1.",
-               {"predicate": "works_at", "object": "Globex",
-                "valid_at": "2024-06-01"})  # fmt: skip
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "I work at Acme.",
+        {"predicate": "works_at", "object": "Acme"},
+    )
+    await _say(
+        mem,
+        clock,
+        "2024-05-11T10:00:00Z",
+        "I start at Globex on June 1.",
+        {"predicate": "works_at", "object": "Globex", "valid_at": "2024-06-01"},
+    )
     now = [f.value for f in await mem.facts(USER, predicate="works_at", as_of=clock.now)]
     assert await _current(mem, "works_at") == now == ["Acme"]
     clock.now = parse_time("2024-06-02T09:00:00Z")  # no write in between

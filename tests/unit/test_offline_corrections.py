@@ -49,8 +49,7 @@ def _extract(text: str, candidates: list[em.CandidateFact]) -> list[dict]:
     ("text", "subject", "predicate", "wrong", "right"),
     [
         ("sorry, I meant Leipzig, not Dresden", "user", "lives_in", "Dresden", "Leipzig"),
-        ("oops typo, it's Gothenburg not Gotenburg", "user", "lives_in", "Gotenburg",
-         "Gothenburg"),
+        ("oops typo, it's Gothenburg not Gotenburg", "user", "lives_in", "Gotenburg", "Gothenburg"),
         ("Actually Ferrocorp, not Ferrotec, my bad", "user", "works_at", "Ferrotec", "Ferrocorp"),
         ("sorry, not Tarbes, my aunt Odile lives in Pau", "Odile", "lives_in", "Tarbes", "Pau"),
     ],
@@ -93,8 +92,11 @@ def test_greetings_and_figures_of_speech_state_no_identity(text: str) -> None:
         ("three weeks into the new job at Norrsken", [], ("works_at", "Norrsken", "positive")),
         ("done with keto, it was miserable", [], ("diet", "keto", "negative")),
         ("i stopped climbing after the knee thing", [], ("hobby", "climbing", "negative")),
-        ("handed in my notice today",
-         [_cand("F1", "user", "works_at", "Ferrotec")], ("works_at", "Ferrotec", "positive")),
+        (
+            "handed in my notice today",
+            [_cand("F1", "user", "works_at", "Ferrotec")],
+            ("works_at", "Ferrotec", "positive"),
+        ),
     ],
 )
 def test_phrasings_of_change(text: str, candidates: list, expected: tuple) -> None:
@@ -103,8 +105,9 @@ def test_phrasings_of_change(text: str, candidates: list, expected: tuple) -> No
 
 
 def test_leaving_a_job_ends_it_at_the_told_day() -> None:
-    facts = _extract("my last shift at Ferrotec is on friday",
-                     [_cand("F1", "user", "works_at", "Ferrotec")])  # fmt: skip
+    facts = _extract(
+        "my last shift at Ferrotec is on friday", [_cand("F1", "user", "works_at", "Ferrotec")]
+    )
     (ending,) = [f for f in facts if f["predicate"] == "works_at"]
     assert ending["invalid_at"] == "2024-03-15" or ending["invalid_at"] > "2024-03-15"
 

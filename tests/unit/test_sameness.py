@@ -52,16 +52,29 @@ async def memory(tmp_path: Path) -> AsyncIterator[Memory]:
 
 
 async def test_a_negation_closes_the_value_said_with_filler(memory: Memory) -> None:
-    """"likes hiking lol", then "I can't stand hiking": one value, so the newer closes it."""
+    """ "likes hiking lol", then "I can't stand hiking": one value, so the newer closes it."""
     await memory.commit(
         "u1",
-        [FactDraft(predicate="likes", object="hiking lol", statement="I like hiking lol",
-                   valid_at="2024-01-01")],  # fmt: skip
+        [
+            FactDraft(
+                predicate="likes",
+                object="hiking lol",
+                statement="I like hiking lol",
+                valid_at="2024-01-01",
+            )
+        ],
     )
     await memory.commit(
         "u1",
-        [FactDraft(predicate="likes", object="hiking", polarity="negative",
-                   statement="I can't stand hiking", valid_at="2024-03-01")],  # fmt: skip
+        [
+            FactDraft(
+                predicate="likes",
+                object="hiking",
+                polarity="negative",
+                statement="I can't stand hiking",
+                valid_at="2024-03-01",
+            )
+        ],
     )
     current = await memory.facts("u1", predicate="likes", current_only=True)
     assert [(f.value, f.polarity) for f in current] == [("hiking", "negative")]
@@ -70,9 +83,19 @@ async def test_a_negation_closes_the_value_said_with_filler(memory: Memory) -> N
 async def test_a_qualified_place_is_another_value(memory: Memory) -> None:
     await memory.commit(
         "u1",
-        [FactDraft(predicate="visited", object="Paris", statement="I went to Paris",
-                   valid_at="2024-01-01"),
-         FactDraft(predicate="visited", object="Paris, Texas", statement="and Paris, Texas",
-                   valid_at="2024-02-01")],  # fmt: skip
+        [
+            FactDraft(
+                predicate="visited",
+                object="Paris",
+                statement="I went to Paris",
+                valid_at="2024-01-01",
+            ),
+            FactDraft(
+                predicate="visited",
+                object="Paris, Texas",
+                statement="and Paris, Texas",
+                valid_at="2024-02-01",
+            ),
+        ],
     )
     assert len(await memory.facts("u1", predicate="visited")) == 2

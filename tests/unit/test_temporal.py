@@ -503,7 +503,7 @@ def test_an_end_told_later_closes_the_open_period() -> None:
 
 
 def test_a_told_end_of_the_old_value_leaves_the_new_value_current() -> None:
-    """"We moved to Gdańsk on 1 April; Wrocław is behind us": the new home and the old
+    """'We moved to Gdańsk on 1 April; Wrocław is behind us': the new home and the old
     one's end arrive in one message; the story of the old one never closes the new."""
     wroclaw = at("wro", "Wrocław", "2022-09-04T16:00:00", "unknown")
     first = resolve(

@@ -27,7 +27,9 @@ def _current(c: Ctx, predicate: str) -> str | None:
     values = [
         x.object
         for x in c.prompt.candidates
-        if x.current and x.subject == "user" and x.predicate == predicate
+        if x.current
+        and x.subject == "user"
+        and x.predicate == predicate
         and x.polarity == "positive"
     ]
     return values[0] if len(values) == 1 else None
@@ -56,12 +58,12 @@ def _leaving_job(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     said = m["o"] or m["o2"]
     known = _current(c, "works_at")
     org = said if said and (said[0].isupper() or not known) else known
-    if not org or (said and known and said.casefold() not in known.casefold()
-                   and not said[0].isupper()):
+    if not org or (
+        said and known and said.casefold() not in known.casefold() and not said[0].isupper()
+    ):
         return
     when = c.date(m, future=True) or c.day()
-    yield Draft("works_at", org, f"{c.who} is leaving {org}.", object_kind="org",
-                invalid_at=when)  # fmt: skip
+    yield Draft("works_at", org, f"{c.who} is leaving {org}.", object_kind="org", invalid_at=when)
 
 
 # -- homes -----------------------------------------------------------------------------------
@@ -69,8 +71,13 @@ def _leaving_job(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 def _arrived(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if _PAST_STORY.search(c.clause(m)):
         return
-    yield Draft("lives_in", m["o"], f"{c.who} lives in {m['o']}.", object_kind="place",
-                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+    yield Draft(
+        "lives_in",
+        m["o"],
+        f"{c.who} lives in {m['o']}.",
+        object_kind="place",
+        valid_at=c.date(m, near=True) or c.day(),
+    )
 
 
 # -- pets ------------------------------------------------------------------------------------
@@ -84,8 +91,13 @@ _COATS = r"tabby|calico|tortie|ginger|tuxedo|siamese|labrador|lab|beagle|terrier
 )
 def _took_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     name = m["n"]
-    yield Draft("has_pet", name, f"{c.who} has a {m['s'].lower()} named {name}.",
-                object_kind="pet", valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+    yield Draft(
+        "has_pet",
+        name,
+        f"{c.who} has a {m['s'].lower()} named {name}.",
+        object_kind="pet",
+        valid_at=c.date(m, near=True) or c.day(),
+    )
 
 
 # -- endings ---------------------------------------------------------------------------------
@@ -95,8 +107,13 @@ def _took_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 )
 def _diet_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     diet = (m["d"] or m["d2"]).lower()
-    yield Draft("diet", diet, f"{c.who} is no longer on {diet}.", polarity="negative",
-                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+    yield Draft(
+        "diet",
+        diet,
+        f"{c.who} is no longer on {diet}.",
+        polarity="negative",
+        valid_at=c.date(m, near=True) or c.day(),
+    )
 
 
 @rule(
@@ -107,5 +124,11 @@ def _activity_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     activity = m["a"].lower()
     if activity in {"working", "being", "going", "doing", "trying", "talking", "thinking"}:
         return  # "stopped working at X" is a job; the others are not activities
-    yield Draft("hobby", activity, f"{c.who} no longer does {activity}.", polarity="negative",
-                kind="preference", valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+    yield Draft(
+        "hobby",
+        activity,
+        f"{c.who} no longer does {activity}.",
+        polarity="negative",
+        kind="preference",
+        valid_at=c.date(m, near=True) or c.day(),
+    )

@@ -34,14 +34,41 @@ _RIGHT = (
         rf"actually(?: it'?s)?)\s+['\"]?(?P<y>{_PHRASE}?)['\"]?(?=\s*,?\s*(?:not|and not)\b)",
         re.I,
     ),
-    re.compile(rf"\bnot\s+{{x}}\s*,\s*(?:but\s+)?(?:[\w']+\s+){{0,4}}?(?:in|at|is|it'?s)\s+"
-               rf"(?P<y>[A-ZÀ-Þ][\w'’\-]*(?:\s+[A-ZÀ-Þ][\w'’\-]*)?)"),
+    re.compile(
+        r"\bnot\s+{x}\s*,\s*(?:but\s+)?(?:[\w']+\s+){0,4}?(?:in|at|is|it'?s)\s+"
+        r"(?P<y>[A-ZÀ-Þ][\w'’\-]*(?:\s+[A-ZÀ-Þ][\w'’\-]*)?)"
+    ),
     re.compile(rf"(?P<y>{_WORD})\s*,?\s*not\s+(?P<x>{_WORD})", re.I),
 )
 # Words a correction wraps around its values, never a value themselves.
 _NOT_VALUES = frozenset(
-    "sorry oops actually no ok okay yes i it its it's that this and but so well typo my bad "
-    "mean meant said spelled spelt".split()
+    [
+        "sorry",
+        "oops",
+        "actually",
+        "no",
+        "ok",
+        "okay",
+        "yes",
+        "i",
+        "it",
+        "its",
+        "it's",
+        "that",
+        "this",
+        "and",
+        "but",
+        "so",
+        "well",
+        "typo",
+        "my",
+        "bad",
+        "mean",
+        "meant",
+        "said",
+        "spelled",
+        "spelt",
+    ]
 )
 
 
@@ -50,7 +77,7 @@ def _key(text: str | None) -> str:
 
 
 def _wrong_candidates(text: str, prompt: ParsedPrompt) -> list[tuple[str, Candidate]]:
-    out = []
+    out: list[tuple[str, Candidate]] = []
     for m in _WRONG.finditer(text):
         words = m["x"].split()
         # "not Opole, she lives ..." names one to four words; try the longest first.
@@ -87,7 +114,8 @@ def apply_corrections(drafts: list[Draft], prompt: ParsedPrompt) -> list[Draft]:
                 d
                 for d in drafts
                 if d.predicate == cand.predicate
-                and _key(d.subject) in {_key(cand.subject), "user" if cand.subject == "user" else ""}
+                and _key(d.subject)
+                in {_key(cand.subject), "user" if cand.subject == "user" else ""}
                 and _key(d.object) != _key(wrong)
             ]
             draft = same[0] if same else None

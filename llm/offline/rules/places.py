@@ -28,8 +28,33 @@ _CONTEXT = re.compile(
 _WORDS = re.compile(r"[a-zà-ÿ][a-zà-ÿ'’\-]*(?:\s+[a-zà-ÿ][a-zà-ÿ'’\-]*){0,2}")
 # Gazetteer names that are also everyday words right after these contexts.
 _WORDLIKE = frozenset(
-    "time march may june august most best buy sale deal normal spring university college "
-    "hope independence mission orange mobile split bath reading nice temple eagle".split()
+    [
+        "time",
+        "march",
+        "may",
+        "june",
+        "august",
+        "most",
+        "best",
+        "buy",
+        "sale",
+        "deal",
+        "normal",
+        "spring",
+        "university",
+        "college",
+        "hope",
+        "independence",
+        "mission",
+        "orange",
+        "mobile",
+        "split",
+        "bath",
+        "reading",
+        "nice",
+        "temple",
+        "eagle",
+    ]
 )
 
 

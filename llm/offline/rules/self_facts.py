@@ -65,9 +65,43 @@ _NAMES_IAN = {
 
 
 _NOT_NAMES = frozenset(
-    "he she it they we you who that this there here what everyone everybody everything "
-    "nobody noone someone somebody anyone anybody nothing something none all nope yes yeah "
-    "sorry hello hi hey thanks ok okay".split()
+    [
+        "he",
+        "she",
+        "it",
+        "they",
+        "we",
+        "you",
+        "who",
+        "that",
+        "this",
+        "there",
+        "here",
+        "what",
+        "everyone",
+        "everybody",
+        "everything",
+        "nobody",
+        "noone",
+        "someone",
+        "somebody",
+        "anyone",
+        "anybody",
+        "nothing",
+        "something",
+        "none",
+        "all",
+        "nope",
+        "yes",
+        "yeah",
+        "sorry",
+        "hello",
+        "hi",
+        "hey",
+        "thanks",
+        "ok",
+        "okay",
+    ]
 )
 
 
