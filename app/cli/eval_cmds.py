@@ -166,12 +166,10 @@ def dialogues(
     from langgraph.checkpoint.memory import InMemorySaver
 
     from memlane.agent.api import MemoryAgent
-    from memlane.agent.settings import make_registry
+    from memlane.agent.bootstrap import build_memory, make_embedder_for
     from memlane.evals.dialogues import load_dialogues, make_clock, run_dialogues
     from memlane.evals.dialogues_report import write_report
     from memlane.llm.gateway import LLMGateway
-    from memlane.memory_graph.embedding.models import make_embedder
-    from memlane.memory_graph.memory import Memory
 
     if gold and turns_only:
         raise typer.BadParameter("use at most one of --gold and --turns-only", param_hint="--gold")
@@ -181,12 +179,8 @@ def dialogues(
     async def job(graph: GraphStore) -> dict[str, Any]:
         users = load_dialogues(data)[:limit_users]
         clock = make_clock()
-        memory = Memory(
-            graph,
-            make_embedder(embedder or settings.embedder, settings.embed_precision),
-            registry=make_registry(settings),
-            retrieval=settings.retrieval_preset,
-            clock=clock,
+        memory = build_memory(
+            settings, store=graph, embedder=make_embedder_for(settings, embedder), clock=clock
         )
         gateway = agent = None
         if mode == "agent":

@@ -95,7 +95,7 @@ def test_greetings_and_figures_of_speech_state_no_identity(text: str) -> None:
         (
             "handed in my notice today",
             [_cand("F1", "user", "works_at", "Ferrotec")],
-            ("works_at", "Ferrotec", "positive"),
+            ("plans", "leave Ferrotec", "positive"),
         ),
     ],
 )

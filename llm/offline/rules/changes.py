@@ -52,18 +52,35 @@ def _new_job(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 @rule(
     r"\b(?:handed in|gave|put in|submitted) my (?:notice|resignation)"
     rf"(?: (?:at|to) (?:the )?(?P<o>{CAP}))?"
-    rf"|\bmy (?:final|last) (?:shift|day) (?:at|with) (?:the )?(?P<o2>{CAP}|[a-z]+)"
 )
-def _leaving_job(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    said = m["o"] or m["o2"]
+def _notice(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    # A notice says the job will end, not when: a plan, never the end of the job itself.
+    org = m["o"] or _current(c, "works_at")
+    if org:
+        yield Draft(
+            "plans",
+            f"leave {org}",
+            f"{c.who} has handed in their notice at {org}.",
+            valid_at=c.day(),
+        )
+
+
+@rule(rf"\bmy (?:final|last) (?:shift|day) (?:at|with) (?:the )?(?P<o>{CAP}|[a-z]+)")
+def _last_day(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    said = m["o"]
     known = _current(c, "works_at")
-    org = said if said and (said[0].isupper() or not known) else known
-    if not org or (
-        said and known and said.casefold() not in known.casefold() and not said[0].isupper()
-    ):
-        return
-    when = c.date(m, future=True) or c.day()
-    yield Draft("works_at", org, f"{c.who} is leaving {org}.", object_kind="org", invalid_at=when)
+    if said[0].isupper():
+        org = said
+    elif known and said.casefold() in known.casefold():
+        org = known
+    else:
+        return  # "my last shift at the bakery": which employer, memory does not know
+    when = c.date(m, future=True)
+    if when is None and not re.search(r"\b(?:today|tonight)\b", c.clause(m), re.I):
+        return  # the end is not dated: saying nothing beats a wrong date
+    yield Draft(
+        "works_at", org, f"{c.who} is leaving {org}.", object_kind="org", invalid_at=when or c.day()
+    )
 
 
 # -- homes -----------------------------------------------------------------------------------
