@@ -114,3 +114,19 @@ def test_leaving_a_job_ends_it_at_the_told_day() -> None:
 
 def test_a_lowercase_word_is_not_a_place_out_of_place_context() -> None:
     assert not _extract("that was a nice reading of the room", [])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("we got a kitten! her name is Mochi", {("has_pet", "Mochi")}),
+        ("my new boyfriend is sweet, his name is joost", {("partner", "Joost")}),
+        ("my cat named biscuit is evil", {("has_pet", "Biscuit")}),
+        ("my sister's dog is cute, his name is Rex", set()),  # not the user's dog
+        ("his name is Otto and he is lovely", set()),  # whose? nothing said
+    ],
+)
+def test_names_given_by_pronouns_and_in_lowercase(text: str, expected: set) -> None:
+    facts = _extract(text, [])
+    got = {(f["predicate"], f["object"]) for f in facts if f["predicate"] in ("has_pet", "partner")}
+    assert got == expected, facts

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
-from memlane.llm.offline.rules.people import SPECIES
+from memlane.llm.offline.rules.people import _PARTNER, SPECIES
 from memlane.llm.offline.rules.tastes import DIETS
 
 __all__: list[str] = []
@@ -149,3 +149,34 @@ def _activity_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         kind="preference",
         valid_at=c.date(m, near=True) or c.day(),
     )
+
+
+# -- who a pronoun's name belongs to ---------------------------------------------------------
+_MY_ROLE = re.compile(
+    rf"\b(?:my|our) (?:new |little |baby |rescue |sweet )?(?P<r>{_PARTNER}|{SPECIES}|{_COATS})\b"
+    rf"|\b(?:got|adopted|took in|rescued|have) (?:a|an) (?:new |little |rescue |sweet )?"
+    rf"(?P<p>{SPECIES}|{_COATS})\b",
+    re.I,
+)
+
+
+@rule(rf"\b(?:his|her|their) name(?: is|'s) (?P<n>{NAME})")
+def _pronoun_named(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "we got a kitten! her name is Mochi": the name belongs to the one thing of the user
+    the message names before it (a partner or a pet); anyone else's, nothing is said."""
+    before = c.message[: c.message.find(m.group(0))] if m.group(0) in c.message else ""
+    roles = list(_MY_ROLE.finditer(before))
+    if len(roles) != 1:
+        return  # no one, or several who could be meant
+    role = (roles[0]["r"] or roles[0]["p"]).lower()
+    name = m["n"]
+    if re.fullmatch(_PARTNER, role):
+        yield Draft("partner", name, f"{c.who}'s {role} is {name}.", object_kind="person")
+    else:
+        yield Draft(
+            "has_pet",
+            name,
+            f"{c.who} has a {role} named {name}.",
+            object_kind="pet",
+            valid_at=c.date(m, near=True),
+        )

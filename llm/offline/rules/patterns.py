@@ -24,7 +24,7 @@ from typing import Any
 from memlane.llm.offline.rules import changes, events, people, self_facts, tastes  # noqa: F401
 from memlane.llm.offline.rules.clauses import RULES, Ctx, Draft, prepare
 from memlane.llm.offline.rules.corrections import apply_corrections
-from memlane.llm.offline.rules.places import truecase_places
+from memlane.llm.offline.rules.places import truecase_names, truecase_places
 from memlane.llm.offline.rules.prompt import Candidate, ParsedPrompt, parse_extraction_prompt
 from memlane.memory_graph.model import normalise_name
 
@@ -97,7 +97,7 @@ def _drafts(prompt: ParsedPrompt) -> list[Draft]:
     for message in prompt.new:
         if message.role != "user":
             continue
-        text = truecase_places(message.text)
+        text = truecase_names(truecase_places(message.text))
         for raw in _sentences(text):
             sentence, spans = prepare(raw)
             ctx = Ctx(message.at, who, sentence, spans, prompt, text)
