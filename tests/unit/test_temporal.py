@@ -422,6 +422,14 @@ TIMED = [
         current="lisbon",
     ),
     TimedCase(
+        "an open story dated long before an undated observation is history, not the present",
+        [at("porto", "Porto", "2020-11-08T12:00:00", "unknown")],
+        at("new", "Cape Town", "2018-01-01", "day"),
+        said_at="2021-02-22T19:00:00",
+        current="porto",
+        closed={"new": "2020-11-08T12:00:00"},
+    ),
+    TimedCase(
         "a dated start earlier than a dated value is still an old story",
         [at("berlin", "Berlin", "2022-06-01", "day")],
         at("new", "Paris", "2020-01-01", "day"),
