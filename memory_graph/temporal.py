@@ -25,8 +25,9 @@ The rules, in the order they apply:
   open fact said *after* that observation supersedes it even when its stated start is
   earlier ("I live in Lisbon", then "I moved to Berlin yesterday"): the old one ends at the
   new start (its start, never said, stays unknown). Only as far back as the news took to
-  arrive (plus a day): a start years before the observation is a story about that time. Likewise a date (precision ``day``)
-  against a time on the same day: the later message wins, in either order. A story with
+  arrive (plus a day): a start years before the observation is a story about that time.
+  Likewise a date (precision ``day``) against a time on the same day: the later message
+  wins, in either order. A story with
   its own closed window (``invalid_at`` given) never overrides the present this way.
 * **An end told later**: the same value told with an end (``invalid_at``) for a period
   that is still open closes that period at the told end.
