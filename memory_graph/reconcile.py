@@ -487,9 +487,12 @@ class Reconciler:
         )
         # Observed is not started: with no start said, valid_at is when it was first observed
         # (precision "unknown"), or nothing at all for a story that had ended before then.
-        precision: StartPrecision | None = None
         valid_at = draft.valid_at
-        if valid_at is None:
+        precision: StartPrecision | None = None
+        if valid_at is not None:
+            midnight = (valid_at.hour, valid_at.minute, valid_at.second) == (0, 0, 0)
+            precision = "day" if midnight and not valid_at.microsecond else "time"
+        else:
             precision = "unknown"
             ended_before = draft.invalid_at is not None and draft.invalid_at <= said_at
             valid_at = None if ended_before else said_at

@@ -36,7 +36,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "fact": (
         "id", "user_id", "subject_id", "predicate", "object_id", "value", "statement", "kind",
         "polarity", "confidence", "valid_at", "invalid_at", "recorded_at", "expired_at",
-        "episode_ids",
+        "episode_ids", "start_precision",
     ),
 }  # fmt: skip
 """The stored fields of each target, in a fixed order (SQLite's column order)."""

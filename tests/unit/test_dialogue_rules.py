@@ -89,6 +89,9 @@ async def test_a_dated_move_said_later_replaces_an_undated_home(
     history = await mem.history(USER, "user", "lives_in")
     lisbon = next(f for f in history if f.value == "Lisbon")
     assert lisbon.invalid_at == parse_time("2024-05-09") and lisbon.valid_at is None
+    # What was said about each start is stored, not only derived.
+    berlin = next(f for f in history if f.value == "Berlin")
+    assert (lisbon.start_precision, berlin.start_precision) == ("unknown", "day")
 
 
 async def test_a_correction_retracts_the_wrong_value(memory: tuple[Memory, Clock]) -> None:

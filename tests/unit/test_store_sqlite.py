@@ -295,7 +295,12 @@ async def test_upgrading_computes_search_words_and_per_user_stats(
         for table, cols, rows in (
             ("episodes", q.EPISODE_COLS, [q.episode_params(e)[:-2] for e in ws.episodes]),
             ("entities", q.ENTITY_COLS, [q.entity_params(e)[:-2] for e in ws.entities]),
-            ("facts", q.FACT_COLS, [q.fact_params(f)[:-2] for f in ws.facts]),
+            # ... and without start_precision (0008), the last fact column
+            (
+                "facts",
+                q.FACT_COLS.removesuffix(", start_precision"),
+                [q.fact_params(f)[:-3] for f in ws.facts],
+            ),
         ):
             marks = ", ".join("?" * cols.count(",")) + ", ?"
             conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows)

@@ -77,7 +77,7 @@ UPSERT_ENTITY = f"""
 
 UPSERT_FACT = f"""
     INSERT INTO facts ({FACT_COLS}, {_SEARCH_COLS})
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    VALUES ({", ".join("?" * (len(FIELDS["fact"]) + 2))})
     ON CONFLICT (user_id, id) DO UPDATE SET
         subject_id = excluded.subject_id, predicate = excluded.predicate,
         object_id = excluded.object_id, value = excluded.value,
@@ -85,6 +85,7 @@ UPSERT_FACT = f"""
         confidence = excluded.confidence, valid_at = excluded.valid_at,
         invalid_at = excluded.invalid_at, recorded_at = excluded.recorded_at,
         expired_at = excluded.expired_at, episode_ids = excluded.episode_ids,
+        start_precision = excluded.start_precision,
         search_text = excluded.search_text, search_len = excluded.search_len
 """
 

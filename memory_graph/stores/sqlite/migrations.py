@@ -350,6 +350,16 @@ _TEXT_STATS = Migration(
     ),
 )
 
+_START_PRECISION = Migration(
+    "0008_fact_start_precision",
+    (
+        # What was said about a fact's start (time, day, unknown: observed is not started).
+        # Rows from before it hold NULL: the reconciler reads those as observations when
+        # their start is the time of their first message.
+        "ALTER TABLE facts ADD COLUMN start_precision TEXT",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CORE,
     _FTS,
@@ -358,6 +368,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _NEIGHBOUR_INDEXES,
     _SESSION_INDEX,
     _TEXT_STATS,
+    _START_PRECISION,
 )
 
 
