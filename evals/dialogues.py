@@ -240,15 +240,6 @@ def gold_window(user: DialogueUser, fact: _GoldFact) -> _Window:
     return _Window(start, end)
 
 
-def _holds_at(fact: Fact, when: datetime) -> bool:
-    # The README reads a stored window as half-open [valid_from, valid_to), null open-ended.
-    if fact.is_retracted:
-        return False
-    if fact.valid_at is not None and fact.valid_at > when:
-        return False
-    return fact.invalid_at is None or fact.invalid_at > when
-
-
 @dataclass
 class _Graph:
     """A user's stored memory, as the scorer reads it."""
@@ -542,7 +533,7 @@ def _changes(user: DialogueUser) -> list[tuple[_GoldFact, _GoldFact | None]]:
 def _recalled(user: DialogueUser, graph: _Graph, fact: _GoldFact) -> bool:
     mid = gold_window(user, fact).mid
     return any(
-        _value_matches(fact.value, graph.value_text(f)) and _holds_at(f, mid)
+        _value_matches(fact.value, graph.value_text(f)) and f.valid_during(mid)
         for f in graph.about(fact.subject)
     )
 
@@ -597,7 +588,7 @@ async def _ask(
         return right, "\n".join(f"  > {t}" for t in top)
     lines = _fact_lines(ctx)
     shown = "\n".join(f"  {line}" for _, line in lines[:8])
-    current = [f for f, _ in lines if _holds_at(f, when) and (q.as_of or f.is_current)]
+    current = [f for f, _ in lines if f.valid_during(when) and (q.as_of or f.is_current)]
     if q.type == "abstain":
         words = _content_words(q.q)
         claims = [

@@ -83,6 +83,10 @@ def _reaches_past(fact: Fact, when: datetime) -> bool:
 
 
 def _contains(fact: Fact, when: datetime) -> bool:
+    if fact.valid_at is None and fact.invalid_at is not None:
+        # A story of unknown start ("until 2012") held at any time before its end that we
+        # know of; its ordering start (the end itself) would contain nothing.
+        return when < fact.invalid_at
     return fact.start <= when and _reaches_past(fact, when)
 
 

@@ -3,8 +3,8 @@ export/import, forget.
 
 A thin layer: each command opens the store named by ``--store`` (or ``MEMLANE_STORE``), calls
 one function, and prints a Rich table or, with ``--json``, one JSON document on stdout.
-``facts``, ``history``, ``forget`` and ``export`` call the tools layer (:mod:`tools`), so their
-JSON is the tool's result model, the same document the HTTP API returns; ``ingest``,
+``facts``, ``history``, ``forget`` and ``export`` call the tools layer (:mod:`memlane.tools`),
+so their JSON is the tool's result model, the same document the HTTP API returns; ``ingest``,
 ``recall`` and ``import`` call :class:`memlane.memory_graph.memory.Memory`, and ``ingest --extract``
 :meth:`memlane.agent.api.MemoryAgent.ingest`. Errors print ``error [code]: message`` on stderr and
 exit with status 2.

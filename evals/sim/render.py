@@ -6,7 +6,7 @@ exactly the date the generator chose ("yesterday", "on Saturday", "on March 3rd"
 week") so the gold ``valid_at`` is recoverable from the words and the turn time.
 
 An LLM user-simulator that rewrites these messages in a model's own words lives in
-:mod:`evals.sim_llm_user` (optional; needs a real model).
+:mod:`memlane.evals.sim.llm` (optional; needs a real model).
 """
 
 from __future__ import annotations

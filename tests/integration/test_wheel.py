@@ -10,6 +10,7 @@ import MemoryAgent, Memory`` import and work (an offline chat turn and a recall)
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -65,6 +66,15 @@ def _run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 
 def test_wheel_installs_one_root_beside_a_products_agent_and_tools(tmp_path: Path) -> None:
+    # Build from a copy: a build inside the checkout leaves build/lib behind, and setuptools
+    # would ship a stale module from there into the next wheel.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__"),
+    )
     dist = tmp_path / "dist"
     _run(
         [
@@ -77,7 +87,7 @@ def test_wheel_installs_one_root_beside_a_products_agent_and_tools(tmp_path: Pat
             "-q",
             "-w",
             str(dist),
-            str(ROOT),
+            str(source),
         ],
         cwd=tmp_path,
     )

@@ -528,3 +528,15 @@ def test_a_told_end_of_the_old_value_leaves_the_new_value_current() -> None:
     second = resolve(story, list(graph.values()), functional=True, now=NOW)
     assert second.insert is None and second.merged_into == "wro"
     assert "gda" not in second.closed_ids
+
+
+def test_a_story_of_unknown_start_told_again_is_one_fact() -> None:
+    """'I lived in Lisbon until 2012', said twice: the second telling restates the first."""
+    told = fact("lisbon", "Lisbon", None, "2012-01-01")
+    res = resolve(
+        fact("again", "Lisbon", None, "2012-01-01", episodes=("ep2",)),
+        [told],
+        functional=True,
+        now=NOW,
+    )
+    assert res.insert is None and res.merged_into == "lisbon"
