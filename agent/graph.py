@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 from pydantic import ValidationError
 
 from memlane.agent.state import AgentContext, TurnState
@@ -111,7 +112,9 @@ async def respond_node(state: TurnState, runtime: Runtime[AgentContext]) -> Upda
         records.append(record.to_dict())
     turn = {"role": "user", "content": state["message"], "at": state["at"]}
     answer = {"role": "assistant", "content": reply, "at": to_iso(utcnow())}
-    return {"reply": reply, "history": [turn, answer], "calls": records}
+    # Overwrite, not the append reducer: the thread keeps only the last history_messages.
+    history = [*state.get("history", []), turn, answer][-ctx.options.history_messages :]
+    return {"reply": reply, "history": Overwrite(history), "calls": records}
 
 
 # -- write -------------------------------------------------------------------------------------

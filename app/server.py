@@ -443,9 +443,16 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         return await commands.forget(memory, user_id, fact_id)
 
     @router.delete("", response_model=Forgotten)
-    async def delete_user(user_id: UserId, memory: Mem) -> Forgotten:
-        """Delete everything memlane holds about the user."""
-        return await commands.forget(memory, user_id, everything=True)
+    async def delete_user(user_id: UserId, memory: Mem, request: Request) -> Forgotten:
+        """Delete everything memlane holds about the user, chat threads included."""
+        forgotten = await commands.forget(memory, user_id, everything=True)
+        agent = request.app.state.agent
+        if agent is not None and hasattr(agent, "forget_threads"):
+            # Threads kept outside the store's file (a graph server's) go too.
+            threads = await agent.forget_threads(user_id)
+            deleted = forgotten.deleted
+            deleted["checkpoints"] = max(deleted.get("checkpoints", 0), threads)
+        return forgotten
 
     app.include_router(router)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.errors import ConflictError, InputError, NotFoundError
+from memlane.memory_graph.ids import check_id, check_user_id
 from memlane.memory_graph.model import (
     Entity,
     Episode,
@@ -27,9 +28,8 @@ from memlane.memory_graph.model import (
     fact_id_for,
     normalise_name,
 )
-from memlane.memory_graph.reconcile import check_user_id
 from memlane.memory_graph.retrieval.index import episode_index_texts
-from memlane.tools._common import check_id, check_text, entity_names
+from memlane.tools._common import check_text, entity_names
 from memlane.tools.models import Corrected, EpisodeView, FactView, Forgotten, Remembered
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from memlane.memory_graph.errors import InputError, NotFoundError
+from memlane.memory_graph.ids import check_id, check_user_id
 from memlane.memory_graph.model import Fact, FactQuery
-from memlane.memory_graph.reconcile import check_user_id
 from memlane.memory_graph.timeutil import utcnow
-from memlane.tools._common import TimeArg, check_id, check_text, entity_names, opt_time
+from memlane.tools._common import TimeArg, check_text, entity_names, opt_time
 from memlane.tools.models import (
     Diff,
     EntityView,

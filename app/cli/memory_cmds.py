@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -38,7 +38,10 @@ from memlane.app.cli._common import (
 from memlane.memory_graph.errors import InputError
 from memlane.memory_graph.files import FileKind, ingest_file, parse_file
 from memlane.tools import commands, queries
-from memlane.tools.models import Export
+from memlane.tools.models import Export, Forgotten
+
+if TYPE_CHECKING:
+    from memlane.memory_graph.memory import Memory
 
 __all__ = ["register"]
 
@@ -231,11 +234,23 @@ def forget(
     store: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Delete everything memlane holds about USER (episodes, entities, facts, vectors)."""
+    """Delete everything memlane holds about USER (episodes, entities, facts, vectors, chat
+    threads)."""
     if not yes and not typer.confirm(f"Delete all memory of {user!r}?", default=False):
         typer.echo("aborted; nothing deleted", err=True)
         raise typer.Exit(1)
-    show(store, as_json, lambda m: commands.forget(m, user, everything=True))
+    override = load_settings(store).checkpoint_db
+
+    async def everything(memory: Memory) -> Forgotten:
+        from memlane.agent.threads import forget_threads_beside
+
+        forgotten = await commands.forget(memory, user, everything=True)
+        beside = await forget_threads_beside(memory.store, override, user)
+        if beside:
+            forgotten.deleted["checkpoints"] = forgotten.deleted.get("checkpoints", 0) + beside
+        return forgotten
+
+    show(store, as_json, everything)
 
 
 def export(
