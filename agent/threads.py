@@ -213,7 +213,11 @@ async def open_thread_saver(
         the saver and its connection (the caller closes the connection).
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = await aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    # Autocommit: each statement is its own transaction inside SQLite's thread. With Python's
+    # implicit transactions the saver's INSERT took the file's write lock and released it
+    # only at the commit one await later, so a busy event loop (an embedding, a burst of
+    # requests) held every other process's writes for as long as it was busy.
+    conn = await aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     try:
         for pragma in _PRAGMAS:
             await conn.execute(pragma)

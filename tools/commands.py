@@ -69,6 +69,7 @@ async def remember(memory: Memory, user_id: str, statement: str) -> Remembered:
         user_id: whose memory.
         statement: what to remember, as one sentence ("My locker code is 4512").
     """
+    check_user_id(user_id)
     text = check_text(statement, "statement", MAX_NOTE_CHARS)
     now = memory.clock()
     episode = _request(user_id, REMEMBER_SESSION, now, f"Remember: {text}", key=text)

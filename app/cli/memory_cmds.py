@@ -12,7 +12,6 @@ exit with status 2.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from memlane.app.cli._common import (
     JsonOption,
     StoreOption,
     UserArg,
+    check_user_arg,
     emit_json,
     load_settings,
     make_registry,
@@ -37,6 +37,7 @@ from memlane.app.cli._common import (
 )
 from memlane.memory_graph.errors import InputError
 from memlane.memory_graph.files import FileKind, ingest_file, parse_file
+from memlane.memory_graph.io import parse_json_line
 from memlane.tools import commands, queries
 from memlane.tools.models import Export, Forgotten
 
@@ -65,7 +66,9 @@ def ingest(
     kind: str | None = typer.Option(
         None, "--kind", help="messages or facts (default: detected per line)"
     ),
-    user: str | None = typer.Option(None, "--user", help="user of lines without user_id"),
+    user: str | None = typer.Option(
+        None, "--user", help="user of lines without user_id", callback=check_user_arg
+    ),
     extract: bool = typer.Option(
         False, "--extract", help="run the messages through the model's extraction"
     ),
@@ -289,10 +292,12 @@ def _read_records(path: Path) -> list[tuple[int, Any]]:
             for line, raw in enumerate(fh, start=1):
                 if not raw.strip():
                     continue
+                where = f"{path}:{line}"
                 try:
-                    out.append((line, json.loads(raw.decode("utf-8"))))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    raise InputError(f"malformed JSON: {exc}", where=f"{path}:{line}") from exc
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"not UTF-8 text (byte {exc.start})", where=where) from exc
+                out.append((line, parse_json_line(text, where=where)))
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", where=str(path)) from exc
     return out
