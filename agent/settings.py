@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         default=2, ge=1, le=1_000, description="checkpoints kept per thread (older are pruned)"
     )
     api_key: str | None = Field(default=None, description="HTTP API key (required if set)")
+    allowed_hosts: list[str] | None = Field(
+        default=None,
+        description='Host header values the HTTP server answers, e.g. ["memory.example.com"]; '
+        '"*" allows any; default: loopback names only (localhost, 127.0.0.1, ::1) when no API '
+        "key is set, any host when one is",
+    )
     functional_predicates: list[str] = Field(default_factory=list)
     multi_valued_predicates: list[str] = Field(default_factory=list)
     predicate_synonyms: dict[str, str] = Field(
