@@ -46,8 +46,9 @@ from memlane.llm.offline.provider import register as register_offline
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.errors import InputError, MemlaneError
 from memlane.memory_graph.ids import check_user_id
+from memlane.memory_graph.limits import MAX_CONTENT_CHARS
 from memlane.memory_graph.memory import Memory
-from memlane.memory_graph.model import MAX_CONTENT_CHARS, Id, Role, check_content
+from memlane.memory_graph.model import Id, Role, check_content
 from memlane.memory_graph.reconcile import CommitReport
 from memlane.memory_graph.retrieval.retriever import MemoryContext
 from memlane.memory_graph.stores import GraphStore

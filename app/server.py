@@ -47,10 +47,18 @@ from memlane.memory_graph.errors import (
     StoreError,
     UnknownPredicateError,
 )
+from memlane.memory_graph.limits import (
+    MAX_BODY_BYTES,
+    MAX_CONTENT_CHARS,
+    MAX_INGEST_MESSAGES,
+    MAX_K,
+    MAX_NOTE_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_VALUE_CHARS,
+)
 from memlane.memory_graph.memory import Memory
-from memlane.memory_graph.model import MAX_CONTENT_CHARS, TEXT_PATTERN
+from memlane.memory_graph.model import TEXT_PATTERN
 from memlane.tools import commands, queries
-from memlane.tools.commands import MAX_NOTE_CHARS, MAX_VALUE_CHARS
 from memlane.tools.models import (
     Corrected,
     Diff,
@@ -64,7 +72,6 @@ from memlane.tools.models import (
     SearchResult,
     Timeline,
 )
-from memlane.tools.queries import MAX_K, MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     from memlane.agent.settings import Settings
@@ -73,10 +80,8 @@ __all__ = ["LOOPBACK_HOSTS", "MAX_BODY_BYTES", "TrustedHosts", "create_app", "se
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_000_000
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 """Host names a server with no API key answers by default."""
-MAX_INGEST_MESSAGES = 500
 # User ids in paths: the model's id pattern without "/" (a path separator) or "#".
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,127}$"
 FACT_ID_PATTERN = USER_ID_PATTERN

@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from memlane.memory_graph.errors import InputError, MemlaneError
+from memlane.memory_graph.limits import MAX_JSON_DEPTH
 from memlane.memory_graph.model import Entity, Episode, Fact, WriteSet
 from memlane.memory_graph.stores._checks import vector_f32
 
@@ -46,10 +47,8 @@ RECORD_TYPES: dict[str, type[Episode] | type[Entity] | type[Fact]] = {
 _TYPE_OF = {model: name for name, model in RECORD_TYPES.items()}
 
 
-MAX_JSON_DEPTH = 32
-"""How deeply a JSON line of an ingest or import file may nest objects and arrays; real
-records nest two or three levels, and deeper input is rejected before it reaches any
-recursive code (the JSON decoder itself raises ``RecursionError`` near 1,000)."""
+# Real records nest two or three levels; deeper input is rejected before it reaches any
+# recursive code (the JSON decoder itself raises RecursionError near 1,000 levels).
 
 
 def _depth(value: object) -> int:

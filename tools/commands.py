@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.errors import ConflictError, InputError, NotFoundError
 from memlane.memory_graph.ids import check_id, check_user_id
+from memlane.memory_graph.limits import MAX_NOTE_CHARS, MAX_VALUE_CHARS
 from memlane.memory_graph.model import (
     Entity,
     Episode,
@@ -35,14 +36,12 @@ from memlane.tools.models import Corrected, EpisodeView, FactView, Forgotten, Re
 if TYPE_CHECKING:
     from memlane.memory_graph.memory import Memory
 
-__all__ = ["MAX_NOTE_CHARS", "MAX_VALUE_CHARS", "correct", "forget", "remember"]
+__all__ = ["correct", "forget", "remember"]
 
 log = logging.getLogger(__name__)
 
 # A note's text is also its value (so two different notes never count as one restated
 # value), and a fact's value holds at most 1000 characters.
-MAX_NOTE_CHARS = 1000
-MAX_VALUE_CHARS = 1000
 REMEMBER_SESSION = "memlane.remember"
 CORRECT_SESSION = "memlane.corrections"
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from memlane.memory_graph.errors import InputError, NotFoundError
 from memlane.memory_graph.ids import check_id, check_user_id
+from memlane.memory_graph.limits import MAX_K, MAX_QUERY_CHARS
 from memlane.memory_graph.model import Fact, FactQuery
 from memlane.memory_graph.timeutil import utcnow
 from memlane.tools._common import TimeArg, check_text, entity_names, opt_time
@@ -46,8 +47,6 @@ __all__ = [
 ]
 
 KIND_ORDER = ("fact", "preference", "trait", "event")
-MAX_QUERY_CHARS = 2_000
-MAX_K = 100
 
 
 async def _views(memory: Memory, user_id: str, found: list[Fact]) -> list[FactView]:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from memlane.memory_graph.model import ID_PATTERN
+from memlane.memory_graph.ids import ID_PATTERN
+from memlane.memory_graph.limits import MAX_K, MAX_NOTE_CHARS, MAX_QUERY_CHARS, MAX_VALUE_CHARS
 from memlane.tools import commands, queries
-from memlane.tools.commands import MAX_NOTE_CHARS, MAX_VALUE_CHARS
 from memlane.tools.models import (
     Corrected,
     Diff,
@@ -29,7 +29,6 @@ from memlane.tools.models import (
     Remembered,
     SearchResult,
 )
-from memlane.tools.queries import MAX_K, MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     from memlane.memory_graph.memory import Memory
