@@ -65,6 +65,7 @@ from memlane.tools.models import (
     Explanation,
     FactList,
     Forgotten,
+    GraphFilter,
     GraphView,
     History,
     Profile,
@@ -470,9 +471,16 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         return await queries.diff(memory, user_id, since, until)
 
     @router.get("/graph", response_model=GraphView)
-    async def get_graph(user_id: UserId, memory: Mem, as_of: AsOf = None) -> GraphView:
-        """Entities and facts of the user's graph, now or as of a time."""
-        return await queries.graph(memory, user_id, as_of)
+    async def get_graph(
+        user_id: UserId,
+        memory: Mem,
+        where: Annotated[GraphFilter, Query()],
+        as_of: AsOf = None,
+    ) -> GraphView:
+        """Entities and facts of the user's graph, now or as of a time, filtered (time range
+        of when facts started, predicate, entity, words) and cut to a node cap with the most
+        relevant facts first; ``total_facts`` and ``truncated`` say what was left out."""
+        return await queries.graph(memory, user_id, as_of, where)
 
     @router.get("/timeline", response_model=Timeline)
     async def get_timeline(

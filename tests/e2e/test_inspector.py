@@ -23,7 +23,7 @@ import pytest
 from memlane.memory_graph.embedding.models import HashEmbedder
 from memlane.memory_graph.memory import Memory
 from memlane.memory_graph.stores import open_store
-from tests.tools_support.seed import seed_user
+from tests.tools_support.seed import seed_large_user, seed_user
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +39,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ROOT = Path(__file__).resolve().parents[2]
+BIG_FACTS = 3_000
+SCREENSHOT = Path("/tmp/inspector-3000.png")  # kept after the run, for a person to look at
 
 requires_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (make browser)"
@@ -61,6 +63,7 @@ def server(tmp_path: Path) -> Iterator[str]:
             memory = Memory(store, HashEmbedder())
             await seed_user(memory, "bob", name="Bob")
             await seed_user(memory, "alice")
+            await seed_large_user(store, "big", facts=BIG_FACTS)
 
     asyncio.run(seed())
     port = _free_port()
@@ -163,6 +166,73 @@ async def test_inspector_renders_graph_timeline_and_provenance(server: str, tmp_
             await page.locator("#timeline li", has_text="sushi").first.click()
             await page.wait_for_function(
                 "() => document.getElementById('provenance-body').innerText.includes('sushi')"
+            )
+            assert errors == []
+        finally:
+            await browser.close()
+
+
+@requires_chromium
+async def test_a_3000_fact_user_renders_a_readable_capped_view(server: str, tmp_path: Path) -> None:
+    """The page loads a user with 3,000 facts through the server's cap, then filters."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1400, "height": 860})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            began = time.monotonic()
+            await page.goto(f"{server}/inspect/big")
+            await page.wait_for_selector("body[data-ready='true']", timeout=120_000)
+            load_s = time.monotonic() - began
+            summary = await page.locator("#summary").inner_text()
+            counts = await page.evaluate(
+                "() => ({nodes: window.memlaneInspector.cy.nodes().length,"
+                " edges: window.memlaneInspector.cy.edges().length})"
+            )
+            await page.screenshot(path=str(tmp_path / "inspector-3000.png"))
+            await page.screenshot(path=str(SCREENSHOT))
+            print(f"inspector, {BIG_FACTS} facts: loaded in {load_s:.2f}s, {counts}, {summary!r}")
+            # The default view is capped (readable), and says how much it left out.
+            assert counts["nodes"] <= 120 and 100 <= counts["edges"] <= 120
+            assert "of 2700 facts" in summary and "most relevant first" in summary
+            # Every predicate is in the filter list, with its count.
+            options = await page.locator("#predicate option").all_inner_texts()
+            assert "knows (300)" in options and len(options) == 9
+
+            # The search box narrows on the server: only the facts with those words are drawn.
+            await page.fill("#q", "Fact 1234:")
+            await page.click("#filter-form button[type=submit]")
+            await page.wait_for_function(
+                "() => document.getElementById('summary').innerText.startsWith('showing 1 of 1 ')",
+                timeout=30_000,
+            )
+            assert await page.evaluate("() => window.memlaneInspector.cy.edges().length") == 1
+            # Clicking an entity focuses the view on the facts that touch it.
+            await page.fill("#q", "")
+            await page.click("#filter-form button[type=submit]")
+            await page.wait_for_function(
+                "() => !document.getElementById('summary').innerText.startsWith('showing 1 of')"
+            )
+            target = await page.evaluate(
+                """() => {
+                  const cy = window.memlaneInspector.cy;
+                  const node = cy.nodes('.entity').filter(n => n.id() !== 'e:self')[0];
+                  const pos = node.renderedPosition();
+                  const box = document.getElementById('graph').getBoundingClientRect();
+                  return {x: box.left + pos.x, y: box.top + pos.y, name: node.data('label')};
+                }"""
+            )
+            await page.mouse.click(target["x"], target["y"])
+            await page.wait_for_selector("#entity-chip:not([hidden])", timeout=30_000)
+            await page.wait_for_function(
+                "(name) => window.memlaneInspector.cy.edges().length > 0 && "
+                "window.memlaneInspector.cy.edges().every("
+                "e => e.source().data('label') === name || e.target().data('label') === name)",
+                arg=target["name"],
+                timeout=30_000,
             )
             assert errors == []
         finally:
