@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from memlane.app.cli import app
-from tests.integration.processes import MEMLANE, ROOT, memlane_env
+from tests.tools_support.processes import MEMLANE, ROOT, memlane_env
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.processes import memlane_env, run_cli, serving
+from tests.tools_support.processes import memlane_env, run_cli, serving
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 MEMLANE = [sys.executable, "-c", "from memlane.app.cli import main; main()"]
 
 
