@@ -47,14 +47,13 @@ from memlane.memory_graph.errors import (
     StoreError,
     UnknownPredicateError,
 )
+from memlane.memory_graph.ids import PATH_ID_PATTERN
 from memlane.memory_graph.limits import (
     MAX_BODY_BYTES,
     MAX_CONTENT_CHARS,
     MAX_INGEST_MESSAGES,
     MAX_K,
-    MAX_NOTE_CHARS,
     MAX_QUERY_CHARS,
-    MAX_VALUE_CHARS,
 )
 from memlane.memory_graph.memory import Memory
 from memlane.memory_graph.model import TEXT_PATTERN
@@ -73,6 +72,7 @@ from memlane.tools.models import (
     SearchResult,
     Timeline,
 )
+from memlane.tools.specs import RememberArgs, ValueArgs
 
 if TYPE_CHECKING:
     from memlane.agent.settings import Settings
@@ -83,9 +83,8 @@ log = logging.getLogger(__name__)
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 """Host names a server with no API key answers by default."""
-# User ids in paths: the model's id pattern without "/" (a path separator) or "#".
-USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,127}$"
-FACT_ID_PATTERN = USER_ID_PATTERN
+# Ids in paths (and, for one rule, in bodies): the id pattern without "/" or "#".
+USER_ID_PATTERN = FACT_ID_PATTERN = PATH_ID_PATTERN
 
 _STATUS: list[tuple[type[MemlaneError], int]] = [
     (UnknownPredicateError, 422),
@@ -131,19 +130,8 @@ class _Body(BaseModel):
 
 
 # The schema's pattern is the model's text rule (tabs and newlines, no other control
-# characters), so OpenAPI documents it; the tools check it again, with its message.
-
-
-class RememberBody(_Body):
-    statement: str = Field(
-        min_length=1, max_length=MAX_NOTE_CHARS, pattern=TEXT_PATTERN, description="what to keep"
-    )
-
-
-class CorrectBody(_Body):
-    value: str = Field(
-        min_length=1, max_length=MAX_VALUE_CHARS, pattern=TEXT_PATTERN, description="the value"
-    )
+# characters), so OpenAPI documents it; the tools check it again, with its message. The
+# remember and correct bodies are the tools' own argument models (memlane.tools.specs).
 
 
 class ChatBody(_Body):
@@ -501,7 +489,7 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         return StreamingResponse(lines, media_type="application/x-ndjson")
 
     @router.post("/remember", response_model=Remembered)
-    async def post_remember(user_id: UserId, body: RememberBody, memory: Mem) -> Remembered:
+    async def post_remember(user_id: UserId, body: RememberArgs, memory: Mem) -> Remembered:
         """Remember a statement the user explicitly asked to keep."""
         return await commands.remember(memory, user_id, body.statement)
 
@@ -510,7 +498,7 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         response_model=Corrected,
     )
     async def post_correct(
-        user_id: UserId, fact_id: FactId, body: CorrectBody, memory: Mem
+        user_id: UserId, fact_id: FactId, body: ValueArgs, memory: Mem
     ) -> Corrected:
         """Retract a wrong fact and record the right value, sourced from the correction."""
         return await commands.correct(memory, user_id, fact_id, body.value)

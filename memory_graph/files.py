@@ -47,7 +47,7 @@ from pydantic import Field, ValidationError
 
 from memlane.memory_graph.drafts import SELF_NAMES, FactDraft
 from memlane.memory_graph.errors import InputError
-from memlane.memory_graph.io import parse_json_line
+from memlane.memory_graph.jsonl import parse_json_line
 from memlane.memory_graph.model import ID_PATTERN, Episode, episode_id_for, has_control_characters
 from memlane.memory_graph.predicates import PredicateRegistry
 from memlane.memory_graph.reconcile import WriteCounts, check_draft, check_user_id

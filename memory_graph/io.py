@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,7 +22,6 @@ import numpy as np
 from pydantic import ValidationError
 
 from memlane.memory_graph.errors import InputError, MemlaneError
-from memlane.memory_graph.limits import MAX_JSON_DEPTH
 from memlane.memory_graph.model import Entity, Episode, Fact, WriteSet
 from memlane.memory_graph.stores._checks import vector_f32
 
@@ -33,7 +31,6 @@ __all__ = [
     "b64_to_vector",
     "dict_to_record",
     "dict_to_writes",
-    "parse_json_line",
     "record_to_dict",
     "vector_to_b64",
 ]
@@ -45,44 +42,6 @@ RECORD_TYPES: dict[str, type[Episode] | type[Entity] | type[Fact]] = {
     "fact": Fact,
 }
 _TYPE_OF = {model: name for name, model in RECORD_TYPES.items()}
-
-
-# Real records nest two or three levels; deeper input is rejected before it reaches any
-# recursive code (the JSON decoder itself raises RecursionError near 1,000 levels).
-
-
-def _depth(value: object) -> int:
-    # Iterative, so a deep value cannot exhaust the stack here either.
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if depth > MAX_JSON_DEPTH:
-                break
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def parse_json_line(text: str, *, where: str) -> Any:
-    """One JSON document of a JSONL file, nested at most :data:`MAX_JSON_DEPTH` levels.
-
-    Raises:
-        InputError: malformed JSON, or nested too deeply (``where`` names the line).
-    """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", where=where) from exc
-    except RecursionError:
-        data = None
-        depth = MAX_JSON_DEPTH + 1
-    else:
-        depth = _depth(data)
-    if depth > MAX_JSON_DEPTH:
-        raise InputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels", where=where) from None
-    return data
 
 
 def vector_to_b64(vector: np.ndarray) -> str:

@@ -37,7 +37,7 @@ from memlane.app.cli._common import (
 )
 from memlane.memory_graph.errors import InputError
 from memlane.memory_graph.files import FileKind, ingest_file, parse_file
-from memlane.memory_graph.io import parse_json_line
+from memlane.memory_graph.jsonl import parse_json_line
 from memlane.tools import commands, queries
 from memlane.tools.models import Export, Forgotten
 
