@@ -14,27 +14,25 @@ or, synchronously (the agent keeps its own event loop)::
         print(agent.chat("u1", "hi").reply)
 
 Each :meth:`achat` runs the LangGraph loop ``recall -> respond -> extract -> drafts ->
-commit`` on the thread ``user_id/session_id`` (checkpointed in SQLite). Memory writing costs
-one extraction call per turn and commits one atomic write set. With ``defer_writes`` it runs
-in a per-user background queue; failures are kept and shown by :meth:`write_errors`.
+commit`` on the thread of ``user_id`` and ``session_id``, checkpointed with the memory
+(:mod:`memlane.agent.threads`: in the SQLite store's own file, deleted by ``forget``). Memory
+writing costs one extraction call per turn and commits one atomic write set. With
+``defer_writes`` it runs in a per-user background queue; failures are kept and shown by
+:meth:`write_errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.runtime import Runtime
-from platformdirs import user_data_dir
 from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
 
 from memlane.agent.bootstrap import build_memory
@@ -42,13 +40,16 @@ from memlane.agent.graph import build_chat_graph, build_write_graph, settle_writ
 from memlane.agent.queue import WriteFailure, WriteQueue
 from memlane.agent.settings import Settings
 from memlane.agent.state import AgentContext, AgentOptions, TurnState
+from memlane.agent.threads import forget_threads, open_thread_saver, thread_id, threads_file
 from memlane.llm.gateway import CallRecord, LLMGateway
 from memlane.llm.offline.provider import register as register_offline
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.errors import InputError, MemlaneError
+from memlane.memory_graph.ids import check_user_id
+from memlane.memory_graph.limits import MAX_CONTENT_CHARS
 from memlane.memory_graph.memory import Memory
-from memlane.memory_graph.model import ID_PATTERN, MAX_CONTENT_CHARS, Id, Role, check_content
-from memlane.memory_graph.reconcile import CommitReport, check_user_id
+from memlane.memory_graph.model import Id, Role, check_content
+from memlane.memory_graph.reconcile import CommitReport
 from memlane.memory_graph.retrieval.retriever import MemoryContext
 from memlane.memory_graph.stores import GraphStore
 from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
@@ -58,7 +59,6 @@ __all__ = ["ChatResult", "IngestMessage", "IngestResult", "MemoryAgent"]
 log = logging.getLogger(__name__)
 
 TimeArg = datetime | str | None
-_ID = re.compile(ID_PATTERN)
 
 
 class ChatResult(BaseModel):
@@ -143,14 +143,6 @@ class IngestResult(BaseModel):
         return sum(r.facts_closed for r in self.reports)
 
 
-def _checkpoint_path(settings: Settings) -> str:
-    if settings.checkpoint_db:
-        return settings.checkpoint_db
-    if settings.store.startswith("sqlite:///"):
-        return str(Path(settings.store[len("sqlite:///") :]).with_suffix(".threads.db"))
-    return str(Path(user_data_dir("memlane")) / "threads.db")
-
-
 @dataclass
 class _Resources:
     store: GraphStore
@@ -171,7 +163,8 @@ class MemoryAgent:
         gateway: the LLM gateway (model, retries, accounting).
         settings: where the store, model and embedder come from when not given, and options.
         options: loop options (defaults from ``settings``).
-        checkpointer: a LangGraph checkpointer; default: SQLite file next to the store.
+        checkpointer: a LangGraph checkpointer; default: in the SQLite store's file (see
+            :mod:`memlane.agent.threads`).
         embedder: overrides ``settings.embedder`` when the agent opens its own memory.
     """
 
@@ -196,6 +189,7 @@ class MemoryAgent:
             context_tokens=s.context_tokens,
             defer_writes=s.defer_writes,
             settle_writes_s=s.settle_writes_s,
+            history_messages=s.thread_history,
         )
         self._memory = memory
         self._checkpointer = checkpointer
@@ -226,10 +220,9 @@ class MemoryAgent:
             conn = None
             saver = self._checkpointer
             if saver is None:
-                path = _checkpoint_path(s)
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                conn = await aiosqlite.connect(path)
-                saver = AsyncSqliteSaver(conn)
+                saver, conn = await open_thread_saver(
+                    threads_file(store, s.checkpoint_db), keep_checkpoints=s.thread_checkpoints
+                )
             defer = self._defer_node if self.options.defer_writes else None
             self._res = _Resources(
                 store=store,
@@ -335,11 +328,10 @@ class MemoryAgent:
             LLMError: the reply could not be produced (memory is unchanged).
         """
         check_user_id(user_id)
+        thread_id(user_id, session_id)  # checks the session id before anything runs
         if not isinstance(message, str):
             raise InputError("the message must be text", where="message")
         IngestMessage.parse(message, where="message")
-        if session_id is not None and not _ID.match(session_id):
-            raise InputError(f"not a valid session id: {session_id!r}", where="session_id")
         when = to_iso(parse_time(at, field="at") if at else utcnow())
         res = await self._open()
         turn: TurnState = {
@@ -358,7 +350,7 @@ class MemoryAgent:
             "write_error": None,
             "calls": [],
         }
-        config = {"configurable": {"thread_id": f"{user_id}/{session_id or 'default'}"}}
+        config = {"configurable": {"thread_id": thread_id(user_id, session_id)}}
         ctx = self._context(res, user_id, user_name or await self._known_name(res, user_id))
         final: dict[str, Any] = {}
         async for mode, chunk in res.chat_graph.astream(
@@ -471,6 +463,12 @@ class MemoryAgent:
         queued writes, so what follows reads what the earlier turns said."""
         if self._res is not None:
             await settle_writes(self._context(self._res, user_id, None))
+
+    async def forget_threads(self, user_id: str) -> int:
+        """Delete the user's chat threads from this agent's checkpointer (the SQLite store's
+        ``forget_user`` already deletes those kept in its file); returns how many went."""
+        check_user_id(user_id)
+        return await forget_threads((await self._open()).saver, user_id)
 
     async def memory(self) -> Memory:
         """The agent's :class:`Memory` (opened on first use)."""

@@ -22,11 +22,13 @@ from typing import Any, Protocol
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Overwrite
 from pydantic import ValidationError
 
 from memlane.agent.state import AgentContext, TurnState
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.errors import ExtractionError, MemlaneError
+from memlane.memory_graph.limits import MAX_QUERY_CHARS
 from memlane.memory_graph.model import SELF_ID, Episode, Fact, episode_id_for
 from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
 from memlane.prompts import extract_memory, respond
@@ -80,9 +82,10 @@ async def recall_node(state: TurnState, runtime: Runtime[AgentContext]) -> Updat
     """Retrieve the memory context for the user's message (after the user's queued writes)."""
     ctx = runtime.context
     await settle_writes(ctx)
-    context = await ctx.memory.recall(
-        ctx.user_id, state["message"], token_budget=ctx.options.context_tokens
-    )
+    # A message may be far longer than a query; its end (where a question usually is) is
+    # the query, so a valid message is never refused by the recall limit.
+    query = state["message"][-MAX_QUERY_CHARS:]
+    context = await ctx.memory.recall(ctx.user_id, query, token_budget=ctx.options.context_tokens)
     return {"memory": context.text}
 
 
@@ -111,7 +114,9 @@ async def respond_node(state: TurnState, runtime: Runtime[AgentContext]) -> Upda
         records.append(record.to_dict())
     turn = {"role": "user", "content": state["message"], "at": state["at"]}
     answer = {"role": "assistant", "content": reply, "at": to_iso(utcnow())}
-    return {"reply": reply, "history": [turn, answer], "calls": records}
+    # Overwrite, not the append reducer: the thread keeps only the last history_messages.
+    history = [*state.get("history", []), turn, answer][-ctx.options.history_messages :]
+    return {"reply": reply, "history": Overwrite(history), "calls": records}
 
 
 # -- write -------------------------------------------------------------------------------------
@@ -147,7 +152,7 @@ async def extract_node(state: TurnState, runtime: Runtime[AgentContext]) -> Upda
     if not said.strip():
         return {"extraction": {"entities": [], "facts": []}, "short_ids": {}}
     k = ctx.options.candidates
-    found = await ctx.memory.candidates(ctx.user_id, said[-4000:], k) if k > 0 else []
+    found = await ctx.memory.candidates(ctx.user_id, said[-MAX_QUERY_CHARS:], k) if k > 0 else []
     names = await _names(ctx, found)
     short_ids = {f"F{i + 1}": fact.id for i, fact in enumerate(found)}
     candidates = [

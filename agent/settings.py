@@ -52,8 +52,24 @@ class Settings(BaseSettings):
     extract_candidates: int = Field(
         default=15, ge=0, le=30, description="existing facts an extraction prompt sees"
     )
-    checkpoint_db: str | None = Field(default=None, description="LangGraph checkpointer file")
+    checkpoint_db: str | None = Field(
+        default=None,
+        description="a file for chat threads' LangGraph checkpoints; default: the SQLite store's "
+        "own file (so forget deletes them with the memory), else threads.db in the data dir",
+    )
+    thread_history: int = Field(
+        default=200, ge=2, le=10_000, description="messages a chat thread keeps (oldest dropped)"
+    )
+    thread_checkpoints: int = Field(
+        default=2, ge=1, le=1_000, description="checkpoints kept per thread (older are pruned)"
+    )
     api_key: str | None = Field(default=None, description="HTTP API key (required if set)")
+    allowed_hosts: list[str] | None = Field(
+        default=None,
+        description='Host header values the HTTP server answers, e.g. ["memory.example.com"]; '
+        '"*" allows any; default: loopback names only (localhost, 127.0.0.1, ::1) when no API '
+        "key is set, any host when one is",
+    )
     functional_predicates: list[str] = Field(default_factory=list)
     multi_valued_predicates: list[str] = Field(default_factory=list)
     predicate_synonyms: dict[str, str] = Field(

@@ -16,14 +16,15 @@ from memlane.memory_graph.memory import Memory
 
 __all__ = ["MAX_HISTORY", "AgentContext", "AgentOptions", "TurnState", "WriteStatus"]
 
-MAX_HISTORY = 40
-"""Turns a thread keeps in its checkpoint (the prompts use the last few)."""
+MAX_HISTORY = 10_000
+"""The most messages a thread's checkpoint keeps whatever the settings say; the reply node
+keeps ``AgentOptions.history_messages`` (the prompts use the last few)."""
 
 WriteStatus = Literal["pending", "skipped", "queued", "committed", "failed"]
 
 
 def keep_recent(old: list[dict[str, Any]] | None, new: list[dict[str, Any]] | None) -> list:
-    """Reducer for ``history``: append, keep the last :data:`MAX_HISTORY` turns."""
+    """Reducer for ``history``: append, keep the last :data:`MAX_HISTORY` messages."""
     return [*(old or []), *(new or [])][-MAX_HISTORY:]
 
 
@@ -79,6 +80,8 @@ class AgentOptions:
             waits for the user's queued writes before it reads memory, so it sees what the
             earlier turns said; past it, it reads what is there (and logs that). 0: no wait.
         stream: stream the reply (tokens reach ``on_token`` / the ``custom`` stream).
+        history_messages: messages a thread keeps in its checkpoint; older ones are dropped,
+            so a long conversation's thread stays bounded.
     """
 
     candidates: int = 15
@@ -88,6 +91,7 @@ class AgentOptions:
     defer_writes: bool = False
     settle_writes_s: float = 10.0
     stream: bool = True
+    history_messages: int = 200
 
 
 @dataclass(frozen=True)

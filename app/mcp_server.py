@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from memlane.memory_graph.errors import MemlaneError
-from memlane.memory_graph.reconcile import check_user_id
+from memlane.memory_graph.ids import check_user_id
 from memlane.tools.specs import TOOL_SPECS, ToolSpec
 
 if TYPE_CHECKING:

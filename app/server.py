@@ -2,9 +2,19 @@
 
 Every memory route has the user in its path (``/users/{user_id}/...``) and passes that id, and
 only that id, to the tools layer: the server scopes every operation, whatever the body says.
-An API key, when configured, is required on every route except the health check and the
-inspector's static shell (which holds no data); it is compared in constant time and never
-logged. Bodies are capped (:data:`MAX_BODY_BYTES`); errors are JSON ``{code, message}``.
+
+An API key, when configured, is required on every route under ``/users/`` (memory, chat,
+ingest, forget). These are open because they hold no user data: ``/healthz``, the
+inspector's page shell ``/inspect/{user_id}`` and its assets ``/inspector/static/*`` (the page
+asks for the key before it loads any data), the API description ``/openapi.json`` and its
+pages ``/docs`` and ``/redoc`` with their assets ``/docs-static/*`` (served from the
+``fastapi-offline`` package, so the docs work with no network). The key is compared in
+constant time and never logged.
+
+Only requests whose ``Host`` is allowed are answered (:class:`TrustedHosts`): with no key
+the default is loopback names, so a web page that rebinds its own DNS name to 127.0.0.1
+cannot drive a local server. Bodies are capped (:data:`MAX_BODY_BYTES`); errors are JSON
+``{code, message}``.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -21,6 +31,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,16 +47,24 @@ from memlane.memory_graph.errors import (
     StoreError,
     UnknownPredicateError,
 )
+from memlane.memory_graph.ids import PATH_ID_PATTERN
+from memlane.memory_graph.limits import (
+    MAX_BODY_BYTES,
+    MAX_CONTENT_CHARS,
+    MAX_INGEST_MESSAGES,
+    MAX_K,
+    MAX_QUERY_CHARS,
+)
 from memlane.memory_graph.memory import Memory
-from memlane.memory_graph.model import MAX_CONTENT_CHARS, TEXT_PATTERN
+from memlane.memory_graph.model import TEXT_PATTERN
 from memlane.tools import commands, queries
-from memlane.tools.commands import MAX_NOTE_CHARS, MAX_VALUE_CHARS
 from memlane.tools.models import (
     Corrected,
     Diff,
     Explanation,
     FactList,
     Forgotten,
+    GraphFilter,
     GraphView,
     History,
     Profile,
@@ -53,20 +72,19 @@ from memlane.tools.models import (
     SearchResult,
     Timeline,
 )
-from memlane.tools.queries import MAX_K, MAX_QUERY_CHARS
+from memlane.tools.specs import RememberArgs, ValueArgs
 
 if TYPE_CHECKING:
     from memlane.agent.settings import Settings
 
-__all__ = ["MAX_BODY_BYTES", "create_app", "serve"]
+__all__ = ["LOOPBACK_HOSTS", "MAX_BODY_BYTES", "TrustedHosts", "create_app", "serve"]
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_000_000
-MAX_INGEST_MESSAGES = 500
-# User ids in paths: the model's id pattern without "/" (a path separator) or "#".
-USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@\-]{0,127}$"
-FACT_ID_PATTERN = USER_ID_PATTERN
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+"""Host names a server with no API key answers by default."""
+# Ids in paths (and, for one rule, in bodies): the id pattern without "/" or "#".
+USER_ID_PATTERN = FACT_ID_PATTERN = PATH_ID_PATTERN
 
 _STATUS: list[tuple[type[MemlaneError], int]] = [
     (UnknownPredicateError, 422),
@@ -112,19 +130,8 @@ class _Body(BaseModel):
 
 
 # The schema's pattern is the model's text rule (tabs and newlines, no other control
-# characters), so OpenAPI documents it; the tools check it again, with its message.
-
-
-class RememberBody(_Body):
-    statement: str = Field(
-        min_length=1, max_length=MAX_NOTE_CHARS, pattern=TEXT_PATTERN, description="what to keep"
-    )
-
-
-class CorrectBody(_Body):
-    value: str = Field(
-        min_length=1, max_length=MAX_VALUE_CHARS, pattern=TEXT_PATTERN, description="the value"
-    )
+# characters), so OpenAPI documents it; the tools check it again, with its message. The
+# remember and correct bodies are the tools' own argument models (memlane.tools.specs).
 
 
 class ChatBody(_Body):
@@ -202,6 +209,47 @@ class BodyLimit:
         await _error(413, "too_large", message)(scope, receive, send)
 
 
+# -- the Host check ----------------------------------------------------------------------------
+def _host_name(header: str) -> str:
+    """The name of a Host header without its port (``[::1]:8000`` -> ``::1``)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1 : header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class TrustedHosts:
+    """Answer only requests whose ``Host`` names this server (400 ``untrusted_host`` else).
+
+    Args:
+        app: the ASGI app.
+        allowed: host names (no port); ``"*"`` allows any; ``"*.example.com"`` a domain's
+            subdomains.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: Sequence[str]) -> None:
+        self.app = app
+        self.any = "*" in allowed
+        self.exact = {h.lower() for h in allowed if not h.startswith("*")}
+        self.suffixes = tuple(h[1:].lower() for h in allowed if h.startswith("*."))
+
+    def allows(self, header: str) -> bool:
+        """True if a request with this Host header may be answered."""
+        if self.any:
+            return True
+        name = _host_name(header)
+        return name in self.exact or (bool(self.suffixes) and name.endswith(self.suffixes))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            if not self.allows(host):
+                message = f"this server does not answer for host {host!r} (MEMLANE_ALLOWED_HOSTS)"
+                await _error(400, "untrusted_host", message)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 # -- the app -------------------------------------------------------------------------------
 UserId = Annotated[
     str, Path(pattern=USER_ID_PATTERN, description="the user every operation is scoped to")
@@ -256,6 +304,7 @@ def create_app(
     settings: Settings | None = None,
     agent: Any | None = None,
     api_key: str | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """The FastAPI app.
 
@@ -267,8 +316,15 @@ def create_app(
             ``settings`` at start-up, or leaves chat unavailable (503) without settings.
         api_key: require this key (``X-API-Key`` or ``Authorization: Bearer``); defaults to
             ``settings.api_key``.
+        allowed_hosts: the Host names answered (``"*"``: any); defaults to
+            ``settings.allowed_hosts``, else :data:`LOOPBACK_HOSTS` without a key and any
+            host with one.
     """
     key = api_key if api_key is not None else (settings.api_key if settings else None)
+    if allowed_hosts is None and settings is not None:
+        allowed_hosts = settings.allowed_hosts
+    if allowed_hosts is None:
+        allowed_hosts = ["*"] if key else list(LOOPBACK_HOSTS)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -292,7 +348,9 @@ def create_app(
                 if made is not None:
                     await made.aclose()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own copies of their assets, not a CDN.
+    app = FastAPIOffline(
+        static_url="/docs-static",
         title="memlane",
         version="0.1.0",
         description="A temporal knowledge-graph memory layer for chat agents. Every memory "
@@ -303,6 +361,7 @@ def create_app(
     app.state.memory = memory
     app.state.agent = agent
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(TrustedHosts, allowed=list(allowed_hosts))  # outermost: runs first
     _handlers(app)
     auth = [Depends(_auth(key))]
     _memory_routes(app, auth)
@@ -400,9 +459,16 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         return await queries.diff(memory, user_id, since, until)
 
     @router.get("/graph", response_model=GraphView)
-    async def get_graph(user_id: UserId, memory: Mem, as_of: AsOf = None) -> GraphView:
-        """Entities and facts of the user's graph, now or as of a time."""
-        return await queries.graph(memory, user_id, as_of)
+    async def get_graph(
+        user_id: UserId,
+        memory: Mem,
+        where: Annotated[GraphFilter, Query()],
+        as_of: AsOf = None,
+    ) -> GraphView:
+        """Entities and facts of the user's graph, now or as of a time, filtered (time range
+        of when facts started, predicate, entity, words) and cut to a node cap with the most
+        relevant facts first; ``total_facts`` and ``truncated`` say what was left out."""
+        return await queries.graph(memory, user_id, as_of, where)
 
     @router.get("/timeline", response_model=Timeline)
     async def get_timeline(
@@ -423,7 +489,7 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         return StreamingResponse(lines, media_type="application/x-ndjson")
 
     @router.post("/remember", response_model=Remembered)
-    async def post_remember(user_id: UserId, body: RememberBody, memory: Mem) -> Remembered:
+    async def post_remember(user_id: UserId, body: RememberArgs, memory: Mem) -> Remembered:
         """Remember a statement the user explicitly asked to keep."""
         return await commands.remember(memory, user_id, body.statement)
 
@@ -432,7 +498,7 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         response_model=Corrected,
     )
     async def post_correct(
-        user_id: UserId, fact_id: FactId, body: CorrectBody, memory: Mem
+        user_id: UserId, fact_id: FactId, body: ValueArgs, memory: Mem
     ) -> Corrected:
         """Retract a wrong fact and record the right value, sourced from the correction."""
         return await commands.correct(memory, user_id, fact_id, body.value)
@@ -443,9 +509,16 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         return await commands.forget(memory, user_id, fact_id)
 
     @router.delete("", response_model=Forgotten)
-    async def delete_user(user_id: UserId, memory: Mem) -> Forgotten:
-        """Delete everything memlane holds about the user."""
-        return await commands.forget(memory, user_id, everything=True)
+    async def delete_user(user_id: UserId, memory: Mem, request: Request) -> Forgotten:
+        """Delete everything memlane holds about the user, chat threads included."""
+        forgotten = await commands.forget(memory, user_id, everything=True)
+        agent = request.app.state.agent
+        if agent is not None and hasattr(agent, "forget_threads"):
+            # Threads kept outside the store's file (a graph server's) go too.
+            threads = await agent.forget_threads(user_id)
+            deleted = forgotten.deleted
+            deleted["checkpoints"] = max(deleted.get("checkpoints", 0), threads)
+        return forgotten
 
     app.include_router(router)
 

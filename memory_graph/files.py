@@ -36,7 +36,6 @@ The kind of each line is ``--kind`` when given, else its ``"type"`` (``message``
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from pydantic import Field, ValidationError
 
 from memlane.memory_graph.drafts import SELF_NAMES, FactDraft
 from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.jsonl import parse_json_line
 from memlane.memory_graph.model import ID_PATTERN, Episode, episode_id_for, has_control_characters
 from memlane.memory_graph.predicates import PredicateRegistry
 from memlane.memory_graph.reconcile import WriteCounts, check_draft, check_user_id
@@ -285,10 +285,7 @@ class _Parser:
             text = text.removeprefix("\ufeff")
         if not text.strip():
             return
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _fail(where, f"malformed JSON: {exc.msg} (column {exc.colno})") from exc
+        data = parse_json_line(text, where=where)
         if not isinstance(data, dict):
             raise _fail(where, f"expected a JSON object, got {type(data).__name__}")
         _check_strings(data, where)

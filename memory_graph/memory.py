@@ -32,6 +32,7 @@ from memlane.memory_graph.errors import (
     NotFoundError,
     UnknownPredicateError,
 )
+from memlane.memory_graph.limits import MAX_QUERY_CHARS
 from memlane.memory_graph.model import (
     ID_PATTERN,
     SELF_ID,
@@ -60,7 +61,6 @@ __all__ = ["MAX_QUERY_CHARS", "CommitReport", "Memory"]
 
 log = logging.getLogger(__name__)
 
-MAX_QUERY_CHARS = 4_000
 _RRF_K = 60
 _ALL = 1_000_000
 _ID = re.compile(ID_PATTERN)

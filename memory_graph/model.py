@@ -28,6 +28,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from memlane.memory_graph.ids import ID_PATTERN
+from memlane.memory_graph.limits import MAX_CONTENT_CHARS, MAX_STATEMENT_CHARS
 from memlane.memory_graph.timeutil import parse_time, to_iso
 
 __all__ = [
@@ -56,9 +58,6 @@ __all__ = [
     "value_key",
 ]
 
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@#/\-]{0,127}$"
-MAX_CONTENT_CHARS = 32_000
-MAX_STATEMENT_CHARS = 2_000
 SELF_ID = "self"
 
 EntityKind = Literal["self", "person", "place", "org", "pet", "thing", "concept", "event", "other"]

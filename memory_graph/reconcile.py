@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field, ValidationError
 from memlane.memory_graph.drafts import SELF_NAMES, FactDraft
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.errors import InputError, UnknownPredicateError
+from memlane.memory_graph.ids import check_user_id
 from memlane.memory_graph.model import (
     ID_PATTERN,
     MAX_STATEMENT_CHARS,
@@ -113,21 +114,6 @@ class CommitReport(WriteCounts):
         default_factory=list, description="ids of facts closed (including ones added here)"
     )
     notes: list[str] = Field(default_factory=list)
-
-
-def check_user_id(user_id: object, *, where: str = "user_id") -> str:
-    """Return ``user_id`` if it is a valid id.
-
-    Raises:
-        InputError: not a string matching :data:`~memlane.memory_graph.model.ID_PATTERN`.
-    """
-    if not isinstance(user_id, str) or not _ID.match(user_id):
-        raise InputError(
-            f"invalid user id {user_id!r}: 1-128 letters, digits or _.:@#/- "
-            "(starting with a letter or digit)",
-            where=where,
-        )
-    return user_id
 
 
 def _check_text(value: str | None, what: str, limit: int, where: str) -> None:

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from memlane.memory_graph.errors import InputError
-from memlane.memory_graph.model import ID_PATTERN, Fact, text_problem
+from memlane.memory_graph.model import Fact, text_problem
 from memlane.memory_graph.timeutil import parse_time
 
 if TYPE_CHECKING:
     from memlane.memory_graph.memory import Memory
 
-_ID = re.compile(ID_PATTERN)
-
 TimeArg = str | datetime | None
-
-
-def check_id(value: str, what: str) -> str:
-    """An id that may go to a store, or :class:`InputError` naming ``what``."""
-    if not isinstance(value, str) or not _ID.match(value):
-        raise InputError(f"not a valid id: {value!r}", where=what)
-    return value
 
 
 def opt_time(value: TimeArg, what: str) -> datetime | None:

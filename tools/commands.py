@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.errors import ConflictError, InputError, NotFoundError
+from memlane.memory_graph.ids import check_id, check_user_id
+from memlane.memory_graph.limits import MAX_NOTE_CHARS, MAX_VALUE_CHARS
 from memlane.memory_graph.model import (
     Entity,
     Episode,
@@ -27,22 +29,19 @@ from memlane.memory_graph.model import (
     fact_id_for,
     normalise_name,
 )
-from memlane.memory_graph.reconcile import check_user_id
 from memlane.memory_graph.retrieval.index import episode_index_texts
-from memlane.tools._common import check_id, check_text, entity_names
+from memlane.tools._common import check_text, entity_names
 from memlane.tools.models import Corrected, EpisodeView, FactView, Forgotten, Remembered
 
 if TYPE_CHECKING:
     from memlane.memory_graph.memory import Memory
 
-__all__ = ["MAX_NOTE_CHARS", "MAX_VALUE_CHARS", "correct", "forget", "remember"]
+__all__ = ["correct", "forget", "remember"]
 
 log = logging.getLogger(__name__)
 
 # A note's text is also its value (so two different notes never count as one restated
 # value), and a fact's value holds at most 1000 characters.
-MAX_NOTE_CHARS = 1000
-MAX_VALUE_CHARS = 1000
 REMEMBER_SESSION = "memlane.remember"
 CORRECT_SESSION = "memlane.corrections"
 
@@ -69,6 +68,7 @@ async def remember(memory: Memory, user_id: str, statement: str) -> Remembered:
         user_id: whose memory.
         statement: what to remember, as one sentence ("My locker code is 4512").
     """
+    check_user_id(user_id)
     text = check_text(statement, "statement", MAX_NOTE_CHARS)
     now = memory.clock()
     episode = _request(user_id, REMEMBER_SESSION, now, f"Remember: {text}", key=text)

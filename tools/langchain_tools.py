@@ -12,7 +12,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel
 
 from memlane.memory_graph.errors import MemlaneError
-from memlane.tools._common import check_id
+from memlane.memory_graph.ids import check_id
 from memlane.tools.specs import TOOL_SPECS, ToolSpec
 
 if TYPE_CHECKING:

@@ -13,6 +13,12 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from memlane.memory_graph.limits import (
+    MAX_NAME_CHARS,
+    MAX_PREDICATE_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_TIME_CHARS,
+)
 from memlane.memory_graph.model import Entity, Episode, Fact, FactKind, Polarity
 
 __all__ = [
@@ -230,13 +236,57 @@ class Export(_View):
             yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
+GRAPH_NODES = 120
+"""Nodes (and facts) a graph view shows by default: enough to read, few to lay out at once."""
+MAX_GRAPH_NODES = 2_000
+
+
+class GraphFilter(BaseModel):
+    """Which part of the user's graph to show (every filter optional, all must hold)."""
+
+    since: str | None = Field(
+        default=None, max_length=MAX_TIME_CHARS, description="facts that started at or after"
+    )
+    until: str | None = Field(
+        default=None, max_length=MAX_TIME_CHARS, description="facts that started before"
+    )
+    predicate: str | None = Field(
+        default=None, max_length=MAX_PREDICATE_CHARS, description="only this predicate"
+    )
+    entity: str | None = Field(
+        default=None,
+        max_length=MAX_NAME_CHARS,
+        description="only facts touching this entity (its name or id)",
+    )
+    q: str | None = Field(
+        default=None,
+        max_length=MAX_QUERY_CHARS,
+        description="words that must all appear in the fact (statement or names)",
+    )
+    limit: int = Field(
+        default=GRAPH_NODES,
+        ge=1,
+        le=MAX_GRAPH_NODES,
+        description="cap on nodes and on facts; the most relevant facts are kept",
+    )
+
+
 class GraphView(_View):
-    """The user's graph as of a time: entities (nodes) and the facts between them (edges)."""
+    """The user's graph as of a time: entities (nodes) and the facts between them (edges).
+
+    A large graph is cut to a node budget, the most relevant facts first (see
+    ``memlane.tools.queries.graph``); ``total_facts`` counts every fact the filters matched.
+    """
 
     user_id: str
     as_of: datetime | None = None
     entities: list[EntityView]
     facts: list[FactView]
+    total_facts: int = Field(default=0, description="facts matching the filters, before the cap")
+    truncated: bool = Field(default=False, description="the node cap left facts out")
+    predicates: dict[str, int] = Field(
+        default_factory=dict, description="predicates of the facts holding then, with counts"
+    )
 
 
 class TimelineEvent(_View):

@@ -6,14 +6,16 @@ LangChain tools are thin callers of these.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from memlane.memory_graph.errors import InputError, NotFoundError
+from memlane.memory_graph.ids import check_id, check_user_id
+from memlane.memory_graph.limits import MAX_K, MAX_QUERY_CHARS
 from memlane.memory_graph.model import Fact, FactQuery
-from memlane.memory_graph.reconcile import check_user_id
 from memlane.memory_graph.timeutil import utcnow
-from memlane.tools._common import TimeArg, check_id, check_text, entity_names, opt_time
+from memlane.tools._common import TimeArg, check_text, entity_names, opt_time
 from memlane.tools.models import (
     Diff,
     EntityView,
@@ -22,6 +24,7 @@ from memlane.tools.models import (
     Export,
     FactList,
     FactView,
+    GraphFilter,
     GraphView,
     History,
     Profile,
@@ -46,8 +49,6 @@ __all__ = [
 ]
 
 KIND_ORDER = ("fact", "preference", "trait", "event")
-MAX_QUERY_CHARS = 2_000
-MAX_K = 100
 
 
 async def _views(memory: Memory, user_id: str, found: list[Fact]) -> list[FactView]:
@@ -287,24 +288,91 @@ async def diff(memory: Memory, user_id: str, since: TimeArg, until: TimeArg = No
     )
 
 
-async def graph(memory: Memory, user_id: str, as_of: TimeArg = None) -> GraphView:
+async def graph(
+    memory: Memory, user_id: str, as_of: TimeArg = None, where: GraphFilter | None = None
+) -> GraphView:
     """The user's graph now (or as of a time): the facts and the entities they connect.
+
+    Filters narrow the facts (``where``); then, when the graph has more nodes or facts than
+    the cap (``where.limit``, for each), the most relevant facts are kept: predicates take
+    turns (the most common first), and within a predicate facts touching well-connected
+    entities and recent facts come first, so the view shows every kind of thing memory holds
+    rather than the first hub's edges.
 
     Args:
         memory: the memory to read.
         user_id: whose memory.
         as_of: a time in the user's world; ``None`` means the current facts.
+        where: filters and the node cap (default: no filter, :data:`GRAPH_NODES` nodes).
     """
+    where = where or GraphFilter()
     when, found = await _holding(memory, user_id, as_of)
-    used = {i for f in found for i in (f.subject_id, f.object_id) if i}
-    entities = [e for e in await memory.entities(user_id) if e.id in used]
-    names = {e.id: e.name for e in entities}
+    all_entities = await memory.entities(user_id)
+    names = {e.id: e.name for e in all_entities}
+    predicates = Counter(f.predicate for f in found)
+    matched = _filtered(found, where, names)
+    kept = _most_relevant(matched, where.limit)
+    used = {i for f in kept for i in (f.subject_id, f.object_id) if i}
+    entities = [e for e in all_entities if e.id in used]
     return GraphView(
         user_id=user_id,
         as_of=when,
         entities=[EntityView.of(e) for e in entities],
-        facts=[FactView.of(f, names) for f in found],
+        facts=[FactView.of(f, names) for f in kept],
+        total_facts=len(matched),
+        truncated=len(kept) < len(matched),
+        predicates=dict(predicates.most_common()),
     )
+
+
+def _filtered(facts: list[Fact], where: GraphFilter, names: dict[str, str]) -> list[Fact]:
+    since = opt_time(where.since, "since")
+    until = opt_time(where.until, "until")
+    words = (where.q or "").lower().split()
+    entity = (where.entity or "").strip().lower()
+    out = []
+    for f in facts:
+        if where.predicate and f.predicate != where.predicate:
+            continue
+        if (since is not None and f.start < since) or (until is not None and f.start >= until):
+            continue
+        ends = [i for i in (f.subject_id, f.object_id) if i]
+        if entity and not any(i.lower() == entity or names.get(i, "").lower() == entity
+                              for i in ends):  # fmt: skip
+            continue
+        if words:
+            text = " ".join([f.statement, f.value or "", *(names.get(i, "") for i in ends)])
+            if not all(w in text.lower() for w in words):
+                continue
+        out.append(f)
+    return out
+
+
+def _most_relevant(facts: list[Fact], max_nodes: int) -> list[Fact]:
+    degree = Counter(i for f in facts for i in {f.subject_id, f.object_id} if i)
+    by_predicate: dict[str, list[Fact]] = {}
+    for f in facts:
+        by_predicate.setdefault(f.predicate, []).append(f)
+    queues = [
+        sorted(group, key=lambda f: (-degree[f.object_id or ""], -f.start.timestamp(), f.id))
+        for _, group in sorted(by_predicate.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    ]
+    kept: list[Fact] = []
+    nodes: set[str] = set()
+    for rank in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if rank >= len(queue):
+                continue
+            f = queue[rank]
+            # A literal value is drawn as a node of its own.
+            ends = {f.subject_id, f.object_id or f"value:{f.id}"}
+            if len(nodes | ends) > max_nodes:
+                continue
+            nodes |= ends
+            kept.append(f)
+            if len(kept) == max_nodes:  # as many edges as nodes: a graph, not a hairball
+                return kept
+    return kept
 
 
 async def timeline(memory: Memory, user_id: str, limit: int = 200) -> Timeline:

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from memlane.memory_graph.model import ID_PATTERN
+from memlane.memory_graph.ids import ID_PATTERN
+from memlane.memory_graph.limits import MAX_K, MAX_NOTE_CHARS, MAX_QUERY_CHARS, MAX_VALUE_CHARS
+from memlane.memory_graph.model import TEXT_PATTERN
 from memlane.tools import commands, queries
-from memlane.tools.commands import MAX_NOTE_CHARS, MAX_VALUE_CHARS
 from memlane.tools.models import (
     Corrected,
     Diff,
@@ -29,7 +30,6 @@ from memlane.tools.models import (
     Remembered,
     SearchResult,
 )
-from memlane.tools.queries import MAX_K, MAX_QUERY_CHARS
 
 if TYPE_CHECKING:
     from memlane.memory_graph.memory import Memory
@@ -83,15 +83,30 @@ class DiffArgs(_Args):
     )
 
 
+# Text fields carry the model's text rule (no control characters) as a schema pattern, so
+# the HTTP API, which takes these same models as request bodies, documents it too.
+
+
 class RememberArgs(_Args):
     statement: str = Field(
-        min_length=1, max_length=MAX_NOTE_CHARS, description="what to remember, one sentence"
+        min_length=1,
+        max_length=MAX_NOTE_CHARS,
+        pattern=TEXT_PATTERN,
+        description="what to remember, one sentence",
     )
 
 
-class CorrectArgs(_Args):
+class ValueArgs(_Args):
+    value: str = Field(
+        min_length=1,
+        max_length=MAX_VALUE_CHARS,
+        pattern=TEXT_PATTERN,
+        description="the right value",
+    )
+
+
+class CorrectArgs(ValueArgs):
     fact_id: str = Field(pattern=ID_PATTERN, description="the id of the fact that is wrong")
-    value: str = Field(min_length=1, max_length=MAX_VALUE_CHARS, description="the right value")
 
 
 async def memory_profile(memory: Memory, user_id: str, args: ProfileArgs) -> Profile:

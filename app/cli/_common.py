@@ -16,6 +16,7 @@ from memlane.agent.bootstrap import make_registry, open_memory
 from memlane.agent.settings import Settings, read_settings
 from memlane.app.process import configure_process
 from memlane.memory_graph.errors import InputError, MemlaneError
+from memlane.memory_graph.ids import check_id, check_user_id
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -23,9 +24,12 @@ if TYPE_CHECKING:
     from memlane.memory_graph.memory import Memory
 
 __all__ = [
+    "FactIdArg",
     "JsonOption",
     "StoreOption",
     "UserArg",
+    "check_id_arg",
+    "check_user_arg",
     "emit_json",
     "load_settings",
     "make_registry",
@@ -40,7 +44,34 @@ StoreOption = typer.Option(
     None, "--store", help="store URL (sqlite:///path, falkordb://host:port/graph, neo4j://...)"
 )
 JsonOption = typer.Option(False, "--json", help="print machine-readable JSON on stdout")
-UserArg = typer.Argument(..., help="the user whose memory to read or change")
+
+
+def check_user_arg(value: str | None) -> str | None:
+    """A typer callback: the argument is a user id, or the command ends with an error."""
+    if value is None:
+        return None
+    try:
+        return check_user_id(value, where="USER")
+    except InputError as exc:
+        fail(exc)
+
+
+def check_id_arg(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """A typer callback: the argument is an id (a fact or a session), named in the error."""
+    if value is None:
+        return None
+    try:
+        return check_id(value, (param.name or "id").upper())
+    except InputError as exc:
+        fail(exc)
+
+
+UserArg = typer.Argument(
+    ..., help="the user whose memory to read or change", callback=check_user_arg
+)
+FactIdArg = typer.Argument(
+    ..., help="a fact id (from profile, facts or search)", callback=check_id_arg
+)
 
 
 def load_settings(store: str | None = None) -> Settings:

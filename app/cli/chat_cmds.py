@@ -13,14 +13,18 @@ import sys
 
 import typer
 
-from memlane.app.cli._common import StoreOption, load_settings, run
+from memlane.app.cli._common import StoreOption, check_id_arg, check_user_arg, load_settings, run
 
 __all__ = ["register"]
 
 
 def chat(
-    user: str = typer.Argument(..., help="user id (whose memory and thread)"),
-    session: str | None = typer.Option(None, "--session", help="conversation id"),
+    user: str = typer.Argument(
+        ..., help="user id (whose memory and thread)", callback=check_user_arg
+    ),
+    session: str | None = typer.Option(
+        None, "--session", help="conversation id", callback=check_id_arg
+    ),
     defer: bool | None = typer.Option(
         None, "--defer/--inline", help="write memory in the background (default: settings)"
     ),

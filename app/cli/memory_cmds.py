@@ -12,12 +12,11 @@ exit with status 2.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -28,6 +27,7 @@ from memlane.app.cli._common import (
     JsonOption,
     StoreOption,
     UserArg,
+    check_user_arg,
     emit_json,
     load_settings,
     make_registry,
@@ -37,8 +37,12 @@ from memlane.app.cli._common import (
 )
 from memlane.memory_graph.errors import InputError
 from memlane.memory_graph.files import FileKind, ingest_file, parse_file
+from memlane.memory_graph.jsonl import parse_json_line
 from memlane.tools import commands, queries
-from memlane.tools.models import Export
+from memlane.tools.models import Export, Forgotten
+
+if TYPE_CHECKING:
+    from memlane.memory_graph.memory import Memory
 
 __all__ = ["register"]
 
@@ -62,7 +66,9 @@ def ingest(
     kind: str | None = typer.Option(
         None, "--kind", help="messages or facts (default: detected per line)"
     ),
-    user: str | None = typer.Option(None, "--user", help="user of lines without user_id"),
+    user: str | None = typer.Option(
+        None, "--user", help="user of lines without user_id", callback=check_user_arg
+    ),
     extract: bool = typer.Option(
         False, "--extract", help="run the messages through the model's extraction"
     ),
@@ -231,11 +237,23 @@ def forget(
     store: str | None = StoreOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Delete everything memlane holds about USER (episodes, entities, facts, vectors)."""
+    """Delete everything memlane holds about USER (episodes, entities, facts, vectors, chat
+    threads)."""
     if not yes and not typer.confirm(f"Delete all memory of {user!r}?", default=False):
         typer.echo("aborted; nothing deleted", err=True)
         raise typer.Exit(1)
-    show(store, as_json, lambda m: commands.forget(m, user, everything=True))
+    override = load_settings(store).checkpoint_db
+
+    async def everything(memory: Memory) -> Forgotten:
+        from memlane.agent.threads import forget_threads_beside
+
+        forgotten = await commands.forget(memory, user, everything=True)
+        beside = await forget_threads_beside(memory.store, override, user)
+        if beside:
+            forgotten.deleted["checkpoints"] = forgotten.deleted.get("checkpoints", 0) + beside
+        return forgotten
+
+    show(store, as_json, everything)
 
 
 def export(
@@ -274,10 +292,12 @@ def _read_records(path: Path) -> list[tuple[int, Any]]:
             for line, raw in enumerate(fh, start=1):
                 if not raw.strip():
                     continue
+                where = f"{path}:{line}"
                 try:
-                    out.append((line, json.loads(raw.decode("utf-8"))))
-                except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                    raise InputError(f"malformed JSON: {exc}", where=f"{path}:{line}") from exc
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"not UTF-8 text (byte {exc.start})", where=where) from exc
+                out.append((line, parse_json_line(text, where=where)))
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror or exc}", where=str(path)) from exc
     return out

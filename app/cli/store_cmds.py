@@ -24,12 +24,30 @@ def _migrate(source_url: str, target_url: str, users: list[str] | None, batch: i
     return run(go)
 
 
+def _missing_file(store: object) -> str | None:
+    """What is missing when ``store`` is a SQLite file that does not exist, else None."""
+    from memlane.memory_graph.stores.sqlite import SQLiteStore
+
+    if not isinstance(store, SQLiteStore) or store.path.is_file():
+        return None
+    if store.path.exists():
+        return f"{store.path} is not a file"
+    folder = next((p for p in store.path.parents if p.exists()), None)
+    if folder != store.path.parent:
+        return f"no database at {store.path}: the directory {store.path.parent} does not exist"
+    return f"no database at {store.path}: the file does not exist"
+
+
 def _doctor(url: str) -> tuple[bool, dict]:
     async def go() -> tuple[bool, dict]:
         from memlane.memory_graph.errors import MemlaneError
         from memlane.memory_graph.stores import open_store
 
         store = open_store(url)
+        missing = _missing_file(store)
+        if missing:
+            # Opening would create the file (and its directories): a typo would look healthy.
+            return False, {"url": store.url, "ok": False, "problems": [missing], "details": {}}
         try:
             await store.open()
         except MemlaneError as exc:
@@ -84,6 +102,7 @@ def register(app: typer.Typer) -> None:
     def doctor(store: str | None = StoreOption, as_json: bool = JsonOption) -> None:
         """Check a store: can it be reached, is the schema current, are its indexes online.
 
+        Creates nothing: a SQLite file that does not exist is a problem, not a new store.
         Exits 1 and lists what is wrong when anything is.
         """
         url = load_settings(store).store

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import typer
 
-from memlane.app.cli._common import JsonOption, StoreOption, UserArg, load_settings, show
+from memlane.app.cli._common import (
+    FactIdArg,
+    JsonOption,
+    StoreOption,
+    UserArg,
+    check_id_arg,
+    check_user_arg,
+    load_settings,
+    show,
+)
 
 __all__ = ["register"]
 
@@ -46,7 +55,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def why(
         user: str = UserArg,
-        fact_id: str = typer.Argument(..., help="a fact id (from profile, facts or search)"),
+        fact_id: str = FactIdArg,
         store: str | None = StoreOption,
         as_json: bool = JsonOption,
     ) -> None:
@@ -77,7 +86,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def correct(
         user: str = UserArg,
-        fact_id: str = typer.Argument(..., help="the fact that is wrong"),
+        fact_id: str = typer.Argument(..., help="the fact that is wrong", callback=check_id_arg),
         value: str = typer.Argument(..., help="the right value"),
         store: str | None = StoreOption,
         as_json: bool = JsonOption,
@@ -88,7 +97,7 @@ def register(app: typer.Typer) -> None:
     @app.command("forget-fact")
     def forget_fact(
         user: str = UserArg,
-        fact_id: str = typer.Argument(..., help="the fact to delete"),
+        fact_id: str = typer.Argument(..., help="the fact to delete", callback=check_id_arg),
         store: str | None = StoreOption,
         as_json: bool = JsonOption,
     ) -> None:
@@ -111,7 +120,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def mcp(
-        user: str = typer.Argument(..., help="the user every tool call is scoped to"),
+        user: str = typer.Argument(
+            ..., help="the user every tool call is scoped to", callback=check_user_arg
+        ),
         store: str | None = StoreOption,
     ) -> None:
         """Run an MCP server on stdio exposing the memory tools for USER."""

@@ -62,6 +62,7 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         model="memlane/offline",
         checkpoint_db=str(tmp / "threads.db"),
         api_key=None,
+        allowed_hosts=["localhost", "testserver"],  # the Host schemathesis's ASGI client sends
     )
     yield schemathesis.openapi.from_asgi("/openapi.json", create_app(settings=config))
     shutdown_lifespans()

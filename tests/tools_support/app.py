@@ -46,7 +46,7 @@ async def served(
         agent = offline_agent(memory, tmp_path) if with_agent else None
         app = create_app(memory, agent=agent, api_key=api_key)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
             yield client, memory
     finally:
         if agent is not None:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import HashEmbedder
 from memlane.memory_graph.memory import Memory
-from memlane.memory_graph.model import Episode
+from memlane.memory_graph.model import SELF_ID, Entity, Episode, Fact, WriteSet
+from memlane.memory_graph.stores.base import GraphStore
 
-__all__ = ["StepClock", "seed_user"]
+__all__ = ["StepClock", "seed_large_user", "seed_user"]
 
 
 class StepClock:
@@ -73,3 +76,88 @@ async def seed_user(memory: Memory, user_id: str, *, name: str = "Alice") -> dic
         for (pred, obj, *_), fid in zip(drafts, report.fact_ids, strict=True):
             ids[f"{pred}:{obj}"] = fid
     return ids
+
+
+_KINDS = ("person", "place", "org", "thing", "concept")
+_PREDICATES = (
+    ("knows", "person"),
+    ("visited", "place"),
+    ("works_with", "org"),
+    ("owns", "thing"),
+    ("likes", "concept"),
+    ("reads", "thing"),
+    ("met_at", "place"),
+    ("studies", "concept"),
+)
+
+
+async def seed_large_user(store: GraphStore, user_id: str, *, facts: int = 3_000) -> int:
+    """A user with ``facts`` facts over 3 years among ~300 entities (no LLM, no reconcile):
+    eight predicates, each fact from an episode, one in ten already ended. Returns the
+    number of facts that hold now."""
+    embedder = HashEmbedder()
+    start = datetime(2022, 1, 1, tzinfo=UTC)
+    entities = [
+        Entity(
+            id=f"ent{i}",
+            user_id=user_id,
+            name=f"{_KINDS[i % len(_KINDS)].title()} {i}",
+            kind=_KINDS[i % len(_KINDS)],  # type: ignore[arg-type]
+            created_at=start,
+        )
+        for i in range(300)
+    ]
+    me = Entity(id=SELF_ID, user_id=user_id, name="Me", kind="self", created_at=start)
+    current = 0
+    batch = 300
+    for first in range(0, facts, batch):
+        episodes, made = [], []
+        for n in range(first, min(first + batch, facts)):
+            day = start + timedelta(hours=9 * n)
+            pred, _ = _PREDICATES[n % len(_PREDICATES)]
+            # Subjects: mostly the user; some facts link two other entities.
+            subject = me.id if n % 3 else entities[(n * 7) % 300].id
+            obj = entities[(n * 13 + n // 8) % 300]
+            ep = Episode(
+                id=f"big-ep{n}",
+                user_id=user_id,
+                session_id=f"s{n // 50}",
+                content=f"Note {n}: about {obj.name}",
+                occurred_at=day,
+                recorded_at=day,
+            )
+            ended = n % 10 == 0
+            current += not ended
+            made.append(
+                Fact(
+                    id=f"big-f{n}",
+                    user_id=user_id,
+                    subject_id=subject,
+                    predicate=pred,
+                    object_id=obj.id,
+                    statement=f"Fact {n}: {pred.replace('_', ' ')} {obj.name}",
+                    kind="fact",
+                    valid_at=day,
+                    invalid_at=day + timedelta(days=30) if ended else None,
+                    recorded_at=day,
+                    episode_ids=(ep.id,),
+                )
+            )
+            episodes.append(ep)
+        ents = [me, *entities] if first == 0 else []
+        await store.apply(
+            WriteSet(
+                user_id=user_id,
+                episodes=episodes,
+                entities=ents,
+                facts=made,
+                episode_vectors=_vectors(embedder, {e.id: e.content for e in episodes}),
+                entity_vectors=_vectors(embedder, {e.id: e.name for e in ents}),
+                fact_vectors=_vectors(embedder, {f.id: f.statement for f in made}),
+            )
+        )
+    return current
+
+
+def _vectors(embedder: HashEmbedder, texts: dict[str, str]) -> dict[str, Any]:
+    return dict(zip(texts, embedder.embed(list(texts.values())), strict=True)) if texts else {}

@@ -169,7 +169,9 @@ async def test_memory_routes_wait_for_the_users_deferred_chat_writes(tmp_path: P
             )
             transport = httpx.ASGITransport(app=create_app(memory, agent=agent))
             try:
-                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                async with httpx.AsyncClient(
+                    transport=transport, base_url="http://127.0.0.1"
+                ) as client:
                     await _chat_read_and_forget(client, agent)
             finally:
                 await agent.aclose()

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from memlane.app.server import RememberBody
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.errors import InputError
 from memlane.memory_graph.files import parse_file
@@ -19,6 +18,7 @@ from memlane.memory_graph.predicates import default_registry
 from memlane.memory_graph.reconcile import check_draft
 from memlane.memory_graph.timeutil import parse_time
 from memlane.tools._common import check_text
+from memlane.tools.specs import RememberArgs  # the HTTP remember body
 
 pytestmark = pytest.mark.unit
 
@@ -64,7 +64,7 @@ def _tools_ok(text: str) -> bool:
 
 def _server_ok(text: str) -> bool:
     try:
-        RememberBody(statement=text)
+        RememberArgs(statement=text)
     except ValidationError:
         return False
     return True

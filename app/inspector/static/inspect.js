@@ -6,7 +6,8 @@
   const userId = decodeURIComponent(location.pathname.replace(/^\/inspect\//, "").replace(/\/$/, ""));
   const base = "/users/" + encodeURIComponent(userId);
   const KEY = "memlane.apiKey";
-  const state = { cy: null, asOf: null, ready: false };
+  // Filters go to the server (/graph pages and caps a large graph); only the view is drawn.
+  const state = { cy: null, asOf: null, ready: false, filter: { q: "", predicate: "", entity: "", limit: "120" } };
   window.memlaneInspector = state;
 
   const $ = (id) => document.getElementById(id);
@@ -85,10 +86,11 @@
     }
     // Start every node on a circle (in a stable order) so the force layout is deterministic:
     // from coincident starting points cose separates nodes at random, and the same graph
-    // would be drawn differently on every load.
+    // would be drawn differently on every load. A bigger graph gets a bigger circle.
+    const radius = Math.max(300, nodes.length * 6);
     nodes.forEach((n, i) => {
       const angle = (2 * Math.PI * i) / nodes.length;
-      n.position = { x: 300 * Math.cos(angle), y: 300 * Math.sin(angle) };
+      n.position = { x: radius * Math.cos(angle), y: radius * Math.sin(angle) };
     });
     return nodes.concat(edges);
   }
@@ -108,21 +110,56 @@
     { selector: ":selected", style: { "line-color": "#2563eb", "target-arrow-color": "#2563eb", width: 4 } },
   ];
 
+  function graphQuery() {
+    const params = new URLSearchParams();
+    if (state.asOf) params.set("as_of", state.asOf);
+    for (const [k, v] of Object.entries(state.filter)) if (v) params.set(k, v);
+    return "?" + params.toString();
+  }
+
+  function fillPredicates(counts) {
+    const select = $("predicate");
+    const chosen = state.filter.predicate;
+    select.replaceChildren(el("option", { value: "" }, "every predicate"));
+    for (const [name, n] of Object.entries(counts)) {
+      const option = el("option", { value: name }, name + " (" + n + ")");
+      if (name === chosen) option.selected = true;
+      select.append(option);
+    }
+  }
+
   async function loadGraph() {
-    const query = state.asOf ? "?as_of=" + encodeURIComponent(state.asOf) : "";
-    const graph = await api("/graph" + query);
+    const graph = await api("/graph" + graphQuery());
     if (state.cy) state.cy.destroy();
+    const els = elements(graph);
     state.cy = cytoscape({
       container: $("graph"),
-      elements: elements(graph),
+      elements: els,
       style,
-      layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 400000, idealEdgeLength: 160, padding: 40 },
+      // Few iterations: the view is capped, and a readable layout matters more than a perfect one.
+      layout: { name: "cose", animate: false, randomize: false, nodeRepulsion: 400000, idealEdgeLength: 160,
+        padding: 40, numIter: els.length > 300 ? 300 : 1000 },
       wheelSensitivity: 0.3,
       maxZoom: 1.6,
+      hideEdgesOnViewport: els.length > 600,
     });
     state.cy.on("tap", "edge", (evt) => showWhy(evt.target.data("factId")));
+    state.cy.on("tap", "node.entity", (evt) => {
+      state.filter.entity = evt.target.id().slice(2);
+      showEntity(evt.target.data("label"));
+      loadGraph().catch((err) => showError(err.message));
+    });
+    fillPredicates(graph.predicates || {});
+    const shown = graph.facts.length;
+    const total = graph.total_facts ?? shown;
     $("summary").textContent =
-      graph.entities.length + " entities, " + graph.facts.length + " facts " + (state.asOf ? "as of " + state.asOf : "now");
+      "showing " + shown + " of " + total + " facts, " + graph.entities.length + " entities " +
+      (state.asOf ? "as of " + state.asOf : "now") + (graph.truncated ? " (most relevant first; filter to see more)" : "");
+  }
+
+  function showEntity(name) {
+    $("entity-chip").hidden = !state.filter.entity;
+    $("entity-name").textContent = name || state.filter.entity;
   }
 
   async function loadTimeline() {
@@ -185,6 +222,18 @@
   }
 
   $("user").textContent = userId;
+  $("filter-form").addEventListener("submit", (evt) => {
+    evt.preventDefault();
+    state.filter.q = $("q").value.trim();
+    state.filter.predicate = $("predicate").value;
+    state.filter.limit = $("limit").value;
+    loadGraph().catch((err) => showError(err.message));
+  });
+  $("entity-clear").addEventListener("click", () => {
+    state.filter.entity = "";
+    showEntity("");
+    loadGraph().catch((err) => showError(err.message));
+  });
   $("asof-form").addEventListener("submit", (evt) => {
     evt.preventDefault();
     state.asOf = $("asof").value || null;

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from memlane.memory_graph.errors import InputError, MemlaneError, StoreError
+from memlane.memory_graph.ids import THREAD_SEPARATOR
 from memlane.memory_graph.io import record_to_dict
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memlane.memory_graph.stores._checks import check_write_set, vector_f32
@@ -64,6 +65,29 @@ def _target(target: str) -> tuple[str, str, str]:
             f"unknown search target {target!r}; expected one of {', '.join(q.TARGETS)}",
             where="target",
         ) from None
+
+
+def _forget_threads(conn: sqlite3.Connection, user_id: str) -> int | None:
+    """Delete the user's chat threads from LangGraph's checkpoint tables, which the agent keeps
+    in this file (``memlane.agent.threads``; thread ids start ``user_id|``). Returns the
+    checkpoints deleted, or None when the file holds no threads."""
+    tables = {
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name IN ('checkpoints', 'writes')"
+        )
+    }
+    if not tables:
+        return None
+    prefix = f"{user_id}{THREAD_SEPARATOR}"
+    deleted = 0
+    for table in sorted(tables):
+        cur = conn.execute(
+            f"DELETE FROM {table} WHERE substr(thread_id, 1, ?) = ?", (len(prefix), prefix)
+        )
+        deleted += cur.rowcount if table == "checkpoints" else 0
+    return deleted
 
 
 class SQLiteStore(GraphStore):
@@ -254,6 +278,9 @@ class SQLiteStore(GraphStore):
                 ).rowcount
             # The triggers left the user's statistics at zero; the user id goes too.
             conn.execute("DELETE FROM text_stats WHERE user_id = ?", (user_id,))
+            threads = _forget_threads(conn, user_id)
+            if threads is not None:
+                counts["checkpoints"] = threads
             if any(counts.values()):
                 # Merge the FTS segments so no deleted token survives in an old segment.
                 for _, fts, _ in q.TARGETS.values():
@@ -267,11 +294,7 @@ class SQLiteStore(GraphStore):
             busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             if busy:
                 log.info("WAL checkpoint after forget deferred: other readers are active")
-        return {
-            "episodes": counts["episodes"],
-            "entities": counts["entities"],
-            "facts": counts["facts"],
-        }
+        return counts
 
     # -- reads by id / filter ----------------------------------------------------------------
     def _by_ids(

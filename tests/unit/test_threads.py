@@ -1,0 +1,114 @@
+"""Chat threads live in the SQLite store's file: forget deletes them, old checkpoints go.
+
+Real components throughout (the store, LangGraph's SQLite saver, the offline model); the
+assertions read the database file and its tables directly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from memlane.agent.api import MemoryAgent
+from memlane.agent.settings import Settings
+from memlane.agent.threads import thread_id, thread_owner_prefix
+from memlane.memory_graph.errors import InputError
+from memlane.tools import commands
+
+pytestmark = pytest.mark.unit
+
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+SECRET = "Zorblax"  # a word that appears nowhere but in maya's messages
+
+
+def _settings(tmp_path: Path, **kw: object) -> Settings:
+    return Settings(store=f"sqlite:///{tmp_path / 'memory.db'}", embedder="hash", **kw)
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def scan_files(folder: Path, needles: list[bytes]) -> dict[str, list[str]]:
+    """Every file under ``folder`` that holds any of ``needles`` (bytes), by needle."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            for needle in needles:
+                if needle in data:
+                    found.setdefault(needle.decode(), []).append(path.name)
+    return found
+
+
+async def test_threads_are_kept_in_the_store_file_and_forget_deletes_them(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    async with MemoryAgent(settings=settings) as agent:
+        for i, text in enumerate(
+            [f"My cat is called {SECRET}.", f"I live in {SECRET}ville.", "I love sushi."]
+        ):
+            result = await agent.achat("maya", text, session_id="s1", at=T0 + timedelta(days=i))
+            assert result.write_status == "committed"
+        await agent.achat("noor", "I live in Porto.", at=T0)
+        db = (await agent.memory()).store.path  # type: ignore[attr-defined]
+        threads = {r[0] for r in _rows(db, "SELECT thread_id FROM checkpoints")}
+        assert threads == {"maya|s1", "noor|default"}
+        assert not list(tmp_path.glob("*.threads.db"))  # no file beside the store
+        assert scan_files(tmp_path, [SECRET.encode()])  # the scan below can see the text
+
+        deleted = await commands.forget(await agent.memory(), "maya", everything=True)
+        assert deleted.deleted["checkpoints"] > 0
+
+    # Closed: every file of the store, byte by byte, and every table that has a thread id.
+    assert scan_files(tmp_path, [SECRET.encode(), b"maya|"]) == {}
+    assert _rows(db, "SELECT count(*) FROM checkpoints WHERE thread_id LIKE 'maya%'") == [(0,)]
+    assert _rows(db, "SELECT count(*) FROM writes WHERE thread_id LIKE 'maya%'") == [(0,)]
+    assert _rows(db, "SELECT DISTINCT thread_id FROM checkpoints") == [("noor|default",)]
+
+    # Resuming maya's session starts empty: the forgotten text is not put back in a prompt.
+    async with MemoryAgent(settings=settings) as agent:
+        await agent.achat("maya", "What is my cat called?", session_id="s1", at=T0)
+    assert scan_files(tmp_path, [SECRET.encode()]) == {}
+
+
+async def test_old_checkpoints_are_pruned_and_history_is_bounded(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, thread_history=6, thread_checkpoints=2)
+    async with MemoryAgent(settings=settings) as agent:
+        for i in range(8):
+            await agent.achat("maya", f"Message number {i}.", at=T0 + timedelta(hours=i))
+        saver = agent._res.saver  # type: ignore[union-attr]
+        state = await saver.aget_tuple({"configurable": {"thread_id": "maya|default"}})
+        db = (await agent.memory()).store.path  # type: ignore[attr-defined]
+    assert state is not None
+    history = state.checkpoint["channel_values"]["history"]
+    assert [m["content"] for m in history if m["role"] == "user"] == [
+        "Message number 5.",
+        "Message number 6.",
+        "Message number 7.",
+    ]
+    assert _rows(db, "SELECT count(*) FROM checkpoints") == [(2,)]
+
+
+def test_thread_ids_name_their_owner_unambiguously() -> None:
+    # "/" may be in a user id, so "a/b"'s threads must not look like user "a"'s.
+    assert thread_id("a/b", "s") == "a/b|s"
+    assert not thread_id("a/b", None).startswith(thread_owner_prefix("a"))
+    with pytest.raises(InputError):
+        thread_id("maya", "../x y")
+
+
+async def test_threads_in_a_file_of_their_own_are_forgotten_too(tmp_path: Path) -> None:
+    threads = tmp_path / "elsewhere" / "threads.db"
+    settings = _settings(tmp_path, checkpoint_db=str(threads))
+    async with MemoryAgent(settings=settings) as agent:
+        await agent.achat("maya", f"My cat is called {SECRET}.", at=T0)
+        await agent.achat("noor", "I live in Porto.", at=T0)
+        assert scan_files(threads.parent, [SECRET.encode()])
+        await commands.forget(await agent.memory(), "maya", everything=True)
+        assert await agent.forget_threads("maya") > 0
+    assert scan_files(tmp_path, [SECRET.encode(), b"maya|"]) == {}
+    assert _rows(threads, "SELECT DISTINCT thread_id FROM checkpoints") == [("noor|default",)]
