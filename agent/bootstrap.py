@@ -40,10 +40,13 @@ def make_registry(settings: Settings) -> PredicateRegistry:
 
 
 def make_embedder_for(settings: Settings, name: str | None = None) -> Embedder:
-    """The embedder the settings name (or ``name``), at the settings' precision."""
+    """The embedder the settings name (or ``name``), at the settings' precision and with
+    their thread tuning (``embed_threads``; unset leaves torch's threads alone)."""
     from memlane.memory_graph.embedding.models import make_embedder
 
-    return make_embedder(name or settings.embedder, settings.embed_precision)
+    return make_embedder(
+        name or settings.embedder, settings.embed_precision, settings.embed_threads
+    )
 
 
 def build_memory(

@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         description="embedding precision: 'bf16' embeds ~2.3x faster where "
         "the CPU has native bfloat16 (cosine >= 0.9999 to fp32); 'auto' uses it there only",
     )
+    embed_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="opt-in thread tuning: torch threads for small embedding calls (bulk "
+        "calls time this against all cores); unset leaves torch's threads to the process "
+        "(memlane's CLI and server default it to half the cores)",
+    )
     retrieval_preset: str = Field(default="balanced", description="named retrieval preset")
     context_tokens: int = Field(default=1200, ge=100, le=32_000)
     defer_writes: bool = Field(default=False, description="write memory in a background queue")

