@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from tqdm import tqdm
 
+from memlane.evals.answer_check import AnswerMatch, answer_in_context
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.errors import InputError
@@ -94,6 +95,7 @@ class Question:
     question: str
     category: int
     evidence: list[str]
+    answer: str = ""
 
 
 @dataclass
@@ -187,7 +189,12 @@ def _conversation(sample: object, index: int, now: datetime) -> Conversation:
                     )
                 )
     questions = [
-        Question(str(q.get("question", "")), int(q["category"]), evidence_ids(q["evidence"]))
+        Question(
+            str(q.get("question", "")),
+            int(q["category"]),
+            evidence_ids(q["evidence"]),
+            str(q.get("answer") or ""),
+        )
         for q in sample.get("qa") or []
         if isinstance(q, dict)
         and q.get("category") in CATEGORIES
@@ -230,17 +237,32 @@ class LocomoResult:
     per_category: dict[int, dict[int, list[float]]] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     context_tokens: list[int] = field(default_factory=list)
+    tokens_by_category: dict[int, list[int]] = field(default_factory=dict)
+    answers: dict[int, list[AnswerMatch]] = field(default_factory=dict)
     ingest_seconds: float = 0.0
     episodes: int = 0
     facts: int = 0
 
-    def add(self, category: int, ranked: list[str], evidence: list[str]) -> None:
+    def add(
+        self,
+        category: int,
+        ranked: list[str],
+        evidence: list[str],
+        *,
+        answer: AnswerMatch | None = None,
+        tokens: int | None = None,
+    ) -> None:
         self.n_questions += 1
         gold = set(evidence)
         for k in self.ks:
             got = len(gold & set(ranked[:k])) / len(gold)
             self.recall_sum[k] = self.recall_sum.get(k, 0.0) + got
             self.per_category.setdefault(category, {}).setdefault(k, []).append(got)
+        if answer is not None:
+            self.answers.setdefault(category, []).append(answer)
+        if tokens is not None:
+            self.context_tokens.append(tokens)
+            self.tokens_by_category.setdefault(category, []).append(tokens)
 
     def to_dict(self) -> dict[str, Any]:
         n = max(self.n_questions, 1)
@@ -258,9 +280,14 @@ class LocomoResult:
                     "name": CATEGORY_NAMES.get(cat, str(cat)),
                     "n": len(next(iter(by_k.values()))),
                     "recall_at": {str(k): round(statistics.fmean(v), 4) for k, v in by_k.items()},
+                    "answer_in_context": _answer_scores(self.answers.get(cat, [])),
+                    "context_tokens_median": _median(self.tokens_by_category.get(cat, [])),
                 }
                 for cat, by_k in sorted(self.per_category.items())
             },
+            "answer_in_context": _answer_scores(
+                [m for matches in self.answers.values() for m in matches]
+            ),
             "latency_ms": {
                 "p50": round(_percentile(lat, 50), 2),
                 "p95": round(_percentile(lat, 95), 2),
@@ -276,6 +303,22 @@ class LocomoResult:
                 "seconds": round(self.ingest_seconds, 2),
             },
         }
+
+
+def _median(values: Sequence[int]) -> float:
+    return float(statistics.median(values)) if values else 0.0
+
+
+def _answer_scores(matches: Sequence[AnswerMatch]) -> dict[str, Any]:
+    """The share of scorable questions whose whole gold answer is in the context, and the
+    mean share of answer parts found (see :mod:`memlane.evals.answer_check`)."""
+    scored = [m for m in matches if m.scored]
+    n = max(len(scored), 1)
+    return {
+        "n_scored": len(scored),
+        "complete": round(sum(m.complete for m in scored) / n, 4),
+        "parts": round(sum(m.found / m.parts for m in scored) / n, 4),
+    }
 
 
 def _percentile(values: Sequence[float], pct: float) -> float:
@@ -331,8 +374,13 @@ async def run_locomo(
             t0 = time.perf_counter()
             context = await memory.recall(conv.user_id, q.question, token_budget=token_budget)
             result.latencies_ms.append((time.perf_counter() - t0) * 1000)
-            result.context_tokens.append(context.tokens)
-            result.add(q.category, context.ranked_episode_ids(), q.evidence)
+            result.add(
+                q.category,
+                context.ranked_episode_ids(),
+                q.evidence,
+                answer=answer_in_context(q.answer, context.text) if q.answer else None,
+                tokens=context.tokens,
+            )
             bar.update()
     bar.close()
     return result
