@@ -29,6 +29,7 @@ from memlane.app.cli._common import (
     UserArg,
     check_user_arg,
     emit_json,
+    fail,
     load_settings,
     make_registry,
     open_memory,
@@ -173,7 +174,13 @@ def _ingest_extracting(
 
 def recall(
     user: str = UserArg,
-    query: str = typer.Argument(..., help="what to recall for"),
+    query: str | None = typer.Argument(None, help="what to recall for (or --queries FILE)"),
+    queries_file: Path | None = typer.Option(
+        None,
+        "--queries",
+        help="a file of queries, one a line ('-': stdin): the model loads once and each "
+        "query prints one line (one JSON line each with --json)",
+    ),
     as_of: str | None = typer.Option(None, "--as-of", help="recall the world as of this date"),
     preset: str | None = typer.Option(None, "--preset", help="retrieval preset (fast, ...)"),
     tokens: int | None = typer.Option(None, "--tokens", help="token budget of the context"),
@@ -182,25 +189,54 @@ def recall(
 ) -> None:
     """Recall what memlane knows that is relevant to QUERY, as the agent would."""
     settings = load_settings(store)
-    if not query.strip():
-        typer.echo("error [invalid_input]: query: the query is empty; ask something", err=True)
-        raise typer.Exit(2)
+    if queries_file is not None:
+        if query is not None:
+            fail(InputError("give a QUERY or --queries FILE, not both", where="query"))
+        asked = _read_queries(queries_file)
+    elif query is None or not query.strip():
+        fail(InputError("the query is empty; ask something", where="query"))
+    else:
+        asked = [query]
 
-    async def go() -> Any:
+    async def go() -> list[Any]:
         async with open_memory(settings) as memory:
-            return await memory.recall(
-                user,
-                query,
-                as_of=as_of,
-                preset=preset,
-                token_budget=tokens or settings.context_tokens,
-            )
+            out = []
+            for text in asked:
+                ctx = await memory.recall(
+                    user,
+                    text,
+                    as_of=as_of,
+                    preset=preset,
+                    token_budget=tokens or settings.context_tokens,
+                )
+                if queries_file is not None:  # stream: a long batch shows progress
+                    _print_context(ctx, as_json, one_line=True)
+                out.append(ctx)
+            return out
 
-    ctx = run(go)
+    found = run(go)
+    if queries_file is None:
+        _print_context(found[0], as_json, one_line=False)
+
+
+def _read_queries(path: Path) -> list[str]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(InputError(f"cannot read the queries file: {exc.strerror}", where=str(path)))
+    asked = [line.strip() for line in text.splitlines() if line.strip()]
+    if not asked:
+        fail(InputError("the queries file holds no query", where=str(path)))
+    return asked
+
+
+def _print_context(ctx: Any, as_json: bool, *, one_line: bool) -> None:
     if as_json:
         emit_json(ctx.model_dump(mode="json"))
         return
     console = _console()
+    if one_line:
+        console.print(f"[bold]{ctx.query}[/]")
     console.print(ctx.text or "[dim](nothing relevant remembered)[/]", markup=not ctx.text)
     console.print(
         f"[dim]{len(ctx.facts)} facts, {len(ctx.episodes)} episodes, {ctx.tokens} tokens[/]"

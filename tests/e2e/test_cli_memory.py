@@ -117,6 +117,19 @@ def test_memory_commands_end_to_end(cli, tmp_path: Path) -> None:  # type: ignor
     )
     assert "Ana lives in Paris" in [f["fact"]["statement"] for f in past["facts"]]
     assert "Berlin" in cli("recall", "ana", "where does ana live")
+    # The batch form: one JSON line per query, in order, from one process.
+    batch = tmp_path / "queries.txt"
+    batch.write_text("Where does Ana live now?\n\nWhere did Ana live?\n", encoding="utf-8")
+    lines = cli("recall", "ana", "--queries", str(batch), "--json").splitlines()
+    assert [json.loads(line)["query"] for line in lines] == [
+        "Where does Ana live now?",
+        "Where did Ana live?",
+    ]
+    assert json.loads(lines[0])["facts"][0]["fact"]["statement"] == "Ana moved to Berlin"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    assert "holds no query" in cli("recall", "ana", "--queries", str(empty), code=2)
+    assert "not both" in cli("recall", "ana", "hi", "--queries", str(batch), code=2)
 
     # export -> import into another store -> identical export
     exported = tmp_path / "ana.jsonl"
