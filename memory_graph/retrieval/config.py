@@ -33,6 +33,11 @@ class RetrievalConfig(BaseModel):
         default=0.5, ge=0, description="weight of fact legs relative to episode legs"
     )
     w_graph: float = Field(default=0.3, ge=0, description="weight of the PageRank leg")
+    w_unnamed: float = Field(
+        default=0.0,
+        ge=0,
+        description="weight of the vector legs of the query without its proper names",
+    )
     # -- graph expansion ---------------------------------------------------------------------
     expand: bool = True
     hops: int = Field(default=2, ge=0, le=3)
@@ -65,6 +70,12 @@ class RetrievalConfig(BaseModel):
     session_window: int = Field(default=100, ge=1, le=10_000)
     dedup_jaccard: float = Field(default=0.9, gt=0, le=1)
     # -- output ------------------------------------------------------------------------------
+    profile_predicates: tuple[str, ...] = Field(
+        default=("name", "age", "gender", "lives_in", "works_at", "job_title"),
+        description="the user's current facts of these predicates head the context, outside "
+        "the ranked slots",
+    )
+    max_profile: int = Field(default=6, ge=0, le=20)
     max_facts: int = Field(default=20, ge=0, le=500)
     max_episodes: int = Field(default=20, ge=0, le=500)
     max_superseded: int = Field(default=5, ge=0, le=100)

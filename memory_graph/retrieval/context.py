@@ -60,6 +60,9 @@ class MemoryContext(BaseModel):
     user_id: str
     query: str
     as_of: datetime | None = None
+    profile: list[ContextFact] = Field(
+        default_factory=list, description="who the user is: the header, not ranked"
+    )
     facts: list[ContextFact] = Field(default_factory=list)
     superseded: list[ContextFact] = Field(default_factory=list)
     episodes: list[ContextEpisode] = Field(default_factory=list)
@@ -108,37 +111,46 @@ def episode_line(ce: ContextEpisode, snippet_chars: int) -> str:
 
 
 def render(
+    profile: list[ContextFact],
     facts: list[ContextFact],
     superseded: list[ContextFact],
     episodes: list[ContextEpisode],
     *,
     token_budget: int,
     snippet_chars: int,
-) -> tuple[list[ContextFact], list[ContextFact], list[ContextEpisode], str, int]:
-    """Pick the best items that fit ``token_budget`` and render them in three sections.
+) -> tuple[list[ContextFact], list[ContextFact], list[ContextFact], list[ContextEpisode], str, int]:
+    """Pick the best items that fit ``token_budget`` and render them in four sections.
 
-    Items are taken in one merged order of score (facts and episodes compete), so a strong
-    episode is not crowded out by weak facts. Superseded facts follow the current fact they
-    explain and are dropped first.
+    The profile (who the user is) comes first and is paid for first. Then items are taken in
+    one merged order of score (facts and episodes compete), so a strong episode is not
+    crowded out by weak facts. Superseded facts follow the current fact they explain and are
+    dropped first.
 
     Returns:
-        The facts, superseded facts and episodes that fit, the text, and its token count.
+        The profile facts, facts, superseded facts and episodes that fit, the text, and its
+        token count.
     """
     headers = {
+        "profile": "About the user:",
         "facts": "Known facts (validity):",
         "superseded": "No longer true:",
         "episodes": "From conversations:",
     }
-    ranked: list[tuple[float, str, int]] = [(cf.score, "facts", i) for i, cf in enumerate(facts)]
-    ranked += [(ce.score, "episodes", i) for i, ce in enumerate(episodes)]
-    ranked.sort(key=lambda t: -t[0])
+    ranked: list[tuple[float, str, int]] = [(0.0, "profile", i) for i in range(len(profile))]
+    ranked += sorted(
+        [(cf.score, "facts", i) for i, cf in enumerate(facts)]
+        + [(ce.score, "episodes", i) for i, ce in enumerate(episodes)],
+        key=lambda t: -t[0],
+    )
     # Superseded facts rank just below the weakest chosen current fact.
     ranked += [(-1.0, "superseded", i) for i in range(len(superseded))]
 
-    chosen: dict[str, list[int]] = {"facts": [], "superseded": [], "episodes": []}
+    chosen: dict[str, list[int]] = {"profile": [], "facts": [], "superseded": [], "episodes": []}
     used = 0
     for _, section, i in ranked:
-        if section == "facts":
+        if section == "profile":
+            line = fact_line(profile[i])
+        elif section == "facts":
             line = fact_line(facts[i])
         elif section == "superseded":
             line = fact_line(superseded[i])
@@ -150,10 +162,13 @@ def render(
         chosen[section].append(i)
         used += cost
 
+    kept_profile = [profile[i] for i in sorted(chosen["profile"])]
     kept_facts = [facts[i] for i in sorted(chosen["facts"])]
     kept_old = [superseded[i] for i in sorted(chosen["superseded"])]
     kept_eps = [episodes[i] for i in sorted(chosen["episodes"])]
     blocks: list[str] = []
+    if kept_profile:
+        blocks.append("\n".join([headers["profile"], *(fact_line(cf) for cf in kept_profile)]))
     if kept_facts:
         blocks.append("\n".join([headers["facts"], *(fact_line(cf) for cf in kept_facts)]))
     if kept_old:
@@ -164,4 +179,4 @@ def render(
         lines = [episode_line(ce, snippet_chars) for ce in story]
         blocks.append("\n".join([headers["episodes"], *lines]))
     text = "\n\n".join(blocks)
-    return kept_facts, kept_old, kept_eps, text, count_tokens(text)
+    return kept_profile, kept_facts, kept_old, kept_eps, text, count_tokens(text)

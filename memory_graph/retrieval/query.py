@@ -22,9 +22,11 @@ __all__ = [
     "asks_about_past",
     "date_window",
     "episode_index_text",
+    "hint_table",
     "mentions",
     "name_ngrams",
     "predicate_hints",
+    "without_names",
 ]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
@@ -47,6 +49,7 @@ _PAST = re.compile(
     r"\b(used to|before|previous(ly)?|former(ly)?|earlier|originally|at first|back (then|when)"
     r"|last (year|month|week|summer|winter|spring|fall|autumn|time)|ago|when did|history"
     r"|in the past|anymore|no longer|(has|have|did) .{0,30}chang|was .{0,40} (then|at the time)"
+    r"|what did .{0,40}\bdo|worked|lived"
     r"|(19|20)\d\d)\b",
     re.IGNORECASE,
 )
@@ -157,6 +160,15 @@ def name_ngrams(text: str, *, max_n: int = 3, limit: int = 60) -> list[str]:
     return list(dict.fromkeys(out))[:limit]
 
 
+def without_names(text: str) -> str:
+    """The query with its proper names taken out ("What do Melanie's kids like?" -> "What do
+    kids like?"): a name pulls a vector search toward everything its person said, the rest
+    toward what was said about the question's subject."""
+    words = words_of(text)
+    kept = [w for i, w in enumerate(words) if i == 0 or not w[:1].isupper() or w.isupper()]
+    return " ".join(kept) if len(kept) < len(words) else ""
+
+
 def mentions(text: str, name: str) -> bool:
     """True when ``name`` occurs in ``text`` as whole words (case-insensitive)."""
     name = name.strip()
@@ -197,6 +209,9 @@ def episode_index_text(episode: Episode, previous: Episode | None = None) -> str
     return f"{before}\n{own}"
 
 
+# Question words that name a predicate no statement would use ("how old am I" -> age).
+_QUESTION_WORDS = {"old": "age", "born": "birthday", "job": "job_title"}
+
 _LINK_WORDS = frozenset({"in", "at", "of", "to", "has", "is", "for", "with", "by"})
 
 
@@ -217,26 +232,49 @@ def _meaning(registry: PredicateRegistry, word: str) -> str | None:
         return None
 
 
-def predicate_hints(words: tuple[str, ...] | list[str], registry: PredicateRegistry) -> set[str]:
-    """Predicates the query's words name, through the registry: names, synonyms ("sister" ->
-    has_sibling) and antonyms ("dislikes" -> likes, whose negative facts hold dislikes), and
-    the content words of all those names ("live" -> lives_in, "sisters" -> has_sibling,
-    "dislike" and "hate" -> likes)."""
-    lowered = [w.casefold() for w in words]
-    hints: set[str] = set()
-    for word in [*lowered, *(f"{a}_{b}" for a, b in itertools.pairwise(lowered))]:
-        name = _meaning(registry, word)
-        if name is not None:
-            hints.add(name)
-    stems = {_stem(w) for w in lowered if w not in _STOP or w in {"live", "work"}}
+def hint_table(registry: PredicateRegistry) -> dict[str, frozenset[str]]:
+    """Stem of each content word of every predicate name, synonym and antonym -> the
+    predicates it names. Built once per registry (see :func:`predicate_hints`)."""
     named: dict[str, str | None] = {name: name for name in registry.specs}
     named.update(
         (term, _meaning(registry, term)) for term in (*registry.antonyms, *registry.synonyms)
     )
+    table: dict[str, set[str]] = {}
     for name, meaning in named.items():
         if meaning is None:
             continue
-        parts = [p for p in name.split("_") if p not in _LINK_WORDS]
-        if parts and any(_stem(p) in stems for p in parts):
-            hints.add(meaning)
+        for part in name.split("_"):
+            if part not in _LINK_WORDS:
+                table.setdefault(_stem(part), set()).add(meaning)
+    return {stem: frozenset(names) for stem, names in table.items()}
+
+
+def predicate_hints(
+    words: tuple[str, ...] | list[str],
+    registry: PredicateRegistry,
+    table: dict[str, frozenset[str]] | None = None,
+) -> set[str]:
+    """Predicates the query's words name, through the registry: names, synonyms ("sister" ->
+    has_sibling) and antonyms ("dislikes" -> likes, whose negative facts hold dislikes), and
+    the content words of all those names ("live" -> lives_in, "sisters" -> has_sibling,
+    "dislike" and "hate" -> likes).
+
+    Args:
+        words: the query's words.
+        registry: the predicate registry.
+        table: :func:`hint_table` of ``registry``, when the caller keeps one (a recall
+            should not rebuild it per query).
+    """
+    lowered = [w.casefold() for w in words]
+    hints: set[str] = {_QUESTION_WORDS[w] for w in lowered if w in _QUESTION_WORDS}
+    for word in [*lowered, *(f"{a}_{b}" for a, b in itertools.pairwise(lowered))]:
+        name = _meaning(registry, word)
+        if name is not None:
+            hints.add(name)
+    content = [w for w in lowered if w not in _STOP or w in {"live", "work"}]
+    # A short plural ("pets") is below _stem's length floor; its singular names it too.
+    stems = {_stem(w) for w in content} | {w[:-1] for w in content if len(w) > 3 and w[-1] == "s"}
+    parts = table if table is not None else hint_table(registry)
+    for stem in stems:
+        hints.update(parts.get(stem, ()))
     return hints

@@ -23,7 +23,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import networkx as nx
 import numpy as np
 
 from memlane.memory_graph.embedding.port import Embedder, embed_off_loop
@@ -41,10 +40,13 @@ from memlane.memory_graph.retrieval.fusion import Scores, dedup, overlaps, recen
 from memlane.memory_graph.retrieval.query import (
     QueryInfo,
     analyse_query,
+    hint_table,
     mentions,
     name_ngrams,
     predicate_hints,
+    without_names,
 )
+from memlane.memory_graph.retrieval.walk import personalised_pagerank
 from memlane.memory_graph.stores.base import GraphStore
 
 __all__ = [
@@ -75,6 +77,7 @@ class _Call:
     names: dict[str, str] = field(default_factory=dict)
     hints: set[str] = field(default_factory=set)
     lend: dict[str, float] = field(default_factory=dict)
+    profile: list[Fact] = field(default_factory=list)
 
     @property
     def past_view(self) -> bool:
@@ -102,6 +105,7 @@ class Retriever:
         self.embedder = embedder
         self.registry = registry or default_registry()
         self.config = config or PRESETS["balanced"]
+        self._hints = hint_table(self.registry)
 
     async def recall(
         self,
@@ -126,9 +130,11 @@ class Retriever:
         # BLAS and torch threads are the host's to set (the application layer may tune them
         # at start-up); the query is embedded in a worker thread so the loop keeps serving.
         call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of)
-        call.hints = predicate_hints(call.info.words, self.registry)
-        vector = (await embed_off_loop(self.embedder, [query]))[0]
-        await self._candidates(call, vector)
+        call.hints = predicate_hints(call.info.words, self.registry, self._hints)
+        unnamed = without_names(query) if self.config.w_unnamed > 0 else ""
+        # One embedder call for both texts: a second call would cost a second forward pass.
+        vectors = await embed_off_loop(self.embedder, [query, unnamed] if unnamed else [query])
+        await self._candidates(call, vectors[0], vectors[1] if unnamed else None)
         if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
             await self._expand(call)
         call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, as_of)}
@@ -136,19 +142,40 @@ class Retriever:
         current, superseded = self._rank_facts(call)
         await self._rank_episodes(call, current)
         history = await self._history(call, current)
+        current = [*await self._missing_current(call, current), *current]
         return self._context(call, query, current, [*history, *superseded], token_budget)
 
     # -- 1. candidates -----------------------------------------------------------------------
-    async def _candidates(self, call: _Call, vector: np.ndarray) -> None:
+    async def _candidates(
+        self, call: _Call, vector: np.ndarray, unnamed: np.ndarray | None
+    ) -> None:
         cfg, store, uid, text = self.config, self.store, call.user_id, call.info.text
         use_eps = cfg.include_episodes
-        fact_vec, fact_txt, ep_vec, ep_txt, linked = await asyncio.gather(
+        own = FactQuery(
+            subject_id=SELF_ID, as_of=call.as_of, current_only=call.as_of is None, limit=200
+        )
+        fact_vec, fact_txt, ep_vec, ep_txt, linked, mine = await asyncio.gather(
             store.search_vector(uid, "fact", vector, cfg.fact_vector_k),
             store.search_text(uid, "fact", text, cfg.fact_text_k),
             store.search_vector(uid, "episode", vector, cfg.episode_vector_k if use_eps else 0),
             store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
             store.find_entities(uid, name_ngrams(text)),
+            store.find_facts(uid, own) if cfg.max_profile > 0 else _nothing(),
         )
+        if unnamed is not None:
+            more_facts, more_eps = await asyncio.gather(
+                store.search_vector(uid, "fact", unnamed, cfg.fact_vector_k),
+                store.search_vector(
+                    uid, "episode", unnamed, cfg.episode_vector_k if use_eps else 0
+                ),
+            )
+            w = cfg.w_unnamed
+            call.facts.add_leg([h.id for h in more_facts], cfg.w_fact * w, cfg.rrf_k, "unnamed")
+            call.eps.add_leg([h.id for h in more_eps], w, cfg.rrf_k, "unnamed")
+        order = {p: i for i, p in enumerate(cfg.profile_predicates)}
+        wanted = [f for f in mine if f.predicate in order and not f.is_retracted]
+        wanted.sort(key=lambda f: (order[f.predicate], -f.start.timestamp(), f.id))
+        call.profile = wanted[: cfg.max_profile]
         call.facts.add_leg([h.id for h in fact_vec], cfg.w_fact * cfg.w_vector, cfg.rrf_k, "vector")
         call.facts.add_leg([h.id for h in fact_txt], cfg.w_fact * cfg.w_text, cfg.rrf_k, "text")
         call.eps.add_leg([h.id for h in ep_vec], cfg.w_vector, cfg.rrf_k, "vector")
@@ -180,12 +207,13 @@ class Retriever:
             relational = f.predicate in call.hints and f.subject_id in call.linked
             if relational and f.object_id and (f.is_current or call.past_view):
                 call.linked.add(f.object_id)
-        graph = nx.Graph()
+        edges: list[tuple[tuple[str, str], tuple[str, str]]] = []
         for f in call.pool.values():
             if not f.is_retracted:
-                graph.add_edge(("f", f.id), ("e", f.subject_id))
+                edges.append((("f", f.id), ("e", f.subject_id)))
                 if f.object_id:
-                    graph.add_edge(("f", f.id), ("e", f.object_id))
+                    edges.append((("f", f.id), ("e", f.object_id)))
+        graph = {node for edge in edges for node in edge}
         personal: dict[tuple[str, str], float] = {}
         # Named and relationally linked entities seed the walk more than the search hits do;
         # the user themself is linked by any "I"/"my" and touches everything, so less.
@@ -198,8 +226,8 @@ class Retriever:
             personal[("f", fid)] = facts.score[fid] / total
         if not personal:
             return
-        ranks = nx.pagerank(
-            graph, alpha=cfg.pagerank_alpha, personalization=personal, max_iter=50, tol=1e-4
+        ranks = personalised_pagerank(
+            edges, personal, alpha=cfg.pagerank_alpha, max_iter=50, tol=1e-4
         )
         ranked = sorted(
             (node[1] for node in ranks if node[0] == "f" and ranks[node] > 0),
@@ -209,13 +237,13 @@ class Retriever:
             return
         # By PageRank mass, not rank: the many spokes of a hub (every note about a person)
         # share its mass and gain little, while a fact at the end of a named path gains much.
-        top = ranks[("f", ranked[0])]
+        peak = ranks[("f", ranked[0])]
         for fid in ranked:
-            facts.add(fid, cfg.w_graph * (ranks[("f", fid)] / top) / (cfg.rrf_k + 1), "graph")
+            facts.add(fid, cfg.w_graph * (ranks[("f", fid)] / peak) / (cfg.rrf_k + 1), "graph")
 
     async def _load_names(self, call: _Call) -> None:
         wanted: set[str] = set()
-        for f in call.pool.values():
+        for f in [*call.pool.values(), *call.profile]:
             wanted.update(e for e in (f.subject_id, f.object_id) if e and e not in call.names)
         if wanted:
             for e in await self.store.get_entities(call.user_id, sorted(wanted)):
@@ -225,6 +253,16 @@ class Retriever:
     def _rank_facts(self, call: _Call) -> tuple[list[str], list[str]]:
         """Validity, mention, date and recency factors; split current from superseded."""
         cfg, facts, window = self.config, call.facts, call.info.window
+        # The query names a linked subject's predicate ("my diet", "my sister"): those facts
+        # answer it, whether or not their wording matched the query's, so they join as a leg
+        # of their own (current first) before the factors below.
+        named = [
+            f
+            for f in call.pool.values()
+            if f.subject_id in call.linked and f.predicate in call.hints
+        ]
+        named.sort(key=lambda f: (not f.is_current, -f.start.timestamp(), f.id))
+        facts.add_leg([f.id for f in named], cfg.w_fact * cfg.w_text, cfg.rrf_k, "predicate")
         facts.keep(call.pool)
         reference = call.as_of or max((f.start for f in call.pool.values()), default=None)
         current: list[str] = []
@@ -336,6 +374,38 @@ class Retriever:
             await self._load_names(call)
         return out
 
+    async def _missing_current(self, call: _Call, current: list[str]) -> list[str]:
+        """Ended values of a functional predicate the query names, for a linked subject that
+        has no current one ("what did he do for work?" after a job ended with no successor):
+        the last known value is the best answer memory has."""
+        if call.past_view:
+            return []  # ended facts already rank with the current ones
+        subjects = call.linked or {SELF_ID}
+        hinted = sorted(p for p in call.hints if self.registry.is_functional(p))
+        have = {(call.pool[fid].subject_id, call.pool[fid].predicate) for fid in current}
+        asks = [(s, p) for s in sorted(subjects) for p in hinted if (s, p) not in have]
+        if not asks:
+            return []
+        found = await asyncio.gather(
+            *(
+                self.store.find_facts(call.user_id, FactQuery(subject_id=s, predicate=p, limit=20))
+                for s, p in asks
+            )
+        )
+        best = max((call.facts.score[fid] for fid in current), default=1.0)
+        out: list[str] = []
+        for olds in found:
+            closed = [f for f in olds if not f.is_retracted and _visible(f, call.as_of)]
+            if any(f.is_current for f in closed) or not closed:
+                continue
+            last = max(closed, key=lambda f: (f.start, f.id))
+            call.pool[last.id] = last
+            call.facts.add(last.id, max(best - call.facts.score.get(last.id, 0.0), 0.0), "ended")
+            out.append(last.id)
+        if out:
+            await self._load_names(call)
+        return out
+
     # -- 4. output ---------------------------------------------------------------------------
     def _context(
         self,
@@ -347,7 +417,11 @@ class Retriever:
     ) -> MemoryContext:
         cfg, facts, eps = self.config, call.facts, call.eps
         statements = {fid: call.pool[fid].statement for fid in call.pool}
-        best_facts = dedup(current, statements, cfg.dedup_jaccard, cfg.max_facts)
+        # The profile header shows the user's identity facts once, outside the ranked slots;
+        # one of them ranks too only when the query asks about its predicate.
+        in_header = {f.id for f in call.profile if f.predicate not in call.hints}
+        ranked = [fid for fid in current if fid not in in_header]
+        best_facts = dedup(ranked, statements, cfg.dedup_jaccard, cfg.max_facts)
         shown = set(best_facts)
         best_old = [fid for fid in dict.fromkeys(old) if fid not in shown][: cfg.max_superseded]
         contents = {eid: ep.content for eid, ep in call.episodes.items()}
@@ -357,13 +431,16 @@ class Retriever:
             f = call.pool[fid]
             return ContextFact(
                 fact=f,
-                score=facts.score[fid],
+                score=facts.score.get(fid, 0.0),
                 subject_name=call.names.get(f.subject_id, f.subject_id),
                 object_name=call.names.get(f.object_id, f.object_id) if f.object_id else f.value,
-                sources=tuple(sorted(facts.sources[fid])),
+                sources=tuple(sorted(facts.sources.get(fid, ()))),
             )
 
-        kept_facts, kept_old, kept_eps, text, tokens = render(
+        for f in call.profile:
+            call.pool.setdefault(f.id, f)
+        kept_profile, kept_facts, kept_old, kept_eps, text, tokens = render(
+            [ctx_fact(f.id) for f in call.profile],
             [ctx_fact(fid) for fid in best_facts],
             [ctx_fact(fid) for fid in best_old],
             [
@@ -381,12 +458,17 @@ class Retriever:
             user_id=call.user_id,
             query=query,
             as_of=call.as_of,
+            profile=kept_profile,
             facts=kept_facts,
             superseded=kept_old,
             episodes=kept_eps,
             text=text,
             tokens=tokens,
         )
+
+
+async def _nothing() -> list[Fact]:
+    return []
 
 
 def _visible(fact: Fact, as_of: datetime | None) -> bool:

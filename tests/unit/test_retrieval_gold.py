@@ -1,0 +1,149 @@
+"""With the right facts in memory (gold facts committed from a short life story), the fact
+that answers a question ranks first, or at least is in the context; the user's identity sits
+in the profile header, outside the ranked slots; an ended job with no successor still
+answers "what did I do for work?".
+
+The story and questions were written after the ranking code, not tuned against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from memlane.memory_graph.drafts import FactDraft
+from memlane.memory_graph.embedding.models import HashEmbedder
+from memlane.memory_graph.memory import Memory
+from memlane.memory_graph.model import Episode
+from memlane.memory_graph.stores import open_store
+from tests.tools_support.seed import StepClock
+
+pytestmark = pytest.mark.unit
+
+# (day, message, [(predicate, object, object_kind, statement, valid_at, invalid_at)])
+STORY = [
+    ("2022-01-05", "Hi, I'm Priya, I'm 34 and I live in Leeds.", [
+        ("name", "Priya", "value", "The user's name is Priya", None, None),
+        ("age", "34", "value", "The user is 34 years old", None, None),
+        ("lives_in", "Leeds", "place", "The user lives in Leeds", None, None),
+    ]),
+    ("2022-02-10", "I work as a nurse at St James hospital.", [
+        ("job_title", "nurse", "value", "The user works as a nurse", None, None),
+        ("works_at", "St James Hospital", "org", "The user works at St James Hospital",
+         None, "2023-06-30"),
+    ]),
+    ("2022-03-01", "My sister Asha lives in Bristol.", [
+        ("has_sibling", "Asha", "person", "Asha is the user's sister", None, None),
+    ]),
+    ("2022-04-12", "We adopted a cat called Mochi.", [
+        ("has_pet", "Mochi", "pet", "The user has a cat named Mochi", None, None),
+    ]),
+    ("2022-05-20", "I'm vegetarian these days.", [
+        ("diet", "vegetarian", "value", "The user is vegetarian", None, None),
+    ]),
+    ("2022-07-02", "I love bouldering and sourdough baking.", [
+        ("likes", "bouldering", "value", "The user loves bouldering", None, None),
+        ("likes", "sourdough baking", "value", "The user loves sourdough baking", None, None),
+    ]),
+    ("2023-03-15", "I'm allergic to peanuts, by the way.", [
+        ("allergic_to", "peanuts", "value", "The user is allergic to peanuts", None, None),
+    ]),
+    ("2023-09-01", "We moved to Manchester last month.", [
+        ("lives_in", "Manchester", "place", "The user lives in Manchester", "2023-08-01", None),
+    ]),
+    ("2023-10-10", "I'm learning Portuguese for a trip to Lisbon next spring.", [
+        ("speaks", "Portuguese", "value", "The user is learning Portuguese", None, None),
+        ("plans", "trip to Lisbon", "value", "The user plans a trip to Lisbon next spring",
+         None, None),
+    ]),
+]  # fmt: skip
+
+# question -> the statement of the fact that answers it (a tuple: any of them)
+QUESTIONS: dict[str, str | tuple[str, ...]] = {
+    "Where do I live now?": "The user lives in Manchester",
+    "Where did I live before?": "The user lives in Leeds",
+    "What did I do for work?": ("The user works as a nurse", "The user works at St James Hospital"),
+    "Where did I work?": "The user works at St James Hospital",
+    "Who is my sister?": "Asha is the user's sister",
+    "What is my cat called?": "The user has a cat named Mochi",
+    "Do I have any pets?": "The user has a cat named Mochi",
+    "What's my diet?": "The user is vegetarian",
+    "Am I allergic to anything?": "The user is allergic to peanuts",
+    "What are my hobbies?": ("The user loves bouldering", "The user loves sourdough baking"),
+    "Do I bake?": "The user loves sourdough baking",
+    "Which language am I learning?": "The user is learning Portuguese",
+    "What trip am I planning?": "The user plans a trip to Lisbon next spring",
+    "How old am I?": "The user is 34 years old",
+    "What is my name?": "The user's name is Priya",
+}
+
+
+def _day(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+
+
+@pytest.fixture
+async def memory(tmp_path: Path) -> AsyncIterator[Memory]:
+    async with open_store(f"sqlite:///{tmp_path / 'gold.db'}") as store:
+        mem = Memory(store, HashEmbedder(), clock=StepClock(datetime(2024, 1, 1, tzinfo=UTC)))
+        for n, (day, text, facts) in enumerate(STORY):
+            when = _day(day)
+            assert when is not None
+            episode = Episode(
+                id=f"ep{n}", user_id="priya", session_id=f"s{n}", content=text,
+                occurred_at=when, recorded_at=when,
+            )  # fmt: skip
+            drafts = [
+                FactDraft(
+                    predicate=pred,
+                    object=obj,
+                    object_kind=kind,  # type: ignore[arg-type]
+                    statement=statement,
+                    valid_at=_day(valid) or when,
+                    invalid_at=_day(ended),
+                    episode_ids=[episode.id],
+                )  # fmt: skip
+                for pred, obj, kind, statement, valid, ended in facts
+            ]
+            await mem.commit("priya", drafts, [episode])
+        yield mem
+
+
+async def test_the_answering_fact_ranks_first_and_is_always_in_the_context(
+    memory: Memory,
+) -> None:
+    first, shown, misses = 0, 0, []
+    for question, gold in QUESTIONS.items():
+        answers = (gold,) if isinstance(gold, str) else gold
+        ctx = await memory.recall("priya", question)
+        ranked = [cf.fact.statement for cf in [*ctx.facts, *ctx.superseded]]
+        header = [cf.fact.statement for cf in ctx.profile]
+        first += bool(ranked) and ranked[0] in answers
+        shown += any(a in ranked or a in header for a in answers)
+        if not ranked or ranked[0] not in answers:
+            misses.append((question, ranked[:2]))
+    n = len(QUESTIONS)
+    assert shown / n >= 0.95, misses
+    assert first / n >= 0.70, misses
+
+
+async def test_the_profile_header_holds_who_the_user_is_outside_the_ranked_slots(
+    memory: Memory,
+) -> None:
+    ctx = await memory.recall("priya", "Do I have any pets?")
+    assert [cf.fact.predicate for cf in ctx.profile] == ["name", "age", "lives_in", "job_title"]
+    assert ctx.text.startswith("About the user:\n")
+    assert "The user's name is Priya" not in [cf.fact.statement for cf in ctx.facts]
+    assert ctx.facts[0].fact.statement == "The user has a cat named Mochi"
+
+
+async def test_an_ended_job_with_no_successor_answers_a_question_about_work(
+    memory: Memory,
+) -> None:
+    ctx = await memory.recall("priya", "Where do I work?")
+    statements = [cf.fact.statement for cf in [*ctx.facts, *ctx.superseded]]
+    assert "The user works at St James Hospital" in statements
+    assert "→ 2023-06-30] The user works at St James Hospital" in ctx.text
