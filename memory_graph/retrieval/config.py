@@ -79,7 +79,7 @@ class RetrievalConfig(BaseModel):
     max_facts: int = Field(default=20, ge=0, le=500)
     max_episodes: int = Field(default=20, ge=0, le=500)
     max_superseded: int = Field(default=5, ge=0, le=100)
-    token_budget: int = Field(default=1500, ge=50, le=64_000)
+    token_budget: int = Field(default=1000, ge=50, le=64_000)
     snippet_chars: int = Field(default=400, ge=40, le=10_000)
 
 

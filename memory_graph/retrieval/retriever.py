@@ -151,17 +151,15 @@ class Retriever:
     ) -> None:
         cfg, store, uid, text = self.config, self.store, call.user_id, call.info.text
         use_eps = cfg.include_episodes
-        own = FactQuery(
-            subject_id=SELF_ID, as_of=call.as_of, current_only=call.as_of is None, limit=200
-        )
-        fact_vec, fact_txt, ep_vec, ep_txt, linked, mine = await asyncio.gather(
+        fact_vec, fact_txt, ep_vec, ep_txt, linked, profile = await asyncio.gather(
             store.search_vector(uid, "fact", vector, cfg.fact_vector_k),
             store.search_text(uid, "fact", text, cfg.fact_text_k),
             store.search_vector(uid, "episode", vector, cfg.episode_vector_k if use_eps else 0),
             store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
             store.find_entities(uid, name_ngrams(text)),
-            store.find_facts(uid, own) if cfg.max_profile > 0 else _nothing(),
+            self._profile(call),
         )
+        call.profile = profile
         if unnamed is not None:
             more_facts, more_eps = await asyncio.gather(
                 store.search_vector(uid, "fact", unnamed, cfg.fact_vector_k),
@@ -172,10 +170,6 @@ class Retriever:
             w = cfg.w_unnamed
             call.facts.add_leg([h.id for h in more_facts], cfg.w_fact * w, cfg.rrf_k, "unnamed")
             call.eps.add_leg([h.id for h in more_eps], w, cfg.rrf_k, "unnamed")
-        order = {p: i for i, p in enumerate(cfg.profile_predicates)}
-        wanted = [f for f in mine if f.predicate in order and not f.is_retracted]
-        wanted.sort(key=lambda f: (order[f.predicate], -f.start.timestamp(), f.id))
-        call.profile = wanted[: cfg.max_profile]
         call.facts.add_leg([h.id for h in fact_vec], cfg.w_fact * cfg.w_vector, cfg.rrf_k, "vector")
         call.facts.add_leg([h.id for h in fact_txt], cfg.w_fact * cfg.w_text, cfg.rrf_k, "text")
         call.eps.add_leg([h.id for h in ep_vec], cfg.w_vector, cfg.rrf_k, "vector")
@@ -185,6 +179,37 @@ class Retriever:
         if call.info.about_self:
             call.linked.add(SELF_ID)
         call.pool = {f.id: f for f in await store.get_facts(uid, list(call.facts.score))}
+
+    async def _profile(self, call: _Call) -> list[Fact]:
+        """The user's identity facts for the header, in ``profile_predicates`` order.
+
+        One small read per predicate (subject and predicate are indexed), not all of the
+        user's own facts: a long-lived user has thousands.
+        """
+        cfg = self.config
+        if cfg.max_profile <= 0:
+            return []
+        found = await asyncio.gather(
+            *(
+                self.store.find_facts(
+                    call.user_id,
+                    FactQuery(
+                        subject_id=SELF_ID,
+                        predicate=p,
+                        as_of=call.as_of,
+                        current_only=call.as_of is None,
+                        limit=5,
+                    ),
+                )
+                for p in cfg.profile_predicates
+            )
+        )
+        latest = [
+            max(kept, key=lambda f: (f.start, f.id))
+            for kept in ([f for f in facts if not f.is_retracted] for facts in found)
+            if kept
+        ]
+        return latest[: cfg.max_profile]
 
     # -- 2. expansion ------------------------------------------------------------------------
     async def _expand(self, call: _Call) -> None:
@@ -465,10 +490,6 @@ class Retriever:
             text=text,
             tokens=tokens,
         )
-
-
-async def _nothing() -> list[Fact]:
-    return []
 
 
 def _visible(fact: Fact, as_of: datetime | None) -> bool:

@@ -93,9 +93,13 @@ async def memory(tmp_path: Path) -> AsyncIterator[Memory]:
             when = _day(day)
             assert when is not None
             episode = Episode(
-                id=f"ep{n}", user_id="priya", session_id=f"s{n}", content=text,
-                occurred_at=when, recorded_at=when,
-            )  # fmt: skip
+                id=f"ep{n}",
+                user_id="priya",
+                session_id=f"s{n}",
+                content=text,
+                occurred_at=when,
+                recorded_at=when,
+            )
             drafts = [
                 FactDraft(
                     predicate=pred,
@@ -105,7 +109,7 @@ async def memory(tmp_path: Path) -> AsyncIterator[Memory]:
                     valid_at=_day(valid) or when,
                     invalid_at=_day(ended),
                     episode_ids=[episode.id],
-                )  # fmt: skip
+                )
                 for pred, obj, kind, statement, valid, ended in facts
             ]
             await mem.commit("priya", drafts, [episode])
