@@ -557,7 +557,7 @@ def _true(graph: _Graph, user: DialogueUser, fact: Fact, subjects: dict[str, set
 
 
 def _fact_lines(ctx: MemoryContext) -> list[tuple[Fact, str]]:
-    return [(cf.fact, fact_line(cf)) for cf in (*ctx.facts, *ctx.superseded)]
+    return [(cf.fact, fact_line(cf)) for cf in (*ctx.profile, *ctx.facts, *ctx.superseded)]
 
 
 def _content_words(question: str) -> set[str]:
