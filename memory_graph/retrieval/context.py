@@ -122,9 +122,9 @@ def render(
     """Pick the best items that fit ``token_budget`` and render them in four sections.
 
     The profile (who the user is) comes first and is paid for first. Then items are taken in
-    one merged order of score (facts and episodes compete), so a strong episode is not
-    crowded out by weak facts. Superseded facts follow the current fact they explain and are
-    dropped first.
+    one merged order of score (facts, superseded facts and episodes compete), so a strong
+    episode is not crowded out by weak facts; a superseded fact carries its down-weighted
+    score, so it is shown when it is about the question and dropped before what is current.
 
     Returns:
         The profile facts, facts, superseded facts and episodes that fit, the text, and its
@@ -139,11 +139,10 @@ def render(
     ranked: list[tuple[float, str, int]] = [(0.0, "profile", i) for i in range(len(profile))]
     ranked += sorted(
         [(cf.score, "facts", i) for i, cf in enumerate(facts)]
-        + [(ce.score, "episodes", i) for i, ce in enumerate(episodes)],
+        + [(ce.score, "episodes", i) for i, ce in enumerate(episodes)]
+        + [(cf.score, "superseded", i) for i, cf in enumerate(superseded)],
         key=lambda t: -t[0],
     )
-    # Superseded facts rank just below the weakest chosen current fact.
-    ranked += [(-1.0, "superseded", i) for i in range(len(superseded))]
 
     chosen: dict[str, list[int]] = {"profile": [], "facts": [], "superseded": [], "episodes": []}
     used = 0

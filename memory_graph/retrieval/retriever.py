@@ -142,8 +142,8 @@ class Retriever:
         current, superseded = self._rank_facts(call)
         await self._rank_episodes(call, current)
         history = await self._history(call, current)
-        current = [*await self._missing_current(call, current), *current]
-        return self._context(call, query, current, [*history, *superseded], token_budget)
+        ended = await self._missing_current(call, current)
+        return self._context(call, query, current, [*ended, *history, *superseded], token_budget)
 
     # -- 1. candidates -----------------------------------------------------------------------
     async def _candidates(
