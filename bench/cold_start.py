@@ -12,9 +12,10 @@ them), then times, as fresh processes, each ``--runs`` times:
 * ``memlane recall USER --queries FILE --json --store URL`` (``--queries`` questions in one
   process: the model loads once).
 
-Prints one JSON document (wall seconds, min and median of the runs, and each over the
-``--help`` baseline of the same run) on stdout; progress on stderr. Wall times include
-waiting for the CPU, so they rise when other processes keep the cores busy.
+Prints one JSON document (wall seconds, min and median of the runs, each over the ``--help``
+baseline of the same run, and the CPU seconds each process used) on stdout; progress on
+stderr. Wall times include waiting for the CPU, so they rise when other processes keep the
+cores busy; CPU seconds do much less.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -67,20 +69,28 @@ async def build_store(url: str, facts: int) -> list[str]:
     return [synth.question() for _ in range(200)]
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
+def _timed(cmd: list[str], env: dict[str, str], cpu: list[float]) -> float:
+    """Wall seconds of ``cmd``; its CPU seconds (user + system) are appended to ``cpu``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:3])} failed: {done.stderr[-1000:]}")
     return elapsed
 
 
-def _summary(times: list[float], base: list[float]) -> dict[str, float]:
+def _summary(
+    times: list[float], base: list[float], cpu: list[float], base_cpu: list[float]
+) -> dict[str, float]:
     return {
         "min_s": round(min(times), 3),
         "median_s": round(statistics.median(times), 3),
         "median_over_help": round(statistics.median(times) / statistics.median(base), 2),
+        "cpu_s_median": round(statistics.median(cpu), 3),
+        "cpu_over_help": round(statistics.median(cpu) / max(statistics.median(base_cpu), 1e-9), 2),
     }
 
 
@@ -99,12 +109,13 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MEMLANE_")}
         env["MEMLANE_STORE"] = url
         runs: dict[str, list[float]] = {"help": [], "recall": [], "batch": []}
+        cpu: dict[str, list[float]] = {"help": [], "recall": [], "batch": []}
         for i in range(args.runs):
             # Interleaved, so all three see the same machine load.
-            runs["help"].append(_timed([exe, "--help"], env))
-            runs["recall"].append(_timed([exe, "recall", USER, questions[i]], env))
+            runs["help"].append(_timed([exe, "--help"], env, cpu["help"]))
+            runs["recall"].append(_timed([exe, "recall", USER, questions[i]], env, cpu["recall"]))
             runs["batch"].append(
-                _timed([exe, "recall", USER, "--queries", str(batch), "--json"], env)
+                _timed([exe, "recall", USER, "--queries", str(batch), "--json"], env, cpu["batch"])
             )
             print(f"run {i + 1}: " + json.dumps({k: round(v[-1], 2) for k, v in runs.items()}),
                   file=sys.stderr)  # fmt: skip
@@ -114,9 +125,9 @@ def main() -> None:
         "batch_queries": args.queries,
         "runs": args.runs,
         "cpu_count": os.cpu_count(),
-        "help": _summary(runs["help"], runs["help"]),
-        "recall_one": _summary(runs["recall"], runs["help"]),
-        "recall_batch": _summary(runs["batch"], runs["help"]),
+        "help": _summary(runs["help"], runs["help"], cpu["help"], cpu["help"]),
+        "recall_one": _summary(runs["recall"], runs["help"], cpu["recall"], cpu["help"]),
+        "recall_batch": _summary(runs["batch"], runs["help"], cpu["batch"], cpu["help"]),
     }
     sys.stdout.write(json.dumps(out, indent=2) + "\n")
 
