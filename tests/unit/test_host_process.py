@@ -86,12 +86,13 @@ async def test_a_slow_embedding_does_not_block_another_request_on_the_http_serve
     await seed_user(memory, "bob", name="Bob")
     app = create_app(memory, api_key=None)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         slow = asyncio.create_task(
             client.get("/users/alice/search", params={"q": "where do I live, slowly?"})
         )
         # Wait (off the loop) until the search is inside the embedder.
-        assert await asyncio.to_thread(embedder.entered.wait, 20)
+        entered = await asyncio.to_thread(embedder.entered.wait, 20)
+        assert entered, (await slow).text if slow.done() else "search still running"
         other = await client.get("/users/bob/facts", params={"predicate": "lives_in"})
         # Bob's request was answered while Alice's search still waited in the embedder.
         assert embedder.waiting and not slow.done()
