@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint layers typecheck install install-test browser clean
+.PHONY: run test lint layers typecheck install install-test browser neo4j clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,6 +35,11 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
+# Neo4j Community's jars from Maven Central into ~/.cache/memlane/neo4j (once), for the
+# Neo4j test server (tests/neo4j/); a no-op with a message where Java or Maven is missing.
+neo4j: $(TEST_STAMP)
+	$(BIN)/python -m tests.neo4j.server --fetch
+
 run: install
 	$(BIN)/memlane demo
 
@@ -49,7 +54,7 @@ layers: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-test: install-test lint layers typecheck
+test: install-test lint layers typecheck neo4j
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 clean:

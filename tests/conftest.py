@@ -6,7 +6,6 @@ The contract suite (``tests/contract``) asks only for ``store`` / ``store_factor
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,10 @@ from memlane.memory_graph.stores import GraphStore, open_store
 from tests.integration.falkordb_server import (  # noqa: F401 - falkordb_server is a fixture
     falkordb_server,
     falkordb_store,
+)
+from tests.neo4j.fixtures import (  # noqa: F401 - the servers are fixtures
+    neo4j_server,
+    neo4j_server2,
     neo4j_store,
 )
 
@@ -37,19 +40,15 @@ async def _sqlite_store(request: pytest.FixtureRequest, tmp_path: Path, name: st
 BACKENDS: dict[str, StoreFactory] = {"sqlite": _sqlite_store}
 """Backend name -> factory. Every backend listed in ``_backend_params`` runs the contract."""
 
-# Graph servers: a private FalkorDB per session (the ``falkordb_server`` fixture), and
-# Neo4j when MEMLANE_TEST_NEO4J_URI names a throwaway database.
+# Graph servers: a private FalkorDB and a private Neo4j per session (``falkordb_server``,
+# ``neo4j_server``; Neo4j is skipped with the reason where Java or Maven is missing), or the
+# Neo4j that MEMLANE_TEST_NEO4J_URI names.
 BACKENDS["falkordb"] = falkordb_store
 BACKENDS["neo4j"] = neo4j_store
 
 
 def _backend_params() -> list[Any]:
-    params: list[Any] = []
-    for name in BACKENDS:
-        if name == "neo4j" and not os.environ.get("MEMLANE_TEST_NEO4J_URI"):
-            continue
-        params.append(pytest.param(name, id=name))
-    return params
+    return [pytest.param(name, id=name) for name in BACKENDS]
 
 
 @pytest.fixture(params=_backend_params())

@@ -26,7 +26,6 @@ __all__ = [
     "falkordb_available",
     "falkordb_server",
     "falkordb_store",
-    "neo4j_store",
 ]
 
 
@@ -169,28 +168,3 @@ async def falkordb_store(request: pytest.FixtureRequest, tmp_path: Path, name: s
     graph = f"t{next(_graphs)}_{name}"
     request.addfinalizer(lambda: _drop_graph(server.port, graph))
     return open_store(server.url(graph))
-
-
-async def neo4j_store(request: pytest.FixtureRequest, tmp_path: Path, name: str) -> GraphStore:
-    """A store on the Neo4j server named by ``MEMLANE_TEST_NEO4J_URI`` (a throwaway database:
-    it is emptied at the start of every test), ``MEMLANE_TEST_NEO4J_USER`` and
-    ``MEMLANE_TEST_NEO4J_PASSWORD``. A second store in one test needs a second database
-    (``MEMLANE_TEST_NEO4J_DATABASE2``, Neo4j Enterprise), else the test is skipped."""
-    from urllib.parse import quote
-
-    uri = os.environ["MEMLANE_TEST_NEO4J_URI"]
-    user = quote(os.environ.get("MEMLANE_TEST_NEO4J_USER", "neo4j"), safe="")
-    password = quote(os.environ.get("MEMLANE_TEST_NEO4J_PASSWORD", ""), safe="")
-    scheme, _, rest = uri.partition("://")
-    url = f"{scheme}://{user}:{password}@{rest}"
-    if name != "main":
-        second = os.environ.get("MEMLANE_TEST_NEO4J_DATABASE2")
-        if not second:
-            pytest.skip("a second Neo4j store needs MEMLANE_TEST_NEO4J_DATABASE2")
-        url = f"{url.split('?')[0]}?database={second}"
-    store = open_store(url)
-    await store.open()
-    session = store.session  # type: ignore[attr-defined]
-    await session.write("MATCH (n) DETACH DELETE n")
-    await store.close()
-    return open_store(url)

@@ -1,4 +1,5 @@
-"""``memlane migrate`` SQLite -> FalkorDB -> SQLite gives byte-identical exports; ``doctor``."""
+"""``memlane migrate`` SQLite -> graph server -> SQLite gives byte-identical exports, and
+``memlane doctor``, on FalkorDB and on Neo4j."""
 
 from __future__ import annotations
 
@@ -14,8 +15,24 @@ from memlane.memory_graph.model import WriteSet
 from memlane.memory_graph.stores import open_store
 from tests.conftest import Sample
 from tests.integration.falkordb_server import FalkorDBServer
+from tests.neo4j.fixtures import neo4j_url
 
 pytestmark = pytest.mark.integration
+
+# Per server: an unreachable URL with a password in it, and what doctor says about it.
+UNREACHABLE = {
+    "falkordb": ("falkordb://:secret@127.0.0.1:1/x", "cannot reach FalkorDB"),
+    "neo4j": ("bolt://neo4j:secret@127.0.0.1:1", "cannot reach Neo4j"),
+}
+
+
+@pytest.fixture(params=["falkordb", "neo4j"])
+def graph_url(request: pytest.FixtureRequest) -> str:
+    """An empty graph on each server in turn."""
+    if request.param == "neo4j":
+        return neo4j_url(request, "main")
+    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
+    return server.url(f"migrate_{request.node.name.split('[')[0][-20:]}")
 
 
 async def _fill(url: str, sample: Sample) -> None:
@@ -56,10 +73,10 @@ async def _export(url: str) -> list[str]:
 
 
 def test_migrate_round_trip_is_byte_identical(
-    falkordb_server: FalkorDBServer, tmp_path: Path, sample: Sample
+    graph_url: str, tmp_path: Path, sample: Sample
 ) -> None:
     first = f"sqlite:///{tmp_path / 'first.db'}"
-    graph = falkordb_server.url("migrate_round_trip")
+    graph = graph_url
     back = f"sqlite:///{tmp_path / 'back.db'}"
     asyncio.run(_fill(first, sample))
     runner = CliRunner()
@@ -84,18 +101,19 @@ def test_migrate_round_trip_is_byte_identical(
     assert asyncio.run(_export(graph)) == original
 
 
-def test_doctor_reports_a_healthy_graph_and_an_unreachable_one(
-    falkordb_server: FalkorDBServer,
-) -> None:
+def test_doctor_reports_a_healthy_graph_and_an_unreachable_one(graph_url: str) -> None:
+    backend = graph_url.split(":")[0].replace("bolt", "neo4j")
     runner = CliRunner()
-    good = runner.invoke(app, ["doctor", "--store", falkordb_server.url("doctor"), "--json"])
+    good = runner.invoke(app, ["doctor", "--store", graph_url, "--json"])
     assert good.exit_code == 0, good.output
     report = json.loads(good.stdout)
-    assert report["ok"] and report["backend"] == "falkordb"
+    assert report["ok"] and report["backend"] == backend
     assert any("fulltext Fact(search_text)" in i for i in report["details"]["indexes"])
+    assert "memlane-test" not in good.output  # the password of the test servers
 
-    bad = runner.invoke(app, ["doctor", "--store", "falkordb://:secret@127.0.0.1:1/x", "--json"])
+    url, message = UNREACHABLE[backend]
+    bad = runner.invoke(app, ["doctor", "--store", url, "--json"])
     assert bad.exit_code == 1
     report = json.loads(bad.stdout)
-    assert not report["ok"] and "cannot reach FalkorDB" in report["problems"][0]
+    assert not report["ok"] and message in report["problems"][0]
     assert "secret" not in bad.output
