@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
 from datetime import date, datetime
@@ -62,6 +63,8 @@ __all__ = ["MAX_QUERY_CHARS", "CommitReport", "Memory"]
 log = logging.getLogger(__name__)
 
 _RRF_K = 60
+# A commit that keeps meeting other writers of the same user gives up after this many tries.
+_COMMIT_ATTEMPTS = 8
 _ALL = 1_000_000
 _ID = re.compile(ID_PATTERN)
 
@@ -168,9 +171,7 @@ class Memory:
         """
         check_user_id(user_id)
         async with self._lock(user_id):
-            writes, report = await self._reconciler.reconcile(user_id, drafts, episodes)
-            if not writes.is_empty():
-                await self.store.apply(writes)
+            report = await self._reconcile_and_apply(user_id, drafts, episodes)
         log.info(
             "commit %s: +%d facts, %d closed, %d merged, +%d episodes",
             user_id,
@@ -180,6 +181,33 @@ class Memory:
             report.episodes_added,
         )
         return report
+
+    async def _reconcile_and_apply(
+        self, user_id: str, drafts: Sequence[FactDraft], episodes: Sequence[Episode]
+    ) -> CommitReport:
+        """Reconcile against the graph as read and apply only if nobody wrote in between.
+
+        The in-process lock orders this process's commits; another process (a replica over
+        the same graph server) is ordered by the store: the write set carries the user's
+        write version read before reconciling, and a write by anyone since makes the store
+        refuse it whole. Then the turn is reconciled again against the graph as it is now.
+        """
+        for attempt in range(_COMMIT_ATTEMPTS):
+            version = await self.store.write_version(user_id)
+            writes, report = await self._reconciler.reconcile(user_id, drafts, episodes)
+            if writes.is_empty():
+                return report
+            writes.if_version = version
+            try:
+                await self.store.apply(writes)
+                return report
+            except ConflictError:
+                if attempt == _COMMIT_ATTEMPTS - 1:
+                    raise
+                log.info("commit %s: another writer came first; reconciling again", user_id)
+                # Jitter, so writers that collided do not collide again in step.
+                await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
+        raise AssertionError("unreachable")
 
     async def apply(self, writes: WriteSet, *, expect_unchanged: Sequence[Fact] = ()) -> None:
         """Apply a prepared write set atomically, serialised with the user's other writes.
@@ -199,6 +227,10 @@ class Memory:
         user_id = check_user_id(writes.user_id)
         async with self._lock(user_id):
             if expect_unchanged:
+                # The version read before the check: a writer in another process between
+                # the check and the write makes the store refuse it.
+                if writes.if_version is None:
+                    writes.if_version = await self.store.write_version(user_id)
                 ids = [f.id for f in expect_unchanged]
                 now = {f.id: f for f in await self.store.get_facts(user_id, ids)}
                 stale = [f.id for f in expect_unchanged if now.get(f.id) != f]

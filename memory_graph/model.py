@@ -353,6 +353,12 @@ class WriteSet:
 
     Episodes are insert-if-absent (an existing episode is never changed); entities and facts
     are upserts by ``(user_id, id)``. Vectors are float32 and optional per record.
+
+    ``if_version`` makes the write conditional: it lands only if the user's write version
+    (``GraphStore.write_version``) is still that value, the one read before the write set
+    was derived from the graph; otherwise nothing is written and the store raises
+    ``ConflictError``. Writers in other processes (replicas over one graph server) are so
+    serialised by the database itself.
     """
 
     user_id: str
@@ -362,6 +368,7 @@ class WriteSet:
     episode_vectors: dict[str, np.ndarray] = field(default_factory=dict)
     entity_vectors: dict[str, np.ndarray] = field(default_factory=dict)
     fact_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    if_version: str | None = None
 
     def __post_init__(self) -> None:
         records: list[Episode | Entity | Fact] = [*self.episodes, *self.entities, *self.facts]

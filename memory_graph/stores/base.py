@@ -20,6 +20,8 @@ Rules every backend keeps:
 
 * every read and write is scoped by ``user_id``; records are keyed by ``(user_id, id)``;
 * :meth:`apply` is atomic: a write set lands whole or not at all;
+* every write of a user changes the user's write version (:meth:`write_version`), and a
+  write set with ``if_version`` lands only while the version is still that value;
 * episodes are insert-if-absent, entities and facts are upserts;
 * vectors are never returned by search calls (only ids and scores);
 * ``FactQuery.matches`` is the reference semantics of :meth:`find_facts`.
@@ -111,7 +113,22 @@ class GraphStore(ABC):
     # -- writes (required) -------------------------------------------------------------------
     @abstractmethod
     async def apply(self, writes: WriteSet) -> None:
-        """Apply a write set atomically (all or nothing)."""
+        """Apply a write set atomically (all or nothing).
+
+        Raises:
+            ConflictError: ``writes.if_version`` is set and the user's write version is no
+                longer that value (nothing was written).
+        """
+
+    @abstractmethod
+    async def write_version(self, user_id: str) -> str:
+        """The user's write version: an opaque token that every write of the user changes
+        (``""`` before the first write and after :meth:`forget_user`).
+
+        Read it before deriving a write set from the graph and pass it as
+        ``WriteSet.if_version``: :meth:`apply` then raises ``ConflictError`` (writing
+        nothing) if another writer, in any process, wrote the user's memory in between.
+        """
 
     @abstractmethod
     async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:

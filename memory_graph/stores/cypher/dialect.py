@@ -97,20 +97,20 @@ class Dialect:
         name = self.index_name(label, prop, "range")
         return f"CREATE INDEX {name} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
 
-    def unique_key(self, label: str) -> str | None:
-        """A uniqueness constraint on ``(user_id, id)``; None where writes are serialised.
+    def unique_key(self, label: str, props: tuple[str, ...] = ("user_id", "id")) -> str | None:
+        """A uniqueness constraint on ``props``; None where writes are serialised.
 
         FalkorDB runs write queries one at a time per graph, so ``MERGE`` cannot race; its
         constraint API is a separate Redis command that becomes operational asynchronously.
+        On Neo4j (Community too, measured on 5.26) concurrent ``MERGE``s of one key would
+        each create a node without it.
         """
         if self.name == "falkordb":
             return None
         label = _ident(label)
         name = f"memlane_{label.lower()}_key"
-        return (
-            f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) "
-            "REQUIRE (n.user_id, n.id) IS UNIQUE"
-        )
+        keys = ", ".join(f"n.{_ident(p)}" for p in props)
+        return f"CREATE CONSTRAINT {name} IF NOT EXISTS FOR (n:{label}) REQUIRE ({keys}) IS UNIQUE"
 
     def fulltext_index(self, label: str, prop: str) -> str:
         label, prop = _ident(label), _ident(prop)
@@ -156,7 +156,7 @@ class Dialect:
             return "CALL db.indexes() YIELD label, properties, types, options, status"
         return (
             "SHOW INDEXES YIELD name, type, entityType, labelsOrTypes, properties, state, "
-            "options WHERE entityType = 'NODE'"
+            "owningConstraint, options WHERE entityType = 'NODE'"
         )
 
     def parse_indexes(self, rows: Iterable[dict[str, Any]]) -> list[IndexSpec]:
@@ -177,6 +177,9 @@ class Dialect:
                 kind = {"RANGE": "range", "FULLTEXT": "fulltext", "VECTOR": "vector"}.get(
                     str(row["type"]), str(row["type"]).lower()
                 )
+                if row.get("owningConstraint"):
+                    # A uniqueness constraint is listed as the RANGE index backing it.
+                    kind = "unique"
                 props = tuple(str(p) for p in row.get("properties") or ())
                 out.append(IndexSpec(str(labels[0]), props, kind, str(row.get("state"))))
         return out

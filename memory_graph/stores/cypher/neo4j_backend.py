@@ -47,7 +47,13 @@ class Neo4jSession(CypherSession):
     async def connect(self) -> None:
         if self._driver is not None:
             return
-        driver = neo4j.AsyncGraphDatabase.driver(self._uri, auth=self._auth)
+        # Notifications ("property key does not exist" on a graph's first read) are hints for
+        # someone writing queries by hand; the driver would log each one as a warning.
+        driver = neo4j.AsyncGraphDatabase.driver(
+            self._uri,
+            auth=self._auth,
+            notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
+        )
         try:
             await driver.verify_connectivity()
         except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError) as exc:

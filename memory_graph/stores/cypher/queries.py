@@ -39,6 +39,8 @@ __all__ = [
 LABELS: Final = ("Episode", "Entity", "Fact")
 REL_TYPES: Final = ("SUBJECT_OF", "OBJECT", "FROM")
 META_LABEL: Final = "MemlaneMeta"
+#: One node per user holding the user's write version (``GraphStore.write_version``).
+VERSION_LABEL: Final = "MemlaneUser"
 #: 1: first release. 2: searchable text starts with its user's token (``ranking.user_token``).
 SCHEMA_VERSION: Final = 2
 
@@ -64,6 +66,14 @@ RANGE_INDEXES: Final = (
     ("Fact", "object_id"),
     ("Episode", "session_id"),
     (META_LABEL, "key"),
+)
+
+# Every section of a write set's statement starts here: it goes on only while the user's
+# write version is the one the writer read (``$if_version``; null: unconditional). The
+# version changes last, so every section of one statement sees the same one.
+_GATE = (
+    f"MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}}) "
+    "WHERE $if_version IS NULL OR gate.version = $if_version"
 )
 
 
@@ -101,6 +111,7 @@ class Queries:
         set_vectors = "".join(
             f"""
 WITH count(*) AS done
+{_GATE}
 UNWIND $vectors.{label} AS row
 MATCH {node("n", label, "row.id")}
 SET n.{VECTOR_PROP} = {vec}"""
@@ -111,16 +122,27 @@ SET n.{VECTOR_PROP} = {vec}"""
         # atomic on both servers. ``WITH count(*) AS done`` ends each section with exactly one
         # row, whatever the previous UNWIND produced (an empty list gives zero rows).
         # Vectors go last, by id, so a vector may also update a record stored earlier.
+        # The user's version node comes first: on Neo4j, SET takes its write lock, held to
+        # commit, so a concurrent writer of the same user waits there and then reads the
+        # version this one leaves (a read before the lock could see the older one). It
+        # returns no row when the version was not ``$if_version``: nothing was written.
         self.apply = f"""
+MERGE (gate:{VERSION_LABEL} {{user_id: $user_id}})
+ON CREATE SET gate.version = ''
+SET gate.writer = $token
+WITH count(*) AS done
+{_GATE}
 UNWIND $episodes AS row
 MERGE {node("n", "Episode", "row.id")}
 ON CREATE SET n += row.props
 WITH count(*) AS done
+{_GATE}
 UNWIND $entities AS row
 MERGE {node("n", "Entity", "row.id")}
 ON CREATE SET n.write_token = $token
 SET n += row.props
 WITH count(*) AS done
+{_GATE}
 UNWIND $facts AS row
 MERGE {node("n", "Fact", "row.id")}
 SET n += row.props
@@ -138,6 +160,7 @@ UNWIND CASE WHEN size(n.episode_ids) = 0 THEN [null] ELSE n.episode_ids END AS e
 OPTIONAL MATCH {node("ep", "Episode", "ep_id")}
 {_some("ep")} MERGE (n)-{rel("FROM")}->(ep))
 WITH count(*) AS done
+{_GATE}
 UNWIND $entity_ids AS eid
 MATCH {node("e", "Entity", "eid")}
 WHERE e.write_token = $token
@@ -151,7 +174,9 @@ OPTIONAL MATCH {node("f", "Fact")}
 WHERE f.object_id = e.id
 {_some("f")} MERGE (f)-{rel("OBJECT")}->(e)){set_vectors}
 WITH count(*) AS done
-RETURN 1 AS ok
+{_GATE}
+SET gate.version = $token
+RETURN gate.version AS version
 """
         self.existing = {
             label: f"""
@@ -183,6 +208,18 @@ RETURN n.id AS id, n.{VECTOR_PROP} AS vec
 MATCH {node("n", "Fact")}
 WHERE n.id IN $ids
 DETACH DELETE n
+WITH count(*) AS deleted
+OPTIONAL MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}})
+WITH deleted, CASE WHEN deleted > 0 THEN gate END AS gate
+{_some("gate")} SET gate.version = $token)
+RETURN deleted
+"""
+        self.write_version = (
+            f"MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}}) RETURN gate.version AS version"
+        )
+        self.forget_version = f"""
+MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}})
+DELETE gate
 RETURN count(*) AS deleted
 """
         self.forget = {

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from memlane.memory_graph.errors import InputError, StoreError
+from memlane.memory_graph.errors import ConflictError, InputError, StoreError
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memlane.memory_graph.stores._checks import check_write_set
 from memlane.memory_graph.stores._ranking import Corpus, term_counts
@@ -31,6 +31,7 @@ from memlane.memory_graph.stores.cypher.queries import (
     SEARCHABLE,
     TEXT_PROP,
     VECTOR_PROP,
+    VERSION_LABEL,
     Queries,
 )
 from memlane.memory_graph.stores.cypher.ranking import indexed_words, user_token, vector_param
@@ -103,6 +104,13 @@ class CypherStore(GraphStore):
                 ((label, (TEXT_PROP,), "fulltext"), self.dialect.fulltext_index(label, TEXT_PROP))
             )
             wanted.append(((label, ("user_id", "id"), "unique"), self.dialect.unique_key(label)))
+        # One version node per user: unique where MERGE could race (Neo4j), else indexed.
+        version_key = self.dialect.unique_key(VERSION_LABEL, ("user_id",))
+        if version_key is not None:
+            wanted.append(((VERSION_LABEL, ("user_id",), "unique"), version_key))
+        else:
+            index = self.dialect.range_index(VERSION_LABEL, "user_id")
+            wanted.append(((VERSION_LABEL, ("user_id",), "range"), index))
         created = False
         for key, ddl in wanted:
             if ddl is None or key in have:
@@ -238,14 +246,24 @@ class CypherStore(GraphStore):
             },
         )
         self._changed(writes.user_id)
-        await self.session.write(self.q.apply, params)
+        rows = await self.session.write(self.q.apply, {**params, "if_version": writes.if_version})
+        if not rows:
+            raise ConflictError(
+                f"the memory of user {writes.user_id!r} changed while this write was prepared",
+                where="user_id",
+            )
+
+    async def write_version(self, user_id: str) -> str:
+        rows = await self.session.read(self.q.write_version, self._params(user_id))
+        return str(rows[0]["version"] or "") if rows else ""
 
     async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:
         if not fact_ids:
             return 0
         self._changed(user_id)
         rows = await self.session.write(
-            self.q.delete_facts, self._params(user_id, ids=list(dict.fromkeys(fact_ids)))
+            self.q.delete_facts,
+            self._params(user_id, ids=list(dict.fromkeys(fact_ids)), token=uuid.uuid4().hex),
         )
         return int(rows[0]["deleted"]) if rows else 0
 
@@ -256,6 +274,7 @@ class CypherStore(GraphStore):
         for label, key in (("Fact", "facts"), ("Entity", "entities"), ("Episode", "episodes")):
             rows = await self.session.write(self.q.forget[label], self._params(user_id))
             out[key] = int(rows[0]["deleted"]) if rows else 0
+        await self.session.write(self.q.forget_version, self._params(user_id))
         return {"episodes": out["episodes"], "entities": out["entities"], "facts": out["facts"]}
 
     # -- reads -------------------------------------------------------------------------------

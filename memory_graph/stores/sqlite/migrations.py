@@ -360,6 +360,20 @@ _START_PRECISION = Migration(
     ),
 )
 
+_WRITE_VERSIONS = Migration(
+    "0009_user_write_versions",
+    (
+        # One opaque token per user, changed by every write of that user: a write set derived
+        # from what a writer read lands only while the token is unchanged (``if_version``).
+        """
+        CREATE TABLE write_versions (
+            user_id TEXT PRIMARY KEY,
+            version TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CORE,
     _FTS,
@@ -369,6 +383,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _SESSION_INDEX,
     _TEXT_STATS,
     _START_PRECISION,
+    _WRITE_VERSIONS,
 )
 
 

@@ -17,6 +17,7 @@ import functools
 import json
 import logging
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from memlane.memory_graph.errors import InputError, MemlaneError, StoreError
+from memlane.memory_graph.errors import ConflictError, InputError, MemlaneError, StoreError
 from memlane.memory_graph.ids import THREAD_SEPARATOR
 from memlane.memory_graph.io import record_to_dict
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
@@ -55,6 +56,25 @@ _PRAGMAS = (
     # Freed pages are zeroed, so a forgotten user's text does not linger in the file.
     "PRAGMA secure_delete = ON",
 )
+
+
+def _next_version(conn: sqlite3.Connection, user_id: str, expected: str | None) -> None:
+    """Check the user's write version (inside the write transaction: IMMEDIATE holds the
+    file's write lock, so no other process writes in between) and replace it."""
+    if expected is not None:
+        row = conn.execute(
+            "SELECT version FROM write_versions WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        if (str(row[0]) if row else "") != expected:
+            raise ConflictError(
+                f"the memory of user {user_id!r} changed while this write was prepared",
+                where="user_id",
+            )
+    conn.execute(
+        "INSERT INTO write_versions (user_id, version) VALUES (?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET version = excluded.version",
+        (user_id, uuid.uuid4().hex),
+    )
 
 
 def _target(target: str) -> tuple[str, str, str]:
@@ -201,6 +221,7 @@ class SQLiteStore(GraphStore):
         self._check_cache()
 
         def tx(conn: sqlite3.Connection) -> None:
+            _next_version(conn, writes.user_id, writes.if_version)
             conn.executemany(q.INSERT_EPISODE, [q.episode_params(e) for e in writes.episodes])
             if writes.entities:
                 conn.executemany(q.UPSERT_ENTITY, [q.entity_params(e) for e in writes.entities])
@@ -241,6 +262,15 @@ class SQLiteStore(GraphStore):
                 where=f"{target} {missing[0]} vector",
             )
 
+    async def write_version(self, user_id: str) -> str:
+        return await self._run(self._write_version, user_id)
+
+    def _write_version(self, user_id: str) -> str:
+        row = self._db.execute(
+            "SELECT version FROM write_versions WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return str(row[0]) if row else ""
+
     async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:
         ids = list(dict.fromkeys(fact_ids))
         if not ids:
@@ -255,6 +285,8 @@ class SQLiteStore(GraphStore):
                 "DELETE FROM facts WHERE user_id = ? AND id IN (SELECT value FROM json_each(?))",
                 (user_id, json.dumps(ids)),
             )
+            if cur.rowcount:
+                _next_version(conn, user_id, None)
             return cur.rowcount
 
         deleted = self._write(tx)
@@ -278,6 +310,7 @@ class SQLiteStore(GraphStore):
                 ).rowcount
             # The triggers left the user's statistics at zero; the user id goes too.
             conn.execute("DELETE FROM text_stats WHERE user_id = ?", (user_id,))
+            conn.execute("DELETE FROM write_versions WHERE user_id = ?", (user_id,))
             threads = _forget_threads(conn, user_id)
             if threads is not None:
                 counts["checkpoints"] = threads
