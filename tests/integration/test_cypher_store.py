@@ -1,5 +1,6 @@
-"""What the contract suite does not pin down about the Cypher store on a real FalkorDB:
-the graph's shape, idempotent schema, vector dimensions, shared indexes, batched reads."""
+"""What the contract suite does not pin down about the Cypher store, on a real FalkorDB and a
+real Neo4j: the graph's shape, idempotent schema, vector dimensions, shared indexes, vector
+index scores, batched reads."""
 
 from __future__ import annotations
 
@@ -18,18 +19,25 @@ from memlane.memory_graph.stores.cypher import store as cypher_store
 from memlane.memory_graph.stores.cypher.queries import LABELS, SCHEMA_VERSION, TEXT_PROP
 from memlane.memory_graph.stores.cypher.ranking import indexed_words, user_token
 from tests.conftest import Sample
-from tests.integration.falkordb_server import FalkorDBServer
+from tests.integration.falkordb_server import FalkorDBServer, falkordb_store
+from tests.neo4j.fixtures import neo4j_url
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def graph(
-    falkordb_server: FalkorDBServer, request: pytest.FixtureRequest
-) -> AsyncIterator[GraphStore]:
-    from tests.integration.falkordb_server import falkordb_store
+@pytest.fixture(params=["falkordb", "neo4j"])
+async def graph_url(request: pytest.FixtureRequest) -> str:
+    """An empty graph on each Cypher server in turn (the URL with its credentials)."""
+    if request.param == "neo4j":
+        return neo4j_url(request, "main")
+    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
+    store = await falkordb_store(request, server.data_dir, "extra")
+    return server.url(store.url.rsplit("/", 1)[1])
 
-    store = await falkordb_store(request, falkordb_server.data_dir, "extra")
+
+@pytest.fixture
+async def graph(graph_url: str) -> AsyncIterator[GraphStore]:
+    store = open_store(graph_url)
     await store.open()
     yield store
     await store.close()
@@ -56,8 +64,8 @@ async def test_facts_are_nodes_linked_to_entities_and_episodes(
     assert rows[0]["n"] == 2
 
 
-async def test_opening_twice_keeps_one_schema(graph: CypherStore) -> None:
-    again = open_store(graph.url)
+async def test_opening_twice_keeps_one_schema(graph: CypherStore, graph_url: str) -> None:
+    again = open_store(graph_url)
     await again.open()
     info = await again.info()
     await again.close()
@@ -109,8 +117,9 @@ async def test_concurrent_session_reads_share_one_statement_and_agree(
 async def test_vector_index_scores_are_cosine_similarity(
     graph: CypherStore, sample: Sample, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Users past _EXACT_MAX records are answered by the server's HNSW index, whose score is
-    # a cosine distance (measured: 1 - cos; not 1 - cos/2 as some documentation says).
+    # Users past _EXACT_MAX records are answered by the server's HNSW index. FalkorDB's score
+    # is a cosine distance (measured: 1 - cos; not 1 - cos/2 as some documentation says);
+    # Neo4j's quantized index is rescored exactly, (1 + cos) / 2.
     monkeypatch.setattr(cypher_store, "_EXACT_MAX", 0)
     angles = {"same": 0.0, "near": 60.0, "orthogonal": 90.0, "far": 120.0, "opposite": 180.0}
 
@@ -130,8 +139,8 @@ async def test_vector_index_scores_are_cosine_similarity(
     assert [h.id for h in hits] == list(angles)
     cosines = [math.cos(math.radians(a)) for a in angles.values()]
     assert [h.score for h in hits] == pytest.approx(cosines, abs=1e-4)
-    distances = sorted(float(r["score"]) for r in raw)
-    assert distances == pytest.approx([1.0 - c for c in cosines], abs=1e-4)
+    similarities = sorted((graph.dialect.similarity(r["score"]) for r in raw), reverse=True)
+    assert similarities == pytest.approx(cosines, abs=1e-4)
 
 
 async def test_full_text_index_returns_only_the_users_candidates(
@@ -151,7 +160,7 @@ async def test_full_text_index_returns_only_the_users_candidates(
 
 
 async def test_a_schema_1_graph_is_upgraded_on_open_and_searchable_again(
-    graph: CypherStore, sample: Sample
+    graph: CypherStore, graph_url: str, sample: Sample
 ) -> None:
     for user in ("alice", "bob"):
         await graph.apply(sample.turn(user, 1))
@@ -166,7 +175,7 @@ async def test_a_schema_1_graph_is_upgraded_on_open_and_searchable_again(
         await graph.session.write(graph.q.set_text[label], {"rows": old})
     await graph.session.write(graph.q.write_meta, {"version": 1})
     assert await graph.search_text("alice", "fact", "visited place", 10) == []
-    again = open_store(graph.url)
+    again = open_store(graph_url)
     await again.open()
     try:
         assert (await again.info()).details["schema_version"] == SCHEMA_VERSION == 2
