@@ -19,7 +19,8 @@ import org.neo4j.kernel.internal.GraphDatabaseAPI;
  * <p>Usage: {@code Launcher HOME PORT PASSWORD}. HOME holds the data and transaction logs
  * (start it again on the same HOME to recover after a crash); PORT 0 takes a free one. The
  * user {@code neo4j} gets PASSWORD. Prints {@code READY <port> <version>} once the default
- * database answers, then runs until SIGTERM (a clean shutdown) or SIGKILL (a crash).
+ * database answers, then runs until SIGTERM or the end of its stdin (a clean shutdown) or
+ * SIGKILL (a crash).
  */
 public final class Launcher {
     private Launcher() {}
@@ -50,6 +51,20 @@ public final class Launcher {
             dbms.shutdown();
             stopped.countDown();
         }));
+        // The process that started us holds our stdin open: when it dies, however it dies,
+        // stdin ends and so do we (no server outlives its test run).
+        Thread parent = new Thread(() -> {
+            try {
+                while (System.in.read() != -1) {
+                    // nothing is sent; only the end matters
+                }
+            } catch (java.io.IOException e) {
+                // a closed pipe is an end too
+            }
+            System.exit(0);
+        });
+        parent.setDaemon(true);
+        parent.start();
 
         try {
             setPassword(dbms.database(GraphDatabaseSettings.SYSTEM_DATABASE_NAME), password);

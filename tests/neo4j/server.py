@@ -153,8 +153,9 @@ class Neo4jServer:
         log = open(self.home / "launcher.log", "a")  # noqa: SIM115 - owned by the process
         cmd = ["java", *JAVA_OPTS, "-cp", classpath, "Launcher", str(self.home),
                str(self.port), PASSWORD]  # fmt: skip
+        # stdin stays open for the JVM's life: the launcher exits when it ends (our death).
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=log, text=True, cwd=self.home
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, cwd=self.home
         )
         log.close()
         # The launcher prints one line, READY <port> <version>, or exits on failure.
