@@ -6,7 +6,7 @@ above this port, and so are full-text ranking (``_search``), the neighbourhood w
 ``tests/contract/`` runs unchanged against every backend.
 
 Required primitives (abstract, :data:`REQUIRED`): lifecycle (``open``, ``close``); writes
-(``apply``, ``delete_facts``, ``forget_user``); reads (``get``, ``find_facts``,
+(``apply``, ``write_version``, ``delete_facts``, ``forget_user``); reads (``get``, ``find_facts``,
 ``find_entities``, ``episodes_in_session``, ``facts_touching``, ``scan``); search
 (``text_matches``, ``search_vector``); whole-store (``users``, ``counts``, ``info``).
 
@@ -59,6 +59,7 @@ REQUIRED = frozenset(
         "open",
         "close",
         "apply",
+        "write_version",
         "delete_facts",
         "forget_user",
         "get",

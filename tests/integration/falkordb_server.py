@@ -7,10 +7,7 @@ the AOF before the reply, ``appendfsync always``), and stopped by its PID.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -20,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from memlane.memory_graph.stores import GraphStore, open_store
+from tests.integration import processes
 
 __all__ = [
     "FalkorDBServer",
@@ -39,12 +37,6 @@ def falkordb_available() -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class FalkorDBServer:
     """One ``redis-server --loadmodule falkordb.so`` process on 127.0.0.1.
 
@@ -55,7 +47,7 @@ class FalkorDBServer:
 
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
         self.data_dir = Path(data_dir)
-        self.port = port or _free_port()
+        self.port = port or processes.free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -110,23 +102,12 @@ class FalkorDBServer:
     def stop(self, timeout_s: float = 30.0) -> None:
         """SIGTERM the server by PID and wait for it (it flushes the AOF)."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        processes.stop(proc, timeout_s)
 
     def kill(self) -> None:
         """SIGKILL the server by PID (a crash: no shutdown work at all)."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        processes.kill(proc)
 
     def __enter__(self) -> FalkorDBServer:
         return self.start()

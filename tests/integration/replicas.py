@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,13 +16,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.integration import processes
+
 __all__ = ["Replica", "replicas"]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Replica:
@@ -48,7 +42,7 @@ class Replica:
     def start(self, timeout_s: float = 180.0) -> Replica:
         """Start the process and wait until ``/healthz`` answers."""
         self.home.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = processes.free_port()
         env = {
             **os.environ,
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
@@ -84,14 +78,7 @@ class Replica:
     def stop(self, timeout_s: float = 30.0) -> None:
         """SIGTERM by PID (uvicorn shuts down cleanly) and wait; SIGKILL if it hangs."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        processes.stop(proc, timeout_s)
 
 
 @contextlib.contextmanager

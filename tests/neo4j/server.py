@@ -28,6 +28,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.integration import processes
+
 __all__ = [
     "NEO4J_VERSION",
     "PASSWORD",
@@ -181,23 +183,12 @@ class Neo4jServer:
     def stop(self, timeout_s: float = 60.0) -> None:
         """SIGTERM the JVM by PID (a clean shutdown: a checkpoint) and wait for it."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        processes.stop(proc, timeout_s)
 
     def kill(self) -> None:
         """SIGKILL the JVM by PID (a crash: recovery from the transaction log on restart)."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        processes.kill(proc)
 
     def __enter__(self) -> Neo4jServer:
         return self.start()
