@@ -328,8 +328,8 @@ RETURN count(n) AS docs, sum(n.{TEXT_LEN_PROP}) AS words
         self.vector = {
             target: f"""
 {dialect.vector_call(label, VECTOR_PROP)}
-RETURN node.id AS id, {dialect.index_score("node", VECTOR_PROP)} AS score,
-       node.user_id = $user_id AS mine
+WITH node, {dialect.index_score("node", VECTOR_PROP)} AS score
+RETURN node.id AS id, score, node.user_id = $user_id AS mine
 """
             for target, label in SEARCHABLE.items()
         }
