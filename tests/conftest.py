@@ -23,6 +23,7 @@ from tests.integration.falkordb_server import (  # noqa: F401 - falkordb_server 
     falkordb_store,
     neo4j_store,
 )
+from tests.integration.llama_server import llama_server  # noqa: F401 - a fixture
 
 # -- backends ---------------------------------------------------------------------------------
 # A factory returns a new, *unopened* store with no data in it. ``name`` tells stores made in

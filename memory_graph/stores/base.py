@@ -34,6 +34,7 @@ from typing import Any, cast
 import numpy as np
 
 from memlane.memory_graph.io import record_to_dict
+from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet
 from memlane.memory_graph.stores import _search, _walk
 from memlane.memory_graph.stores._ranking import SCORE_WINDOW
@@ -180,6 +181,23 @@ class GraphStore(ABC):
     @abstractmethod
     async def counts(self, user_id: str | None = None) -> dict[str, int]:
         """Record counts: keys ``episodes``, ``entities``, ``facts``."""
+
+    @abstractmethod
+    async def find_jobs(
+        self,
+        user_id: str | None,
+        statuses: Sequence[str],
+        *,
+        ids: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> list[ExtractionJob]:
+        """Extraction jobs (``memory_graph.jobs``) in ``statuses``, of one user or all (and of
+        ``ids`` when given), oldest first. Jobs are written by :meth:`apply`
+        (``WriteSet.jobs``, upserts) and deleted by :meth:`forget_user`.
+
+        Optional: a store that keeps no jobs returns none (no retry list, no resume).
+        """
+        return []
 
     @abstractmethod
     async def info(self) -> StoreInfo:

@@ -67,6 +67,9 @@ RANGE_INDEXES: Final = (
 )
 
 
+JOB_LABEL = "ExtractionJob"
+
+
 def node(var: str, label: str, id_expr: str | None = None) -> str:
     """A node pattern scoped to ``$user_id`` (and to ``id_expr`` when given)."""
     if label not in LABELS:
@@ -112,6 +115,10 @@ SET n.{VECTOR_PROP} = {vec}"""
         # row, whatever the previous UNWIND produced (an empty list gives zero rows).
         # Vectors go last, by id, so a vector may also update a record stored earlier.
         self.apply = f"""
+UNWIND $jobs AS row
+MERGE (j:{JOB_LABEL} {{user_id: $user_id, id: row.id}})
+SET j += row
+WITH count(*) AS done
 UNWIND $episodes AS row
 MERGE {node("n", "Episode", "row.id")}
 ON CREATE SET n += row.props
@@ -183,6 +190,20 @@ RETURN n.id AS id, n.{VECTOR_PROP} AS vec
 MATCH {node("n", "Fact")}
 WHERE n.id IN $ids
 DETACH DELETE n
+RETURN count(*) AS deleted
+"""
+        # Extraction jobs (memory_graph.jobs): a node each, its JSON in ``record``.
+        self.find_jobs = f"""
+MATCH (j:{JOB_LABEL})
+WHERE ($user_id IS NULL OR j.user_id = $user_id) AND j.status IN $statuses
+  AND ($ids IS NULL OR j.id IN $ids)
+RETURN j.record AS record
+ORDER BY j.created_at, j.id
+LIMIT $limit
+"""
+        self.forget_jobs = f"""
+MATCH (j:{JOB_LABEL} {{user_id: $user_id}})
+DELETE j
 RETURN count(*) AS deleted
 """
         self.forget = {
