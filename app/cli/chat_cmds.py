@@ -9,7 +9,9 @@ everything it says).
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+import time
 from typing import Any
 
 import typer
@@ -38,6 +40,11 @@ def chat(
         None, "--defer/--inline", help="write memory in the background (default: settings)"
     ),
     store: str | None = StoreOption,
+    stats: bool = typer.Option(
+        False,
+        "--stats",
+        help="after each turn, one JSON line on stderr: status, facts, time, tokens",
+    ),
 ) -> None:
     """Chat with memory. Interactive on a terminal; otherwise reads stdin line by line.
 
@@ -69,9 +76,12 @@ def chat(
                 if not line.strip():
                     continue
                 sys.stdout.write("assistant> ")
+                started = time.perf_counter()
                 result = await agent.achat(user, line, session_id=session, on_token=token)
                 sys.stdout.write("\n")
                 turns += 1
+                if stats:
+                    typer.echo(json.dumps(_turn_stats(turns, result, started)), err=True)
                 failed += result.write_status == "failed"
                 if result.write_status == "failed":
                     err = result.write_error or {}
@@ -96,6 +106,21 @@ def chat(
             raise typer.Exit(1)
 
     run(go)
+
+
+def _turn_stats(n: int, result: Any, started: float) -> dict[str, Any]:
+    report = result.report
+    return {
+        "turn": n,
+        "write_status": result.write_status,
+        "facts_added": report.facts_added if report else 0,
+        "facts_closed": report.facts_closed if report else 0,
+        "error": (result.write_error or {}).get("code"),
+        "latency_s": round(time.perf_counter() - started, 2),
+        "calls": len(result.calls),
+        "tokens": sum(c["prompt_tokens"] + c["completion_tokens"] for c in result.calls),
+        "rung": next((c["rung"] for c in reversed(result.calls) if c.get("rung")), None),
+    }
 
 
 def retry_failed(

@@ -22,6 +22,7 @@ from memlane.agent.api import MemoryAgent
 from memlane.agent.settings import ModelSettings, Settings
 from memlane.llm.config import ModelConfig
 from memlane.llm.gateway import LLMGateway, forget_rungs, probe
+from memlane.llm.testing import ScriptedLLM
 from memlane.prompts import extract_memory as em
 from tests.integration.llama_server import LlamaServer
 
@@ -113,3 +114,39 @@ async def test_a_rejected_form_moves_the_model_down_the_ladder(llama_server: Lla
     assert not first.ok and first.rung == "json_schema" and first.attempts == 1
     assert second.ok and second.rung == "json_object_schema"
     assert gateway.rung() == "json_object_schema"  # remembered: the next call goes straight there
+
+
+async def test_a_server_killed_mid_turn_keeps_the_message_and_retry_failed_completes(
+    llama_server: LlamaServer, tmp_path: Path
+) -> None:
+    # The reply comes from the scripted fake; extraction from a real server of its own, which
+    # is killed (SIGKILL, by PID) while the reply streams: the turn's extraction then meets a
+    # dead server.
+    server = LlamaServer(llama_server.python, llama_server.model, tmp_path / "own").start()
+    text = "My sister Ruth is a teacher in Bristol."
+    try:
+        with ScriptedLLM.installed() as fake:
+            settings = _settings(tmp_path, server).model_copy(update={"model": fake.model})
+            settings = settings.model_copy(
+                update={"extraction": settings.extraction.model_copy(
+                    update={"model": server.model_name})}
+            )  # fmt: skip
+            async with MemoryAgent(settings=settings) as agent:
+                result = await agent.achat("ruth", text, at=T0, on_token=lambda _: server.kill())
+                memory = await agent.memory()
+                episodes = [r async for r in memory.export("ruth") if r["type"] == "episode"]
+                (failed,) = await memory.jobs("ruth", ("failed",))
+                assert result.write_status == "failed" and result.write_error is not None
+                assert result.write_error["reason"] == "connection"
+                assert [e["content"] for e in episodes] == [text]  # the message is kept
+                assert failed.code == "llm_error" and failed.reason == "connection"
+                server.start()  # the same port
+                report = await agent.retry_failed("ruth")
+                again = await agent.retry_failed("ruth")  # idempotent: nothing left to do
+                (done,) = await memory.jobs("ruth", ("done",))
+                facts = await memory.facts("ruth")
+        print("\nkilled mid-turn:", result.write_error, "retry:", report.model_dump(), len(facts))
+        assert (report.jobs, report.done, report.failed) == (1, 1, 0)
+        assert again.jobs == 0 and done.id == failed.id
+    finally:
+        server.stop()
