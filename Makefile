@@ -35,6 +35,12 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium not installed: the browser test will be skipped"; }
 
+# The real model server the integration tests use (tests/integration/llama_server.py): built
+# and assembled once into ~/.cache/memlane/llama (a cold build takes 20-45 min on 2 cores);
+# `make test` does it on first use, this target ahead of time.
+llama: $(TEST_STAMP)
+	$(BIN)/python -m tests.integration.llama_server
+
 run: install
 	$(BIN)/memlane demo
 

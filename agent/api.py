@@ -362,7 +362,7 @@ class MemoryAgent:
             if ep is not None
         ]
         return {
-            "message": "\n".join(t["content"] for t in turns if t["role"] == "user"),
+            "message": "\n".join(str(t["content"]) for t in turns if t["role"] == "user"),
             "turns": turns,
             "at": to_iso(job.at) or "",
             "session_id": job.session_id,

@@ -852,11 +852,11 @@ def _with_schema(
         f"\nAnswer with one JSON object ({output_model.__name__}) matching this JSON schema:\n"
         + json.dumps(schema, separators=(",", ":"))
     )
-    out = [dict(m) for m in messages]
+    out: list[dict[str, Any]] = [dict(m) for m in messages]
     for message in out:
         if message.get("role") == "system" and isinstance(message.get("content"), str):
             message["content"] = message["content"] + note
-            return out
+            return list(out)
     return [{"role": "system", "content": note.strip()}, *out]
 
 

@@ -141,12 +141,16 @@ class Memory:
             )
             if fresh or jobs:
                 texts = await episode_index_texts(self.store, user_id, fresh) if fresh else []
-                vectors = await embed_off_loop(self.embedder, texts) if fresh else []
+                vectors = await embed_off_loop(self.embedder, texts) if fresh else None
                 await self.store.apply(
                     WriteSet(
                         user_id=user_id,
                         episodes=list(fresh),
-                        episode_vectors={ep.id: vectors[i] for i, ep in enumerate(fresh)},
+                        episode_vectors=(
+                            {ep.id: vectors[i] for i, ep in enumerate(fresh)}
+                            if vectors is not None
+                            else {}
+                        ),
                         jobs=list(jobs),
                     )
                 )

@@ -254,7 +254,10 @@ class LlamaServer:
             "--n_threads", "2",
             "--n_threads_batch", "2",
         ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        # OpenMP threads that spin while waiting crawl when the cores are shared (a CI box,
+        # a test process beside it): they sleep instead.
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
