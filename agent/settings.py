@@ -134,7 +134,8 @@ class Settings(BaseSettings):
         ``extraction`` and ``judge`` default to the chat model and inherit its endpoint,
         key and options; a task that names ANOTHER model inherits none of them (a hosted
         judge must not be sent to the local chat server), only the timeout and retries.
-        Unset timeouts and retries come from ``llm_timeout_s`` / ``llm_max_retries``.
+        Unset timeouts and retries come from ``llm_timeout_s`` / ``llm_max_retries``;
+        ``max_tokens`` is never inherited (extraction sizes its own answers).
         """
         chat = self.chat
         chat_model = chat.model or self.model
@@ -146,7 +147,8 @@ class Settings(BaseSettings):
             api_base=own.api_base or base.api_base,
             api_key=own.api_key or base.api_key,
             timeout_s=own.timeout_s or base.timeout_s or self.llm_timeout_s,
-            max_tokens=own.max_tokens or base.max_tokens,
+            # Not inherited: a reply's cap would cut extraction's JSON (which sizes its own).
+            max_tokens=own.max_tokens,
             max_retries=(
                 own.max_retries
                 if own.max_retries is not None

@@ -81,11 +81,18 @@ def _model_check(settings: Settings) -> tuple[list[str], dict]:
     async def go() -> dict:
         from memlane.llm.gateway import LLMGateway, probe
         from memlane.llm.offline.provider import is_offline
-        from memlane.llm.offline.provider import register as register_offline
 
         config = settings.llm("extraction")
-        if is_offline(config.model):
-            register_offline()
+        if is_offline(config.model):  # in-process: nothing to reach, no call to spend
+            return {
+                "model": config.model,
+                "api_base": None,
+                "reachable": True,
+                "rung": "offline (in-process)",
+                "calls": 0,
+                "latency_s": 0.0,
+                "error": None,
+            }
         return await probe(LLMGateway(config))
 
     found = run(go)

@@ -13,7 +13,9 @@ Required primitives (abstract, :data:`REQUIRED`): lifecycle (``open``, ``close``
 Optional primitives (:data:`OPTIONAL`) have a correct default written on the required ones;
 a backend overrides one only to do the same faster or more strongly: ``count_matches``
 (default: count ``text_matches``), ``export`` (default: paged ``scan``; SQLite overrides it
-to read one snapshot). The public reads (``get_facts``, ``list_entities``, ``search_text``,
+to read one snapshot), ``find_jobs`` (default: none: a store that keeps no extraction jobs
+offers no retry list and no resume; SQLite and the Cypher stores keep them).
+The public reads (``get_facts``, ``list_entities``, ``search_text``,
 ``neighbourhood``, ...) are written here once and are not meant to be overridden.
 
 Rules every backend keeps:
@@ -75,7 +77,7 @@ REQUIRED = frozenset(
 )
 """The abstract primitives: a backend is these and nothing else."""
 
-OPTIONAL = frozenset({"count_matches", "export"})
+OPTIONAL = frozenset({"count_matches", "export", "find_jobs"})
 """Primitives with a default over the required ones, which a backend may override."""
 
 TARGETS: tuple[SearchTarget, ...] = ("episode", "entity", "fact")
@@ -182,7 +184,6 @@ class GraphStore(ABC):
     async def counts(self, user_id: str | None = None) -> dict[str, int]:
         """Record counts: keys ``episodes``, ``entities``, ``facts``."""
 
-    @abstractmethod
     async def find_jobs(
         self,
         user_id: str | None,

@@ -87,7 +87,9 @@ def test_1_settings_name_an_endpoint_per_task(monkeypatch: pytest.MonkeyPatch) -
         "api_base": "http://127.0.0.1:8080/v1",
         "api_key": "sk-local-secret",
     }
-    assert extraction == chat  # the default: the chat model, same endpoint
+    # The default: the chat model, same endpoint; a reply's cap is not extraction's.
+    assert extraction.max_tokens is None
+    assert extraction.model_copy(update={"max_tokens": 512}) == chat
     # A judge naming another model is not sent to the local chat server with its key.
     assert judge.model == "gpt-4o-mini" and judge.api_base is None and judge.api_key is None
     assert "sk-local-secret" not in repr(settings) + json.dumps(chat.to_public())
