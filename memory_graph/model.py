@@ -29,8 +29,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from memlane.memory_graph.ids import ID_PATTERN
-from memlane.memory_graph.limits import MAX_CONTENT_CHARS, MAX_STATEMENT_CHARS
 from memlane.memory_graph.jobs import ExtractionJob
+from memlane.memory_graph.limits import MAX_CONTENT_CHARS, MAX_STATEMENT_CHARS
 from memlane.memory_graph.timeutil import parse_time, to_iso
 
 __all__ = [
