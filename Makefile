@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test lint layers typecheck install install-test browser neo4j clean
+.PHONY: run test lint layers typecheck install install-test browser neo4j llama clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -39,6 +39,12 @@ browser:
 # Neo4j test server (tests/neo4j/); a no-op with a message where Java or Maven is missing.
 neo4j: $(TEST_STAMP)
 	$(BIN)/python -m tests.neo4j.server --fetch
+
+# The real model server the integration tests use (tests/integration/llama_server.py): built
+# and assembled once into ~/.cache/memlane/llama (a cold build takes 20-45 min on 2 cores);
+# `make test` does it on first use, this target ahead of time.
+llama: $(TEST_STAMP)
+	$(BIN)/python -m tests.integration.llama_server
 
 run: install
 	$(BIN)/memlane demo

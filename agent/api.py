@@ -36,16 +36,24 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
 
 from memlane.agent.bootstrap import build_memory
-from memlane.agent.graph import build_chat_graph, build_write_graph, settle_writes
+from memlane.agent.graph import (
+    build_chat_graph,
+    build_write_graph,
+    keep_node,
+    settle_writes,
+    turn_episodes,
+)
 from memlane.agent.queue import WriteFailure, WriteQueue
 from memlane.agent.settings import Settings
 from memlane.agent.state import AgentContext, AgentOptions, TurnState
 from memlane.agent.threads import forget_threads, open_thread_saver, thread_id, threads_file
-from memlane.llm.gateway import CallRecord, LLMGateway
+from memlane.llm.gateway import Accounting, CallRecord, LLMGateway
+from memlane.llm.offline.provider import is_offline
 from memlane.llm.offline.provider import register as register_offline
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.errors import InputError, MemlaneError
 from memlane.memory_graph.ids import check_user_id
+from memlane.memory_graph.jobs import ExtractionJob, job_id_for
 from memlane.memory_graph.limits import MAX_CONTENT_CHARS
 from memlane.memory_graph.memory import Memory
 from memlane.memory_graph.model import Id, Role, check_content
@@ -54,7 +62,7 @@ from memlane.memory_graph.retrieval.retriever import MemoryContext
 from memlane.memory_graph.stores import GraphStore
 from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
 
-__all__ = ["ChatResult", "IngestMessage", "IngestResult", "MemoryAgent"]
+__all__ = ["ChatResult", "IngestMessage", "IngestResult", "MemoryAgent", "RetryReport"]
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +129,22 @@ class IngestMessage(BaseModel):
             raise InputError(message, where=f"{where}.{field}" if field else where) from exc
 
 
+class RetryReport(BaseModel):
+    """What ``retry_failed`` did: jobs re-run, how many now done, facts they added."""
+
+    jobs: int = 0
+    done: int = 0
+    failed: int = 0
+    facts_added: int = 0
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
 class IngestResult(BaseModel):
     """What ingesting a conversation through extraction did."""
 
     user_id: str
     batches: int = 0
+    skipped: int = Field(default=0, description="batches already extracted before: no call")
     messages: int = 0
     llm_calls: int = 0
     reports: list[CommitReport] = Field(default_factory=list)
@@ -152,6 +171,7 @@ class _Resources:
     chat_graph: Any
     write_graph: Any
     queue: WriteQueue = field(default_factory=WriteQueue)
+    resumed: int = 0
 
 
 class MemoryAgent:
@@ -160,7 +180,10 @@ class MemoryAgent:
     Args:
         memory: the user-scoped memory (its store opened by the caller), or None to open one
             from ``settings`` on first use.
-        gateway: the LLM gateway (model, retries, accounting).
+        gateway: the LLM gateway of replies (model, retries, accounting); default: from
+            ``settings.llm("chat")``.
+        extraction_gateway: the gateway of extraction; default: ``gateway`` when one is
+            given, else from ``settings.llm("extraction")`` (sharing the chat accounting).
         settings: where the store, model and embedder come from when not given, and options.
         options: loop options (defaults from ``settings``).
         checkpointer: a LangGraph checkpointer; default: in the SQLite store's file (see
@@ -177,13 +200,19 @@ class MemoryAgent:
         options: AgentOptions | None = None,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
         embedder: Embedder | None = None,
+        extraction_gateway: LLMGateway | None = None,
     ) -> None:
         self.settings = settings or Settings()
         s = self.settings
-        register_offline()
-        self.gateway = gateway or LLMGateway(
-            s.model, timeout_s=s.llm_timeout_s, max_retries=s.llm_max_retries
-        )
+        self.gateway = gateway or LLMGateway(s.llm("chat"))
+        if extraction_gateway is None and gateway is None:
+            extraction = s.llm("extraction")
+            if extraction != self.gateway.config:
+                extraction_gateway = LLMGateway(extraction, accounting=self.gateway.accounting)
+        self.extraction_gateway = extraction_gateway or self.gateway
+        # LiteLLM's provider map is process-wide: touched only when the offline model is used.
+        if any(is_offline(g.model) for g in (self.gateway, self.extraction_gateway)):
+            register_offline()
         self.options = options or AgentOptions(
             candidates=s.extract_candidates,
             context_tokens=s.context_tokens,
@@ -232,7 +261,14 @@ class MemoryAgent:
                 chat_graph=build_chat_graph(defer=defer).compile(checkpointer=saver),
                 write_graph=build_write_graph().compile(),
             )
+            self._res.resumed = await self._resume_pending(self._res)
             return self._res
+
+    async def start(self) -> int:
+        """Open the store now and resume the extraction jobs a previous process acknowledged
+        and did not finish (a server calls this at start-up); how many were resumed."""
+        res = await self._open()
+        return res.resumed
 
     async def aclose(self) -> None:
         """Drain background writes, then close the checkpointer and (if ours) the store."""
@@ -287,21 +323,92 @@ class MemoryAgent:
             options=self.options,
             queue=res.queue,
             user_name=user_name,
+            extractor=self.extraction_gateway,
         )
 
     async def _defer_node(self, state: TurnState, runtime: Runtime[AgentContext]) -> dict:
         ctx = runtime.context
         res = await self._open()
-        snapshot: TurnState = {**state, "write_status": "pending"}  # type: ignore[typeddict-item]
+        # Durable before acknowledged: the messages and a pending job are stored (one write)
+        # before the turn says "queued"; after a crash the job is resumed on the next start.
+        kept = await keep_node(state, runtime)
+        if kept.get("write_status") == "failed":
+            return kept
+        snapshot: TurnState = {**state, **kept, "write_status": "pending"}  # type: ignore[typeddict-item]
+        self._submit(res, ctx, snapshot)
+        return {"write_status": "queued", "job": kept["job"]}
 
+    def _submit(self, res: _Resources, ctx: AgentContext, snapshot: TurnState) -> None:
         async def job() -> dict[str, Any]:
             out = await res.write_graph.ainvoke(snapshot, context=ctx)
             if out.get("write_status") == "failed":
                 raise _error_from(out.get("write_error") or {}, where="background write")
             return dict(out)
 
-        res.queue.submit(ctx.user_id, job, label=f"turn {state.get('at')}")
-        return {"write_status": "queued"}
+        res.queue.submit(ctx.user_id, job, label=f"turn {snapshot.get('at')}")
+
+    async def _job_state(self, res: _Resources, job: ExtractionJob) -> TurnState:
+        """The write-graph state that re-runs a stored job (its episodes, read back)."""
+        found = {ep.id: ep for ep in await res.memory.episodes(job.user_id, job.episode_ids)}
+        turns = [
+            {
+                "role": ep.role,
+                "content": ep.content,
+                "at": to_iso(ep.occurred_at),
+                "id": ep.id,
+                "speaker": ep.speaker,
+            }
+            for ep in (found.get(i) for i in job.episode_ids)
+            if ep is not None
+        ]
+        return {
+            "message": "\n".join(str(t["content"]) for t in turns if t["role"] == "user"),
+            "turns": turns,
+            "at": to_iso(job.at) or "",
+            "session_id": job.session_id,
+            "history": [],
+            "job": job.model_dump(mode="json"),
+            "write_status": "pending",
+            "write_error": None,
+            "calls": [],
+        }
+
+    async def _resume_pending(self, res: _Resources) -> int:
+        """Queue the jobs a previous process acknowledged and did not finish, in order."""
+        pending = await res.memory.jobs(None, ("pending",))
+        for job in pending:
+            state = await self._job_state(res, job)
+            if state["turns"]:
+                self._submit(res, self._context(res, job.user_id, None), state)
+        if pending:
+            log.warning("resumed %d pending extraction jobs of a previous run", len(pending))
+        return len(pending)
+
+    async def retry_failed(self, user_id: str | None = None) -> RetryReport:
+        """Re-run extraction for turns whose write failed (their messages are stored), oldest
+        first. Idempotent: a job that is done is never re-run; each turn's facts are still
+        all-or-nothing.
+
+        Args:
+            user_id: one user's failed turns, or every user's.
+        """
+        if user_id is not None:
+            check_user_id(user_id)
+        res = await self._open()
+        report = RetryReport()
+        for job in await res.memory.jobs(user_id, ("failed",)):
+            state = await self._job_state(res, job)
+            out = await res.write_graph.ainvoke(
+                state, context=self._context(res, job.user_id, None)
+            )
+            report.jobs += 1
+            if out.get("write_status") == "committed":
+                report.done += 1
+                report.facts_added += (out.get("report") or {}).get("facts_added", 0)
+            else:
+                report.failed += 1
+                report.errors.append({"job": job.id, **(out.get("write_error") or {})})
+        return report
 
     async def achat(
         self,
@@ -345,6 +452,8 @@ class MemoryAgent:
             "short_ids": {},
             "drafts": [],
             "episodes": [],
+            "kept": 0,
+            "job": None,  # each turn owes its own job (the thread keeps the last one)
             "report": None,
             "write_status": "pending",
             "write_error": None,
@@ -416,9 +525,13 @@ class MemoryAgent:
         start = 0
         for batch in _batches(items, batch_turns):
             state = self._batch_state(batch)
-            before = len(self.gateway.accounting.records)
+            if await self._already_extracted(res, user_id, state):
+                result.skipped += 1  # known messages cost no model call
+                start += len(batch)
+                continue
+            before = len(self.calls)
             out = await res.write_graph.ainvoke(state, context=ctx)
-            result.llm_calls += len(self.gateway.accounting.records) - before
+            result.llm_calls += len(self.calls) - before
             if out.get("write_status") != "committed":
                 err = out.get("write_error") or {"message": "memory write failed"}
                 raise _error_from(err, where=f"messages[{start}]")
@@ -426,6 +539,11 @@ class MemoryAgent:
             result.batches += 1
             start += len(batch)
         return result
+
+    @staticmethod
+    async def _already_extracted(res: _Resources, user_id: str, state: TurnState) -> bool:
+        job = job_id_for([ep.id for ep in turn_episodes(state, user_id)])
+        return bool(await res.memory.jobs(user_id, ("done",), ids=[job]))
 
     @staticmethod
     def _batch_state(batch: list[IngestMessage]) -> TurnState:
@@ -490,15 +608,20 @@ class MemoryAgent:
         """Model, queue state and LLM accounting totals."""
         return {
             "model": self.gateway.model,
+            "models": {
+                "chat": self.gateway.config.to_public(),
+                "extraction": self.extraction_gateway.config.to_public(),
+            },
             "defer_writes": self.options.defer_writes,
             "queue": self._res.queue.status() if self._res is not None else None,
-            "llm": self.gateway.accounting.totals(),
+            "llm": Accounting(self.calls).totals(),
         }
 
     @property
     def calls(self) -> list[CallRecord]:
-        """Every LLM call this agent made."""
-        return list(self.gateway.accounting.records)
+        """Every LLM call this agent made (of both gateways, once each)."""
+        books = {id(g.accounting): g.accounting for g in (self.gateway, self.extraction_gateway)}
+        return [r for book in books.values() for r in book.records]
 
 
 def _batches(items: list[IngestMessage], turns: int) -> list[list[IngestMessage]]:

@@ -7,9 +7,12 @@ graphs
 can reuse them: :func:`add_memory_nodes` puts the memory-writing steps into any ``StateGraph``
 whose state has the same keys.
 
-Memory writing fails closed: a failed extraction or commit sets ``write_status="failed"`` and
-``write_error`` (nothing is written: the commit is one atomic write set), the remaining write
-steps are skipped, and the caller surfaces the error. It is never reported as "0 facts".
+Memory writing keeps the message first: ``keep`` stores the turn's episodes before the
+model is asked anything, so a failed extraction never loses what the user said (recall finds
+it; a retry can extract it later). Facts fail closed: a failed extraction or commit sets
+``write_status="failed"`` and ``write_error`` (no fact is written: the commit is one atomic
+write set), the remaining write steps are skipped, and the caller surfaces the error. It is
+never reported as "0 facts". The failed calls stay in the turn's ``calls``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from langgraph.types import Overwrite
 from pydantic import ValidationError
 
 from memlane.agent.state import AgentContext, TurnState
+from memlane.llm.gateway import decoding_schema
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.errors import ExtractionError, MemlaneError
+from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.limits import MAX_QUERY_CHARS
 from memlane.memory_graph.model import SELF_ID, Episode, Fact, episode_id_for
 from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
@@ -40,8 +45,10 @@ __all__ = [
     "commit_node",
     "drafts_node",
     "extract_node",
+    "keep_node",
     "recall_node",
     "respond_node",
+    "turn_episodes",
 ]
 
 log = logging.getLogger(__name__)
@@ -132,9 +139,36 @@ def _write_step(fn: Node) -> Node:
         except MemlaneError as exc:
             log.warning("memory write for %s failed in %s: %s", runtime.context.user_id,
                         getattr(fn, "__name__", "write"), exc)  # fmt: skip
-            return {"write_status": "failed", "write_error": exc.to_dict()}
+            # The calls that failed are part of the turn's bill (tokens, cost, count).
+            failed = [c.to_dict() for c in getattr(exc, "calls", ())]
+            update: Update = {
+                "write_status": "failed",
+                "write_error": exc.to_dict(),
+                "calls": [*state.get("calls", []), *failed],
+            }
+            job = await _record_failure(runtime.context, state.get("job"), exc)
+            if job is not None:
+                update["job"] = job
+            return update
 
     return step
+
+
+async def _record_failure(
+    ctx: AgentContext, job: dict[str, Any] | None, exc: MemlaneError
+) -> dict[str, Any] | None:
+    """Mark the turn's stored job failed with the error's code (for ``retry-failed``)."""
+    if job is None:
+        return None  # the episodes were not stored either: the caller sees the error
+    failed = ExtractionJob.model_validate(job).failed(
+        exc.code, str(exc), getattr(exc, "reason", None)
+    )
+    try:
+        await ctx.memory.record_jobs(ctx.user_id, [failed])
+    except MemlaneError as store_exc:  # the job stays pending: resumed on the next start
+        log.error("could not record the failed job %s: %s", failed.id, store_exc)
+        return None
+    return failed.model_dump(mode="json")
 
 
 async def _names(ctx: AgentContext, facts: list[Fact]) -> dict[str, str]:
@@ -176,11 +210,15 @@ async def extract_node(state: TurnState, runtime: Runtime[AgentContext]) -> Upda
         candidates=candidates,
         predicates=extract_memory.ExtractionInput.predicate_lines(ctx.memory.registry),
     )
-    result = await ctx.gateway.complete(
+    result = await ctx.extraction_gateway.complete(
         extract_memory.build_messages(data),
         extract_memory.ExtractionOutput,
         task=extract_memory.TASK,
         validation_context=extract_memory.validation_context(data, ctx.memory.registry),
+        max_tokens=extract_memory.answer_budget(data),
+        schema=extract_memory.decoding_schema(
+            decoding_schema(extract_memory.ExtractionOutput), data
+        ),
     )
     calls = [*state.get("calls", []), *(c.to_dict() for c in result.calls)]
     return {"extraction": result.value.model_dump(), "short_ids": short_ids, "calls": calls}
@@ -188,6 +226,11 @@ async def extract_node(state: TurnState, runtime: Runtime[AgentContext]) -> Upda
 
 def _when(value: str | None) -> datetime | None:
     return parse_time(value, field="valid_at") if value else None
+
+
+def turn_episodes(state: TurnState, user_id: str) -> list[Episode]:
+    """The episodes a turn's messages become (ids are content hashes unless given)."""
+    return _episodes(state, user_id)
 
 
 def _episodes(state: TurnState, user_id: str) -> list[Episode]:
@@ -212,12 +255,36 @@ def _episodes(state: TurnState, user_id: str) -> list[Episode]:
 
 
 @_write_step
+async def keep_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
+    """Store the turn's messages as episodes BEFORE extraction (idempotent): whatever happens
+    to the model call, the message is kept."""
+    ctx = runtime.context
+    episodes = _episodes(state, ctx.user_id)
+    stored = state.get("job")  # a retried or resumed job is already in the store
+    if stored is not None:
+        job = ExtractionJob.model_validate(stored)
+    else:
+        at = parse_time(state["at"])
+        job = ExtractionJob.for_turn(
+            ctx.user_id, state.get("session_id"), [ep.id for ep in episodes], at
+        )
+    report = await ctx.memory.add_episodes(episodes, jobs=[] if stored is not None else [job])
+    return {
+        "episodes": [ep.model_dump(mode="json") for ep in episodes],
+        "kept": report.episodes_added,
+        "job": job.model_dump(mode="json"),
+    }
+
+
+@_write_step
 async def drafts_node(state: TurnState, runtime: Runtime[AgentContext]) -> Update:
     """Map the model's answer to fact drafts: short ids to fact ids, names to kinds."""
     ctx = runtime.context
     out = extract_memory.ExtractionOutput.model_validate(state.get("extraction") or {})
     short_ids = state.get("short_ids", {})
-    episodes = _episodes(state, ctx.user_id)
+    episodes = [Episode.model_validate(e) for e in state.get("episodes", [])] or _episodes(
+        state, ctx.user_id
+    )
     sources = [ep.id for ep in episodes if ep.role == "user"] or [ep.id for ep in episodes]
     kinds = {e.name.strip().casefold(): e.kind for e in out.entities}
     drafts = []
@@ -258,8 +325,17 @@ async def commit_node(state: TurnState, runtime: Runtime[AgentContext]) -> Updat
     ctx = runtime.context
     drafts = [FactDraft.model_validate(d) for d in state.get("drafts", [])]
     episodes = [Episode.model_validate(e) for e in state.get("episodes", [])]
-    report = await ctx.memory.commit(ctx.user_id, drafts, episodes)
-    return {"report": report.model_dump(mode="json"), "write_status": "committed"}
+    job = state.get("job")
+    done = [ExtractionJob.model_validate(job).done()] if job else []
+    # The facts and the job's "done" land in one write: a crash leaves either both or neither.
+    report = await ctx.memory.commit(ctx.user_id, drafts, episodes, jobs=done)
+    # The episodes ``keep`` stored count as this turn's, though commit found them there.
+    report.episodes_added += state.get("kept", 0)
+    report.episodes_skipped = max(0, report.episodes_skipped - state.get("kept", 0))
+    out: Update = {"report": report.model_dump(mode="json"), "write_status": "committed"}
+    if done:
+        out["job"] = done[0].model_dump(mode="json")
+    return out
 
 
 def _after_write_step(state: TurnState) -> str:
@@ -267,29 +343,31 @@ def _after_write_step(state: TurnState) -> str:
 
 
 def add_memory_nodes(graph: Graph, after: str) -> str:
-    """Add ``extract -> drafts -> commit`` after node ``after`` (``START`` allowed).
+    """Add ``keep -> extract -> drafts -> commit`` after node ``after`` (``START`` allowed).
 
     Returns:
         The name of the last node (``"commit"``).
     """
+    graph.add_node("keep", keep_node)
     graph.add_node("extract", extract_node)
     graph.add_node("drafts", drafts_node)
     graph.add_node("commit", commit_node)
-    graph.add_edge(after, "extract")
+    graph.add_edge(after, "keep")
+    graph.add_conditional_edges("keep", _after_write_step, {"next": "extract", "stop": END})
     graph.add_conditional_edges("extract", _after_write_step, {"next": "drafts", "stop": END})
     graph.add_conditional_edges("drafts", _after_write_step, {"next": "commit", "stop": END})
     return "commit"
 
 
 def build_write_graph() -> Graph:
-    """``extract -> drafts -> commit``: what ingestion and the background queue run."""
+    """``keep -> extract -> drafts -> commit``: what ingestion and the queue run."""
     graph: Graph = StateGraph(TurnState, context_schema=AgentContext)
     graph.add_edge(add_memory_nodes(graph, START), END)
     return graph
 
 
 def build_chat_graph(*, defer: Node | None = None) -> Graph:
-    """``recall -> respond -> extract -> drafts -> commit``.
+    """``recall -> respond -> keep -> extract -> drafts -> commit``.
 
     Args:
         defer: when given, writing is handed to this node instead (``recall -> respond ->

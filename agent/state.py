@@ -43,6 +43,8 @@ class TurnState(TypedDict, total=False):
         short_ids: short id shown to the model -> real fact id.
         drafts: ``FactDraft`` dicts ready to commit.
         episodes: ``Episode`` dicts of the turn.
+        kept: how many of them ``keep`` newly stored.
+        job: the turn's ``ExtractionJob`` (as stored: pending, failed or done).
         report: the ``CommitReport`` of the write, as a dict.
         write_status: what happened to memory this turn.
         write_error: ``MemlaneError.to_dict()`` when the write failed.
@@ -60,6 +62,8 @@ class TurnState(TypedDict, total=False):
     short_ids: dict[str, str]
     drafts: list[dict[str, Any]]
     episodes: list[dict[str, Any]]
+    kept: int
+    job: dict[str, Any] | None
     report: dict[str, Any] | None
     write_status: WriteStatus
     write_error: dict[str, str] | None
@@ -104,3 +108,9 @@ class AgentContext:
     options: AgentOptions
     queue: WriteQueue | None = None
     user_name: str | None = None
+    extractor: LLMGateway | None = None
+
+    @property
+    def extraction_gateway(self) -> LLMGateway:
+        """The extraction model's gateway (the chat model's when none is set)."""
+        return self.extractor or self.gateway

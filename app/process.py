@@ -34,6 +34,10 @@ def thread_defaults() -> dict[str, str]:
 
 def configure_process() -> None:
     """Apply :data:`OFFLINE_DEFAULTS` and :func:`thread_defaults` where the environment does
-    not set them."""
+    not set them, and keep LiteLLM from printing provider help to stdout on every failed
+    call (memlane reports each failure itself, on stderr)."""
     for key, value in {**OFFLINE_DEFAULTS, **thread_defaults()}.items():
         os.environ.setdefault(key, value)
+    import litellm
+
+    litellm.suppress_debug_info = True

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from memlane.agent.api import ChatResult, IngestResult
+from memlane.agent.api import ChatResult, IngestResult, RetryReport
 from memlane.app.inspector import STATIC_DIR
 from memlane.memory_graph.errors import (
     ConflictError,
@@ -342,6 +342,9 @@ def create_app(
                 from memlane.agent.api import MemoryAgent
 
                 made = app.state.agent = MemoryAgent(settings=settings, memory=opened)
+                # Deferred writes acknowledged before a crash are resumed now, not on the
+                # first chat.
+                await made.start()
             try:
                 yield
             finally:
@@ -551,6 +554,13 @@ def _agent_routes(app: FastAPI, auth: list[Any]) -> None:
         ]
         result: IngestResult = await agent.ingest(user_id, messages, batch_turns=body.batch_turns)
         return result
+
+    @router.post("/retry-failed", response_model=RetryReport)
+    async def post_retry_failed(user_id: UserId, agent: Agent) -> RetryReport:
+        """Re-run extraction for the user's turns whose memory write failed (their messages
+        are stored); idempotent, each turn's facts all-or-nothing."""
+        report: RetryReport = await agent.retry_failed(user_id)
+        return report
 
     app.include_router(router)
 

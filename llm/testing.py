@@ -20,7 +20,7 @@ import asyncio
 import itertools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import litellm
@@ -35,11 +35,36 @@ _IDS = itertools.count(1)
 
 @dataclass
 class Call:
-    """One recorded call."""
+    """One recorded call; ``form`` is the structured-output form it asked for (``None``,
+    ``json_schema``, ``json_object_schema``, ``tool`` or ``json_prompt``)."""
 
     task: str
     messages: list[dict[str, Any]]
     prompt_tokens: int
+    form: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _params(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """What a call asked for: LiteLLM's optional parameters, and the endpoint it named."""
+    out = dict(kwargs.get("optional_params") or {})
+    if kwargs.get("api_base"):
+        out["api_base"] = kwargs["api_base"]
+    return out
+
+
+def form_of(params: dict[str, Any]) -> str | None:
+    """Which structured-output form a call's parameters ask for."""
+    if params.get("tools"):
+        return "tool"
+    fmt = params.get("response_format")
+    if not isinstance(fmt, dict):
+        return None
+    if fmt.get("type") == "json_schema":
+        return "json_schema"
+    if fmt.get("type") == "json_object":
+        return "json_object_schema" if "schema" in fmt else "json_prompt"
+    return None
 
 
 class ScriptedLLM(OfflineLLM):
@@ -47,17 +72,23 @@ class ScriptedLLM(OfflineLLM):
 
     ``latency_s[task]`` makes async completion calls of that task (extraction; replies stream)
     take that long without blocking the event loop, as a real model's do.
+
+    ``rejects`` names structured-output forms this "server" refuses, as a server that does
+    not support them would: with an HTTP 500 naming ``response_format`` (what llama-cpp-python
+    answers to ``json_schema``), not counted as an answer.
     """
 
     def __init__(
         self,
         script: dict[str, list[Answer]] | None = None,
         latency_s: dict[str, float] | None = None,
+        rejects: set[str] | None = None,
     ) -> None:
         super().__init__()
         self.provider = f"memlane-test{next(_IDS)}"
         self.script: dict[str, list[Answer]] = script or {}
         self.latency_s: dict[str, float] = latency_s or {}
+        self.rejects: set[str] = set(rejects or ())
         self.calls: list[Call] = []
 
     @property
@@ -68,10 +99,18 @@ class ScriptedLLM(OfflineLLM):
         """Calls made (for one task, or all)."""
         return sum(1 for c in self.calls if task is None or c.task == task)
 
-    def _answer(self, messages: list[Any]) -> str:
+    def _answer(self, messages: list[Any], params: dict[str, Any] | None = None) -> str:
         task = _task(messages)
         tokens = litellm.token_counter(model="gpt-4o", messages=messages)
-        self.calls.append(Call(task, [dict(m) for m in messages], tokens))
+        params = dict(params or {})
+        form = form_of(params)
+        self.calls.append(Call(task, [dict(m) for m in messages], tokens, form, params))
+        if form in self.rejects:
+            raise litellm.InternalServerError(
+                f"response_format of type {form!r} is not supported",
+                llm_provider=self.provider,
+                model=self.model,
+            )
         queue = self.script.get(task)
         if queue:
             item = queue.pop(0)
@@ -84,10 +123,17 @@ class ScriptedLLM(OfflineLLM):
         self, model: str, messages: list, *args: Any, **kwargs: Any
     ) -> Any:
         await asyncio.sleep(self.latency_s.get(_task(messages), 0.0))
-        return self._response(model, messages)
+        return self._response(model, messages, _params(kwargs))
 
-    def _response(self, model: str, messages: list[Any]) -> Any:
-        text = self._answer(messages)
+    def completion(  # type: ignore[override]
+        self, model: str, messages: list, *args: Any, **kwargs: Any
+    ) -> Any:
+        return self._response(model, messages, _params(kwargs))
+
+    def _response(
+        self, model: str, messages: list[Any], params: dict[str, Any] | None = None
+    ) -> Any:
+        text = self._answer(messages, params)
         response = litellm.ModelResponse(
             model=self.model,
             choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant",

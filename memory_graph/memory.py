@@ -33,6 +33,7 @@ from memlane.memory_graph.errors import (
     NotFoundError,
     UnknownPredicateError,
 )
+from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.limits import MAX_QUERY_CHARS
 from memlane.memory_graph.model import (
     ID_PATTERN,
@@ -104,7 +105,9 @@ class Memory:
         return self._locks.setdefault(user_id, asyncio.Lock())
 
     # -- writes ------------------------------------------------------------------------------
-    async def add_episodes(self, episodes: Sequence[Episode]) -> CommitReport:
+    async def add_episodes(
+        self, episodes: Sequence[Episode], *, jobs: Sequence[ExtractionJob] = ()
+    ) -> CommitReport:
         """Store messages as episodes (no extraction), with their embeddings.
 
         Each message is embedded from its index text (speaker and the turn before it in its
@@ -116,6 +119,8 @@ class Memory:
 
         Args:
             episodes: messages of ONE user.
+            jobs: extraction jobs written in the same atomic write (the agent stores a
+                turn's messages and the extraction it owes them together).
 
         Returns:
             How many episodes were added and skipped.
@@ -137,20 +142,51 @@ class Memory:
             report = CommitReport(
                 user_id=user_id, episodes_added=len(fresh), episodes_skipped=skipped
             )
-            if fresh:
-                texts = await episode_index_texts(self.store, user_id, fresh)
-                vectors = await embed_off_loop(self.embedder, texts)
+            if fresh or jobs:
+                texts = await episode_index_texts(self.store, user_id, fresh) if fresh else []
+                vectors = await embed_off_loop(self.embedder, texts) if fresh else None
                 await self.store.apply(
                     WriteSet(
                         user_id=user_id,
                         episodes=list(fresh),
-                        episode_vectors={ep.id: vectors[i] for i, ep in enumerate(fresh)},
+                        episode_vectors=(
+                            {ep.id: vectors[i] for i, ep in enumerate(fresh)}
+                            if vectors is not None
+                            else {}
+                        ),
+                        jobs=list(jobs),
                     )
                 )
         return report
 
+    async def record_jobs(self, user_id: str, jobs: Sequence[ExtractionJob]) -> None:
+        """Store extraction jobs' new states (one atomic write)."""
+        user_id = check_user_id(user_id)
+        if jobs:
+            async with self._lock(user_id):
+                await self.store.apply(WriteSet(user_id=user_id, jobs=list(jobs)))
+
+    async def jobs(
+        self,
+        user_id: str | None,
+        statuses: Sequence[str] = ("pending", "failed"),
+        *,
+        ids: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> list[ExtractionJob]:
+        """Extraction jobs of one user (or every user) in these states, oldest first
+        (only those of ``ids`` when given)."""
+        if user_id is not None:
+            check_user_id(user_id)
+        return await self.store.find_jobs(user_id, tuple(statuses), ids=ids, limit=limit)
+
     async def commit(
-        self, user_id: str, drafts: Sequence[FactDraft], episodes: Sequence[Episode] = ()
+        self,
+        user_id: str,
+        drafts: Sequence[FactDraft],
+        episodes: Sequence[Episode] = (),
+        *,
+        jobs: Sequence[ExtractionJob] = (),
     ) -> CommitReport:
         """Reconcile proposed facts against the user's graph and apply them atomically.
 
@@ -161,6 +197,7 @@ class Memory:
             user_id: whose graph.
             drafts: proposed facts (from a model or a facts file).
             episodes: the messages they came from; stored if new.
+            jobs: extraction jobs written in the same atomic write (``done`` with its facts).
 
         Returns:
             What was added, closed and merged, with notes.
@@ -171,7 +208,7 @@ class Memory:
         """
         check_user_id(user_id)
         async with self._lock(user_id):
-            report = await self._reconcile_and_apply(user_id, drafts, episodes)
+            report = await self._reconcile_and_apply(user_id, drafts, episodes, jobs)
         log.info(
             "commit %s: +%d facts, %d closed, %d merged, +%d episodes",
             user_id,
@@ -183,7 +220,11 @@ class Memory:
         return report
 
     async def _reconcile_and_apply(
-        self, user_id: str, drafts: Sequence[FactDraft], episodes: Sequence[Episode]
+        self,
+        user_id: str,
+        drafts: Sequence[FactDraft],
+        episodes: Sequence[Episode],
+        jobs: Sequence[ExtractionJob] = (),
     ) -> CommitReport:
         """Reconcile against the graph as read and apply only if nobody wrote in between.
 
@@ -195,6 +236,7 @@ class Memory:
         for attempt in range(_COMMIT_ATTEMPTS):
             version = await self.store.write_version(user_id)
             writes, report = await self._reconciler.reconcile(user_id, drafts, episodes)
+            writes.jobs.extend(jobs)
             if writes.is_empty():
                 return report
             writes.if_version = version

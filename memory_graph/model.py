@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from memlane.memory_graph.ids import ID_PATTERN
+from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.limits import MAX_CONTENT_CHARS, MAX_STATEMENT_CHARS
 from memlane.memory_graph.timeutil import parse_time, to_iso
 
@@ -369,9 +370,16 @@ class WriteSet:
     entity_vectors: dict[str, np.ndarray] = field(default_factory=dict)
     fact_vectors: dict[str, np.ndarray] = field(default_factory=dict)
     if_version: str | None = None
+    jobs: list[ExtractionJob] = field(default_factory=list)
+    """Extraction jobs to upsert in the same transaction (``memory_graph.jobs``)."""
 
     def __post_init__(self) -> None:
-        records: list[Episode | Entity | Fact] = [*self.episodes, *self.entities, *self.facts]
+        records: list[Episode | Entity | Fact | ExtractionJob] = [
+            *self.episodes,
+            *self.entities,
+            *self.facts,
+            *self.jobs,
+        ]
         for rec in records:
             if rec.user_id != self.user_id:
                 raise ValueError(
@@ -379,4 +387,4 @@ class WriteSet:
                 )
 
     def is_empty(self) -> bool:
-        return not (self.episodes or self.entities or self.facts)
+        return not (self.episodes or self.entities or self.facts or self.jobs)

@@ -36,8 +36,10 @@ __all__ = [
     "ExtractionOutput",
     "PredicateLine",
     "Turn",
+    "answer_budget",
     "build_messages",
     "compact_schema",
+    "decoding_schema",
     "validation_context",
 ]
 
@@ -115,10 +117,44 @@ class ExtractedEntity(BaseModel):
     kind: EntityKind = "other"
 
 
+# Field names models use for ours: read as ours (see ExtractedFact._tolerate).
+_FIELD_ALIASES = {"valid_from": "valid_at", "valid_until": "invalid_at", "valid_to": "invalid_at"}
+
+
 class ExtractedFact(BaseModel):
     """One durable fact the new messages state or clearly imply."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tolerate(cls, data: Any) -> Any:
+        """THE place where harmless differences of (small) models are accepted, before
+        validation; everything else stays a validation error for the repair retry:
+
+        * ``valid_from`` for ``valid_at``, ``valid_until`` / ``valid_to`` for ``invalid_at``
+          (when ours is not also given);
+        * a missing or empty ``statement``, rendered from subject, predicate and object
+          ("user lives in Lisbon") when all three are there;
+        * a number or boolean ``object`` (``"age": 34``), kept as its text.
+        """
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for theirs, ours in _FIELD_ALIASES.items():
+            if theirs in out and ours not in out:
+                out[ours] = out.pop(theirs)
+        obj = out.get("object")
+        if isinstance(obj, int | float | bool):
+            out["object"] = str(obj).lower() if isinstance(obj, bool) else str(obj)
+        statement = out.get("statement")
+        predicate, obj = out.get("predicate"), out.get("object")
+        missing = statement is None or (isinstance(statement, str) and not statement.strip())
+        # Only a whole triple can be read as a sentence; anything less stays an error.
+        if missing and isinstance(predicate, str) and isinstance(obj, str) and obj.strip():
+            subject = out.get("subject") if isinstance(out.get("subject"), str) else "user"
+            out["statement"] = f"{subject or 'user'} {predicate.replace('_', ' ')} {obj.strip()}"
+        return out
 
     subject: str = Field(
         default="user",
@@ -196,6 +232,40 @@ class ExtractionOutput(BaseModel):
 
     entities: list[ExtractedEntity] = Field(default_factory=list)
     facts: list[ExtractedFact] = Field(default_factory=list)
+
+
+ANSWER_BASE_TOKENS = 200
+ANSWER_TOKENS_PER_TURN = 350
+ANSWER_MAX_TOKENS = 4000
+
+
+def answer_budget(data: ExtractionInput) -> int:
+    """``max_tokens`` for the extraction answer: room for a few facts per new user message.
+
+    A fact is ~60-120 tokens of JSON; a message rarely states more than three. The bound
+    stops a runaway answer (a small model that repeats itself) from holding a single-slot
+    server for minutes.
+    """
+    users = sum(1 for t in data.new_turns if t.role == "user") or 1
+    return min(ANSWER_BASE_TOKENS + ANSWER_TOKENS_PER_TURN * users, ANSWER_MAX_TOKENS)
+
+
+def decoding_schema(base: dict[str, Any], data: ExtractionInput) -> dict[str, Any]:
+    """``base`` (the gateway's decoding schema of :class:`ExtractionOutput`) with the choices
+    the prompt offers as enums: a predicate is one of PREDICATES, ``restates`` and
+    ``contradicts`` name EXISTING FACTS ids. Constrained decoding then cannot invent either
+    (a small model otherwise writes ``"predicate": "last_month"``)."""
+    schema = json.loads(json.dumps(base))
+    fact = schema["$defs"]["ExtractedFact"]["properties"]
+    fact["predicate"] = {**fact["predicate"], "enum": [p.name for p in data.predicates]}
+    fact["predicate"].pop("type", None)
+    ids = [c.short_id for c in data.candidates]
+    for name in ("restates", "contradicts"):
+        if ids:
+            fact[name]["items"] = {"enum": ids}
+        else:
+            fact[name]["maxItems"] = 0
+    return schema  # type: ignore[no-any-return]
 
 
 def validation_context(

@@ -21,6 +21,7 @@ from tests.integration.falkordb_server import (  # noqa: F401 - falkordb_server 
     falkordb_server,
     falkordb_store,
 )
+from tests.integration.llama_server import llama_server  # noqa: F401 - a fixture
 from tests.neo4j.fixtures import (  # noqa: F401 - the servers are fixtures
     neo4j_server,
     neo4j_server2,

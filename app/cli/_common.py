@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import ValidationError
 
 from memlane.agent.bootstrap import make_registry, open_memory
 from memlane.agent.settings import Settings, read_settings
@@ -74,8 +75,79 @@ FactIdArg = typer.Argument(
 )
 
 
+LLM_FIELDS = ("model", "api_base", "api_key", "timeout_s", "max_tokens", "max_retries", "options")
+
+
+def model_overrides(
+    settings: Settings,
+    *,
+    model: str | None,
+    api_base: str | None,
+    api_key: str | None,
+    llm: list[str],
+) -> Settings:
+    """Settings with the model flags applied (``--model``, ``--api-base``, ``--api-key`` for
+    the chat model; ``--llm TASK.FIELD=VALUE`` for any task's field; a VALUE that parses as
+    JSON is used as such, e.g. ``--llm 'chat.options={"temperature": 0}'``).
+
+    Raises:
+        InputError: a malformed ``--llm`` or an invalid value (naming the flag).
+    """
+    from memlane.agent.settings import ModelSettings
+
+    tasks: dict[str, dict[str, Any]] = {}
+    if api_base is not None:
+        tasks.setdefault("chat", {})["api_base"] = api_base
+    if api_key is not None:
+        tasks.setdefault("chat", {})["api_key"] = api_key
+    for item in llm:
+        key, sep, raw = item.partition("=")
+        task, dot, name = key.strip().partition(".")
+        if (
+            not sep
+            or not dot
+            or task not in ("chat", "extraction", "judge")
+            or name not in LLM_FIELDS
+        ):
+            raise InputError(
+                f"expected TASK.FIELD=VALUE with TASK chat|extraction|judge and FIELD one of "
+                f"{', '.join(LLM_FIELDS)}; got {item.split('=')[0]!r}",
+                where="--llm",
+            )
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        if name in ("model", "api_base", "api_key") and not isinstance(value, str):
+            value = raw
+        tasks.setdefault(task, {})[name] = value
+    update: dict[str, Any] = {}
+    if model is not None:
+        update["model"] = model
+    for task, fields in tasks.items():
+        current = getattr(settings, task).model_dump()
+        try:
+            update[task] = ModelSettings.model_validate({**current, **fields})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise InputError(f"{first['msg']}", where=f"--llm {task}.{field}") from None
+    return settings.model_copy(update=update) if update else settings
+
+
+_FLAGS: dict[str, Any] = {}
+"""The model flags of this invocation (set by the ``memlane`` callback, before the command)."""
+
+
+def set_model_flags(flags: dict[str, Any]) -> None:
+    """Remember the flags given before the command (``memlane --model X chat ...``)."""
+    _FLAGS.clear()
+    _FLAGS.update({k: v for k, v in flags.items() if v})
+
+
 def load_settings(store: str | None = None) -> Settings:
-    """Read settings once, at the edge; ``--store`` overrides ``MEMLANE_STORE``."""
+    """Read settings once, at the edge; ``--store`` overrides ``MEMLANE_STORE``, and the
+    model flags before the command (``--model``, ``--api-base``, ``--llm``) override theirs."""
     configure_process()
     try:
         settings = read_settings()
@@ -83,6 +155,18 @@ def load_settings(store: str | None = None) -> Settings:
         fail(exc)
     if store:
         settings = settings.model_copy(update={"store": store})
+    flags = dict(_FLAGS)
+    if flags:
+        try:
+            settings = model_overrides(
+                settings,
+                model=flags.get("model"),
+                api_base=flags.get("api_base"),
+                api_key=flags.get("api_key"),
+                llm=list(flags.get("llm") or ()),
+            )
+        except InputError as exc:
+            fail(exc)
     return settings
 
 

@@ -87,6 +87,7 @@ def sim(
     from memlane.evals.sim.runner import SimConfig, SimResult, run_simulation
 
     settings = load_settings(store)
+    models = settings.model_copy(update={"model": model}) if model else settings
     configs = [
         SimConfig(
             sessions=sessions,
@@ -100,6 +101,7 @@ def sim(
             recall=not no_recall,
             llm_user=llm_user,
             judge=judge,
+            llm={task: models.llm(task) for task in ("chat", "extraction", "judge")},
         )
         for s in _seeds(seed, seeds)
     ]
@@ -211,6 +213,7 @@ def locomo_qa(
     the command then exits 1 unless --allow-judge-errors is given.
     """
     from memlane.agent.bootstrap import make_embedder_for
+    from memlane.agent.settings import LLMTask
     from memlane.evals.locomo import load_locomo
     from memlane.evals.locomo_qa import gold_answers, run_locomo_qa
     from memlane.llm.gateway import LLMGateway
@@ -221,18 +224,22 @@ def locomo_qa(
     if mode not in ("turns", "both"):
         raise typer.BadParameter("use turns or both", param_hint="--mode")
     answer_model = model or settings.model
-    judging = None if no_judge else (judge_model or answer_model)
+    models = settings.model_copy(update={"model": answer_model})
+    if judge_model:
+        models = models.model_copy(
+            update={"judge": models.judge.model_copy(update={"model": judge_model})}
+        )
+    judging = None if no_judge else models.llm("judge").model
     if judging is not None and is_offline(judging):
         raise typer.BadParameter(
             "the offline model cannot judge answers: give a real --judge-model or --no-judge",
             param_hint="--judge-model",
         )
-    register_offline()
+    if is_offline(answer_model):
+        register_offline()
 
-    def gateway(name: str) -> LLMGateway:
-        return LLMGateway(
-            name, timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries
-        )
+    def gateway(task: LLMTask) -> LLMGateway:
+        return LLMGateway(models.llm(task))
 
     async def job(graph: GraphStore) -> dict[str, Any]:
         result = await run_locomo_qa(
@@ -240,8 +247,8 @@ def locomo_qa(
             gold_answers(data),
             graph,
             make_embedder_for(settings, embedder),
-            gateway(answer_model),
-            judge=gateway(judging) if judging else None,
+            gateway("chat"),
+            judge=gateway("judge") if judging else None,
             mode=mode,  # type: ignore[arg-type]
             preset=preset,
             token_budget=token_budget,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from memlane.app.cli._common import JsonOption, StoreOption, emit_json, load_settings, run
+
+if TYPE_CHECKING:
+    from memlane.agent.settings import Settings
 
 
 def _migrate(source_url: str, target_url: str, users: list[str] | None, batch: int) -> dict:
@@ -69,6 +74,36 @@ def _doctor(url: str) -> tuple[bool, dict]:
     return run(go)
 
 
+def _model_check(settings: Settings) -> tuple[list[str], dict]:
+    """The configured extraction model's endpoint: reachable, and which structured-output
+    rung it is on, with at most one short call (see :func:`memlane.llm.gateway.probe`)."""
+
+    async def go() -> dict:
+        from memlane.llm.gateway import LLMGateway, probe
+        from memlane.llm.offline.provider import is_offline
+
+        config = settings.llm("extraction")
+        if is_offline(config.model):  # in-process: nothing to reach, no call to spend
+            return {
+                "model": config.model,
+                "api_base": None,
+                "reachable": True,
+                "rung": "offline (in-process)",
+                "calls": 0,
+                "latency_s": 0.0,
+                "error": None,
+            }
+        return await probe(LLMGateway(config))
+
+    found = run(go)
+    problems = []
+    if not found["reachable"]:
+        problems.append(f"model {found['model']} is not reachable: {found['error']}")
+    elif found["error"]:
+        problems.append(f"model {found['model']}: {found['error']}")
+    return problems, found
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to ``app``."""
 
@@ -99,14 +134,33 @@ def register(app: typer.Typer) -> None:
             )
 
     @app.command("doctor")
-    def doctor(store: str | None = StoreOption, as_json: bool = JsonOption) -> None:
-        """Check a store: can it be reached, is the schema current, are its indexes online.
+    def doctor(
+        store: str | None = StoreOption,
+        as_json: bool = JsonOption,
+        model_check: bool = typer.Option(
+            True, "--model/--no-model", help="also check the extraction model's endpoint"
+        ),
+    ) -> None:
+        """Check a store: can it be reached, is the schema current, are its indexes online;
+        and the configured model: is its endpoint reachable, which structured-output form
+        it takes (one short call).
 
         Creates nothing: a SQLite file that does not exist is a problem, not a new store.
         Exits 1 and lists what is wrong when anything is.
         """
-        url = load_settings(store).store
-        ok, report = _doctor(url)
+        settings = load_settings(store)
+        ok, report = _doctor(settings.store)
+        if model_check:
+            problems, found = _model_check(settings)
+            report["details"]["model"] = (
+                f"{found['model']} at {found['api_base'] or 'its default endpoint'}: "
+                f"{'reachable' if found['reachable'] else 'NOT reachable'}, "
+                f"structured output {found['rung'] or '?'} ({found['calls']} call"
+                f"{'s' if found['calls'] != 1 else ''}, {found['latency_s']}s)"
+            )
+            report["problems"].extend(problems)
+            ok = ok and not problems
+            report["ok"] = ok
         if as_json:
             emit_json(report)
         else:

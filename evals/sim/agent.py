@@ -44,12 +44,19 @@ class AgentWriter:
             retrieval_preset=config.retrieval_preset,
             defer_writes=False,
         )
-        self.gateway = gateway or LLMGateway(
-            config.model, timeout_s=settings.llm_timeout_s, max_retries=settings.llm_max_retries
-        )
+        self.gateway = gateway or LLMGateway(config.model_for("chat"))
+        extraction = None
+        if gateway is None and config.model_for("extraction") != self.gateway.config:
+            extraction = LLMGateway(
+                config.model_for("extraction"), accounting=self.gateway.accounting
+            )
         # Threads live in memory: a simulation leaves no checkpoint file behind.
         self.agent = MemoryAgent(
-            settings=settings, memory=memory, gateway=self.gateway, checkpointer=InMemorySaver()
+            settings=settings,
+            memory=memory,
+            gateway=self.gateway,
+            extraction_gateway=extraction,
+            checkpointer=InMemorySaver(),
         )
         self.memory = memory
         self.errors = ErrorSummary()

@@ -38,6 +38,7 @@ from memlane.evals.sim.generate import generate_timeline
 from memlane.evals.sim.probes import PROBE_TYPES, Probe, checkpoints, is_correct, make_probes
 from memlane.evals.sim.render import RenderedTurn, render_session
 from memlane.evals.sim.timeline import Session, Timeline, Turn
+from memlane.llm.config import ModelConfig
 from memlane.memory_graph.embedding.models import make_embedder
 from memlane.memory_graph.memory import Memory
 from memlane.memory_graph.model import Episode, Fact, episode_id_for, normalise_name
@@ -67,6 +68,15 @@ class SimConfig(BaseModel):
     token_budget: int | None = None
     llm_user: bool = Field(default=False, description="rewrite user turns with the model")
     judge: bool = Field(default=False, description="also answer probes through chat + LLM judge")
+    llm: dict[str, ModelConfig] = Field(
+        default_factory=dict,
+        description="per task (chat, extraction, judge): the model and its endpoint; "
+        "a missing task uses `model` with default call settings",
+    )
+
+    def model_for(self, task: str) -> ModelConfig:
+        """The model a task uses (``llm[task]``, else ``llm["chat"]``, else ``model``)."""
+        return self.llm.get(task) or self.llm.get("chat") or ModelConfig(model=self.model)
 
 
 class SimClock:
@@ -340,7 +350,7 @@ async def run_simulation(
             from memlane.llm.offline.provider import register as register_offline
 
             register_offline()
-            sim_llm = LLMGateway(config.model)
+            sim_llm = LLMGateway(config.model_for("judge"))
         run.sim_llm = sim_llm
         await _drive(run, clock, progress)
         return _result(run, time.perf_counter() - started)

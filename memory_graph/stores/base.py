@@ -13,7 +13,9 @@ Required primitives (abstract, :data:`REQUIRED`): lifecycle (``open``, ``close``
 Optional primitives (:data:`OPTIONAL`) have a correct default written on the required ones;
 a backend overrides one only to do the same faster or more strongly: ``count_matches``
 (default: count ``text_matches``), ``export`` (default: paged ``scan``; SQLite overrides it
-to read one snapshot). The public reads (``get_facts``, ``list_entities``, ``search_text``,
+to read one snapshot), ``find_jobs`` (default: none: a store that keeps no extraction jobs
+offers no retry list and no resume; SQLite and the Cypher stores keep them).
+The public reads (``get_facts``, ``list_entities``, ``search_text``,
 ``neighbourhood``, ...) are written here once and are not meant to be overridden.
 
 Rules every backend keeps:
@@ -36,6 +38,7 @@ from typing import Any, cast
 import numpy as np
 
 from memlane.memory_graph.io import record_to_dict
+from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet
 from memlane.memory_graph.stores import _search, _walk
 from memlane.memory_graph.stores._ranking import SCORE_WINDOW
@@ -77,7 +80,7 @@ REQUIRED = frozenset(
 )
 """The abstract primitives: a backend is these and nothing else."""
 
-OPTIONAL = frozenset({"count_matches", "export"})
+OPTIONAL = frozenset({"count_matches", "export", "find_jobs"})
 """Primitives with a default over the required ones, which a backend may override."""
 
 TARGETS: tuple[SearchTarget, ...] = ("episode", "entity", "fact")
@@ -198,6 +201,22 @@ class GraphStore(ABC):
     @abstractmethod
     async def counts(self, user_id: str | None = None) -> dict[str, int]:
         """Record counts: keys ``episodes``, ``entities``, ``facts``."""
+
+    async def find_jobs(
+        self,
+        user_id: str | None,
+        statuses: Sequence[str],
+        *,
+        ids: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> list[ExtractionJob]:
+        """Extraction jobs (``memory_graph.jobs``) in ``statuses``, of one user or all (and of
+        ``ids`` when given), oldest first. Jobs are written by :meth:`apply`
+        (``WriteSet.jobs``, upserts) and deleted by :meth:`forget_user`.
+
+        Optional: a store that keeps no jobs returns none (no retry list, no resume).
+        """
+        return []
 
     @abstractmethod
     async def info(self) -> StoreInfo:

@@ -35,6 +35,7 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/users/{user_id}/facts/{fact_id}/correct", {"json": {"value": "Lisbon"}}),
     ("POST", "/users/{user_id}/chat", {"json": {"message": "I moved to Rome.", "session_id": "s"}}),
     ("POST", "/users/{user_id}/ingest", {"json": {"messages": [{"content": "I love opera."}]}}),
+    ("POST", "/users/{user_id}/retry-failed", {}),
     ("DELETE", "/users/{user_id}/facts/{fact_id}", {}),
     ("DELETE", "/users/{user_id}", {}),
 ]  # fmt: skip

@@ -77,6 +77,9 @@ _GATE = (
 )
 
 
+JOB_LABEL = "ExtractionJob"
+
+
 def node(var: str, label: str, id_expr: str | None = None) -> str:
     """A node pattern scoped to ``$user_id`` (and to ``id_expr`` when given)."""
     if label not in LABELS:
@@ -130,6 +133,11 @@ SET n.{VECTOR_PROP} = {vec}"""
 MERGE (gate:{VERSION_LABEL} {{user_id: $user_id}})
 ON CREATE SET gate.version = ''
 SET gate.writer = $token
+WITH count(*) AS done
+{_GATE}
+UNWIND $jobs AS row
+MERGE (j:{JOB_LABEL} {{user_id: $user_id, id: row.id}})
+SET j += row
 WITH count(*) AS done
 {_GATE}
 UNWIND $episodes AS row
@@ -220,6 +228,20 @@ RETURN deleted
         self.forget_version = f"""
 MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}})
 DELETE gate
+RETURN count(*) AS deleted
+"""
+        # Extraction jobs (memory_graph.jobs): a node each, its JSON in ``record``.
+        self.find_jobs = f"""
+MATCH (j:{JOB_LABEL})
+WHERE ($user_id IS NULL OR j.user_id = $user_id) AND j.status IN $statuses
+  AND ($ids IS NULL OR j.id IN $ids)
+RETURN j.record AS record
+ORDER BY j.created_at, j.id
+LIMIT $limit
+"""
+        self.forget_jobs = f"""
+MATCH (j:{JOB_LABEL} {{user_id: $user_id}})
+DELETE j
 RETURN count(*) AS deleted
 """
         self.forget = {

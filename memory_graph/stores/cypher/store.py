@@ -17,6 +17,7 @@ from typing import Any, cast
 import numpy as np
 
 from memlane.memory_graph.errors import ConflictError, InputError, StoreError
+from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memlane.memory_graph.stores._checks import check_write_set
 from memlane.memory_graph.stores._ranking import Corpus, term_counts
@@ -238,6 +239,15 @@ class CypherStore(GraphStore):
             entities=param_rows(writes.entities),
             facts=param_rows(writes.facts),
             entity_ids=[e.id for e in writes.entities],
+            jobs=[
+                {
+                    "id": j.id,
+                    "status": j.status,
+                    "created_at": j.created_at.isoformat(),
+                    "record": j.to_json(),
+                }
+                for j in writes.jobs
+            ],
             vectors={
                 SEARCHABLE[target]: [
                     {"id": rid, "vec": vector_param(v)} for rid, v in by_id.items()
@@ -275,7 +285,25 @@ class CypherStore(GraphStore):
             rows = await self.session.write(self.q.forget[label], self._params(user_id))
             out[key] = int(rows[0]["deleted"]) if rows else 0
         await self.session.write(self.q.forget_version, self._params(user_id))
+        await self.session.write(self.q.forget_jobs, self._params(user_id))
         return {"episodes": out["episodes"], "entities": out["entities"], "facts": out["facts"]}
+
+    async def find_jobs(
+        self,
+        user_id: str | None,
+        statuses: Sequence[str],
+        *,
+        ids: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> list[ExtractionJob]:
+        params = {
+            "user_id": user_id,
+            "statuses": list(statuses),
+            "ids": None if ids is None else list(ids),
+            "limit": int(limit),
+        }
+        rows = await self.session.read(self.q.find_jobs, params)
+        return [ExtractionJob.from_json(r["record"]) for r in rows]
 
     # -- reads -------------------------------------------------------------------------------
     async def _get(self, label: str, user_id: str, ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from memlane.memory_graph.stores._ranking import index_text
+from memlane.memory_graph.stores.sqlite import _jobs
 
 __all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate"]
 
@@ -359,6 +360,7 @@ _START_PRECISION = Migration(
         "ALTER TABLE facts ADD COLUMN start_precision TEXT",
     ),
 )
+_EXTRACTION_JOBS = Migration("0010_extraction_jobs", _jobs.CREATE)
 
 _WRITE_VERSIONS = Migration(
     "0009_user_write_versions",
@@ -384,6 +386,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _TEXT_STATS,
     _START_PRECISION,
     _WRITE_VERSIONS,
+    _EXTRACTION_JOBS,
 )
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from memlane.memory_graph.errors import ConflictError, InputError, MemlaneError, StoreError
 from memlane.memory_graph.ids import THREAD_SEPARATOR
 from memlane.memory_graph.io import record_to_dict
+from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
 from memlane.memory_graph.stores._checks import check_write_set, vector_f32
 from memlane.memory_graph.stores._codec import FIELDS
@@ -35,6 +36,7 @@ from memlane.memory_graph.stores._ranking import Corpus
 from memlane.memory_graph.stores._search import TextMatches, TextQuery
 from memlane.memory_graph.stores._types import Hit, Record, SearchTarget, StoreInfo
 from memlane.memory_graph.stores.base import TARGETS, GraphStore
+from memlane.memory_graph.stores.sqlite import _jobs
 from memlane.memory_graph.stores.sqlite import _sql as q
 from memlane.memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
 from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
@@ -232,6 +234,7 @@ class SQLiteStore(GraphStore):
                     [(k, e.user_id, e.id) for e in writes.entities for k in q.name_keys(e)],
                 )
             conn.executemany(q.UPSERT_FACT, [q.fact_params(f) for f in writes.facts])
+            _jobs.write(conn, writes.jobs)
             for target, by_id in vectors.items():
                 if by_id:
                     self._write_vectors(conn, writes.user_id, target, by_id)
@@ -311,6 +314,7 @@ class SQLiteStore(GraphStore):
             # The triggers left the user's statistics at zero; the user id goes too.
             conn.execute("DELETE FROM text_stats WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM write_versions WHERE user_id = ?", (user_id,))
+            _jobs.delete_user(conn, user_id)
             threads = _forget_threads(conn, user_id)
             if threads is not None:
                 counts["checkpoints"] = threads
@@ -499,6 +503,16 @@ class SQLiteStore(GraphStore):
         return [q.fact_row(row[2:]) for row in newest]
 
     # -- whole-store -------------------------------------------------------------------------
+    async def find_jobs(
+        self,
+        user_id: str | None,
+        statuses: Sequence[str],
+        *,
+        ids: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> list[ExtractionJob]:
+        return await self._run(lambda: _jobs.find(self._db, user_id, statuses, ids, limit))
+
     async def users(self) -> list[str]:
         sql = (
             "SELECT user_id FROM episodes UNION SELECT user_id FROM entities "
