@@ -26,8 +26,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +37,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.integration import processes
 
 __all__ = [
     "CMAKE_ARGS",
@@ -207,12 +207,6 @@ def model_path() -> Path:
     return target
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class LlamaServer:
     """One ``python -m llama_cpp.server`` process on 127.0.0.1, owned by the test process.
 
@@ -227,7 +221,7 @@ class LlamaServer:
         self.python = python
         self.model = model
         self.log_dir = Path(log_dir)
-        self.port = port or _free_port()
+        self.port = port or processes.free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -283,23 +277,12 @@ class LlamaServer:
     def stop(self, timeout_s: float = 20.0) -> None:
         """SIGTERM the server by PID and wait for it."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        processes.stop(proc, timeout_s)
 
     def kill(self) -> None:
         """SIGKILL the server by PID (a crash)."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        processes.kill(proc)
 
     def __enter__(self) -> LlamaServer:
         return self.start()
