@@ -48,6 +48,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from memlane.evals.metrics import percentile
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.embedding.models import default_threads, make_embedder
 from memlane.memory_graph.embedding.port import Embedder
@@ -283,8 +284,7 @@ def _bulk_batches(
 
 
 def _pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return round(s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))], 2) if s else 0.0
+    return round(percentile(values, p / 100), 2)
 
 
 async def _baseline(

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.stores import WORDS, dataset
+from memlane.evals.metrics import percentile
 from memlane.memory_graph.embedding.models import make_embedder
 from memlane.memory_graph.stores import open_store
 from memlane.memory_graph.stores._ranking import bm25, search_terms, term_counts, top_hits
@@ -40,8 +41,7 @@ from memlane.memory_graph.stores.cypher.ranking import indexed_words
 
 
 def _pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return round(s[min(len(s) - 1, round(q / 100 * (len(s) - 1)))], 2)
+    return round(percentile(values, q / 100), 2)
 
 
 async def _index_wide(store: CypherStore, user: str, text: str, k: int) -> list[Hit]:

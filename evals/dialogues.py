@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tqdm import tqdm
 
+from memlane.evals.metrics import percentile
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.errors import InputError, MemlaneError
 from memlane.memory_graph.memory import Memory
@@ -308,13 +309,6 @@ class _UserScore:
 
 def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class DialogueResult(BaseModel):
@@ -741,8 +735,8 @@ def _summarise(mode: Mode, model: str, scores: list[_UserScore], runner: _Runner
         totals=totals,
         questions=questions,
         latency_ms={
-            "p50": round(_pct(runner.latencies, 0.5), 1),
-            "p95": round(_pct(runner.latencies, 0.95), 1),
+            "p50": round(percentile(runner.latencies, 0.5), 1),
+            "p95": round(percentile(runner.latencies, 0.95), 1),
         },
         llm={
             "calls_per_turn": round(statistics.fmean(calls), 3) if calls else 0.0,

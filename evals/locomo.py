@@ -30,6 +30,7 @@ from typing import Any, Literal
 from tqdm import tqdm
 
 from memlane.evals.answer_check import AnswerMatch, answer_in_context
+from memlane.evals.metrics import percentile
 from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.errors import InputError
@@ -289,13 +290,13 @@ class LocomoResult:
                 [m for matches in self.answers.values() for m in matches]
             ),
             "latency_ms": {
-                "p50": round(_percentile(lat, 50), 2),
-                "p95": round(_percentile(lat, 95), 2),
+                "p50": round(percentile(lat, 0.5), 2),
+                "p95": round(percentile(lat, 0.95), 2),
                 "mean": round(statistics.fmean(lat), 2) if lat else 0.0,
             },
             "context_tokens": {
                 "median": statistics.median(self.context_tokens) if self.context_tokens else 0,
-                "p95": _percentile(sorted(self.context_tokens), 95),
+                "p95": percentile(self.context_tokens, 0.95),
             },
             "ingested": {
                 "episodes": self.episodes,
@@ -319,13 +320,6 @@ def _answer_scores(matches: Sequence[AnswerMatch]) -> dict[str, Any]:
         "complete": round(sum(m.complete for m in scored) / n, 4),
         "parts": round(sum(m.found / m.parts for m in scored) / n, 4),
     }
-
-
-def _percentile(values: Sequence[float], pct: float) -> float:
-    if not values:
-        return 0.0
-    idx = min(len(values) - 1, max(0, round(pct / 100 * (len(values) - 1))))
-    return float(values[idx])
 
 
 async def run_locomo(

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from tqdm import tqdm
 
 from memlane.evals.failures import ErrorSummary
+from memlane.evals.metrics import percentile
 from memlane.evals.sim.answer import ProbeAnswerer
 from memlane.evals.sim.generate import generate_timeline
 from memlane.evals.sim.probes import PROBE_TYPES, Probe, checkpoints, is_correct, make_probes
@@ -193,20 +194,13 @@ class GoldWriter:
         return {}
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))])
-
-
 def _stats(values: list[float]) -> dict[str, float]:
     if not values:
         return {"mean": 0.0, "p50": 0.0, "p95": 0.0, "max": 0.0}
     return {
         "mean": round(statistics.fmean(values), 2),
-        "p50": round(_pct(values, 0.5), 2),
-        "p95": round(_pct(values, 0.95), 2),
+        "p50": round(percentile(values, 0.5), 2),
+        "p95": round(percentile(values, 0.95), 2),
         "max": round(max(values), 2),
     }
 
