@@ -225,6 +225,13 @@ RETURN deleted
         self.write_version = (
             f"MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}}) RETURN gate.version AS version"
         )
+        # The same read under the version node's write lock (``Dialect.lock_to_read_version``):
+        # SET before the read, so the read waits for a writer of this user to finish.
+        self.write_version_locked = f"""
+MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}})
+SET gate.reader = $token
+RETURN gate.version AS version
+"""
         self.forget_version = f"""
 MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}})
 DELETE gate

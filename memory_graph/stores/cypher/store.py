@@ -264,7 +264,11 @@ class CypherStore(GraphStore):
             )
 
     async def write_version(self, user_id: str) -> str:
-        rows = await self.session.read(self.q.write_version, self._params(user_id))
+        if self.dialect.lock_to_read_version:
+            params = self._params(user_id, token=uuid.uuid4().hex)
+            rows = await self.session.write(self.q.write_version_locked, params)
+        else:
+            rows = await self.session.read(self.q.write_version, self._params(user_id))
         return str(rows[0]["version"] or "") if rows else ""
 
     async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:
