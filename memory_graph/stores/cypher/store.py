@@ -38,6 +38,7 @@ from memlane.memory_graph.stores.cypher.queries import (
 from memlane.memory_graph.stores.cypher.ranking import indexed_words, user_token, vector_param
 from memlane.memory_graph.stores.cypher.records import fact_filter, param_rows, record_from_row
 from memlane.memory_graph.stores.cypher.session import CypherSession, Rows
+from memlane.memory_graph.stores.cypher.threads import CypherThreads
 
 __all__ = ["CypherStore"]
 
@@ -57,8 +58,9 @@ _STATS_TTL_S = 30.0
 _EXACT_MAX = 5000
 
 
-class CypherStore(GraphStore):
-    """A user-scoped temporal graph on a Cypher server (FalkorDB or Neo4j 5)."""
+class CypherStore(GraphStore, CypherThreads):
+    """A user-scoped temporal graph on a Cypher server (FalkorDB or Neo4j 5), keeping the
+    chat threads of its users too (:class:`CypherThreads`)."""
 
     def __init__(self, session: CypherSession, *, url: str | None = None) -> None:
         self.session = session
@@ -283,14 +285,13 @@ class CypherStore(GraphStore):
 
     async def forget_user(self, user_id: str) -> dict[str, int]:
         self._changed(user_id)
-        out: dict[str, int] = {}
-        # Facts first: their relationships go with them.
-        for label, key in (("Fact", "facts"), ("Entity", "entities"), ("Episode", "episodes")):
-            rows = await self.session.write(self.q.forget[label], self._params(user_id))
-            out[key] = int(rows[0]["deleted"]) if rows else 0
-        await self.session.write(self.q.forget_version, self._params(user_id))
-        await self.session.write(self.q.forget_jobs, self._params(user_id))
-        return {"episodes": out["episodes"], "entities": out["entities"], "facts": out["facts"]}
+        # One statement: the memory, jobs, chat threads and write version together.
+        rows = await self.session.write(self.q.forget, self._params(user_id))
+        got = rows[0] if rows else {}
+        out = {key: int(got.get(key) or 0) for key in ("episodes", "entities", "facts")}
+        if got.get("checkpoints"):
+            out["checkpoints"] = int(got["checkpoints"])
+        return out
 
     async def find_jobs(
         self,
