@@ -20,22 +20,11 @@ from memlane.agent.settings import Settings
 from memlane.agent.threads import StoreCheckpointSaver
 from memlane.memory_graph.stores.cypher.store import CypherStore
 from memlane.tools import commands
-from tests.integration.falkordb_server import FalkorDBServer
-from tests.neo4j.fixtures import neo4j_url
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 SECRET = "Zorblax"  # a word that appears nowhere but in maya's messages
-
-
-@pytest.fixture(params=["falkordb", "neo4j"])
-def graph_url(request: pytest.FixtureRequest) -> str:
-    """An empty graph on each server in turn."""
-    if request.param == "neo4j":
-        return neo4j_url(request, "main")
-    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
-    return server.url(f"threads{request.node.name.__hash__() & 0xFFFF}")
 
 
 def _texts(value: Any) -> list[str]:

@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 _STATS_TTL_S = 30.0
 # Up to this many records of a user are searched exactly (a few ms); beyond, the HNSW index.
 _EXACT_MAX = 5000
+# Index states that serve queries, and how long opening a graph waits for new ones.
+_ONLINE = ("ONLINE", "OPERATIONAL")
+_INDEX_WAIT_S = 60.0
 
 
 class CypherStore(GraphStore, CypherThreads):
@@ -120,8 +123,8 @@ class CypherStore(GraphStore, CypherThreads):
                 continue
             await self._ddl(ddl, key)
             created = True
-        if created and self.dialect.await_indexes:
-            await self.session.write(self.dialect.await_indexes)
+        if created:
+            await self._await_indexes()
         for label in LABELS:
             dim = self.dialect.vector_dimension(rows, label)
             if dim is not None:
@@ -138,6 +141,20 @@ class CypherStore(GraphStore, CypherThreads):
                 f"{SCHEMA_VERSION}: upgrade memlane",
                 where=self.url,
             )
+
+    async def _await_indexes(self) -> None:
+        """Wait until new indexes are online: Neo4j has a procedure for it; FalkorDB builds
+        a label's index again when a property joins it, so its listing is polled (bounded)."""
+        if self.dialect.await_indexes:
+            await self.session.write(self.dialect.await_indexes)
+            return
+        deadline = time.monotonic() + _INDEX_WAIT_S
+        while time.monotonic() < deadline:
+            specs = self.dialect.parse_indexes(await self._index_rows())
+            if all(s.state in _ONLINE for s in specs):
+                return
+            await asyncio.sleep(0.05)
+        log.warning("%s: indexes still building after %.0fs", self.url, _INDEX_WAIT_S)
 
     async def _upgrade(self, version: int, page: int = 2000) -> None:
         """Bring a graph written by an older schema up to :data:`SCHEMA_VERSION`.
@@ -184,8 +201,7 @@ class CypherStore(GraphStore, CypherThreads):
         if known is None:
             ddl = self.dialect.vector_index(label, VECTOR_PROP, dim)
             await self._ddl(ddl, (label, (VECTOR_PROP,), "vector"))
-            if self.dialect.await_indexes:
-                await self.session.write(self.dialect.await_indexes)
+            await self._await_indexes()
             rows = await self._index_rows()
             known = self.dialect.vector_dimension(rows, label)
             if known is None:
@@ -521,7 +537,7 @@ class CypherStore(GraphStore, CypherThreads):
             problems += [
                 f"index {s.kind} {s.label}({', '.join(s.properties)}) is {s.state}"
                 for s in specs
-                if s.state not in ("ONLINE", "OPERATIONAL")
+                if s.state not in _ONLINE
             ]
             details["vector_dimensions"] = dict(self._dims)
             meta = await self.session.read(self.q.read_meta)
