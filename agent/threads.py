@@ -2,7 +2,7 @@
 
 A thread has the memory's lifecycle: the store's ``forget_user`` deletes the user's
 checkpoints in the same operation as the user's facts (threads are ``user|session``, see
-:func:`thread_owner`). Where they live (:func:`open_thread_saver`):
+:func:`thread_owner`). Where they live (:func:`open_threads`):
 
 - **a graph server** (FalkorDB, Neo4j; any store that is a
   :class:`~memlane.memory_graph.stores.threads.ThreadStore`): :class:`StoreCheckpointSaver`,
@@ -72,6 +72,7 @@ __all__ = [
     "forget_threads",
     "forget_threads_beside",
     "open_thread_saver",
+    "open_threads",
     "thread_id",
     "thread_owner",
     "thread_owner_prefix",
