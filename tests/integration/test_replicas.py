@@ -24,23 +24,12 @@ from memlane.agent.threads import StoreCheckpointSaver, thread_id
 from memlane.memory_graph.model import FactQuery
 from memlane.memory_graph.stores import open_store
 from memlane.memory_graph.stores.threads import ThreadStore
-from tests.integration.falkordb_server import FalkorDBServer
 from tests.integration.replicas import Replica, replicas
-from tests.neo4j.fixtures import neo4j_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 USERS = ("ada", "ben", "cem", "dia")
 ROUNDS = (("Oslo", "Rome"), ("Lisbon", "Vienna"), ("Madrid", "Prague"))
-
-
-@pytest.fixture(params=["falkordb", "neo4j"])
-def shared_graph(request: pytest.FixtureRequest) -> str:
-    """One empty graph on each server in turn."""
-    if request.param == "neo4j":
-        return neo4j_url(request, "main")
-    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
-    return server.url("replicas")
 
 
 async def _say(
@@ -128,10 +117,10 @@ async def _check_threads(url: str, took: dict[str, list[int]]) -> None:
 
 
 def test_replicas_serialise_conflicting_turns_and_share_sessions(
-    shared_graph: str, tmp_path: Path
+    graph_url: str, tmp_path: Path
 ) -> None:
-    with replicas(shared_graph, tmp_path, 3) as pool:
+    with replicas(graph_url, tmp_path, 3) as pool:
         asyncio.run(_conflicting_rounds(pool[:2]))
         took = asyncio.run(_moving_sessions(pool))
-    asyncio.run(_check(shared_graph))
-    asyncio.run(_check_threads(shared_graph, took))
+    asyncio.run(_check(graph_url))
+    asyncio.run(_check_threads(graph_url, took))
