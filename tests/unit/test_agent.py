@@ -361,6 +361,21 @@ async def test_bad_chat_message_is_an_input_error(agent: MemoryAgent, fake: Scri
     assert fake.count() == 0 and await _export(agent) == "[]"
 
 
+async def test_a_story_with_only_an_end_keeps_no_start(
+    agent: MemoryAgent, fake: ScriptedLLM
+) -> None:
+    """ "I lived in Lisbon until 2012": the model gives only an end; the draft must not take
+    the end for the start too (a window of no time that is never true)."""
+    story = {"predicate": "lives_in", "object": "Lisbon", "object_kind": "place",
+             "statement": "The user lived in Lisbon until 2012.", "invalid_at": "2012-01-01"}  # fmt: skip
+    fake.script["extract_memory"] = [json.dumps({"facts": [story]})]
+    result = await agent.achat(USER, "I lived in Lisbon until 2012.", at=T0)
+    assert result.write_status == "committed"
+    memory = await agent.memory()
+    (lisbon,) = await memory.facts(USER, predicate="lives_in", as_of="2011-06-01")
+    assert lisbon.valid_at is None and lisbon.invalid_at == datetime(2012, 1, 1, tzinfo=UTC)
+
+
 # -- through LiteLLM's own mock --------------------------------------------------------------
 async def test_whole_loop_through_litellm_mock_response(tmp_path: Path) -> None:
     extraction = {

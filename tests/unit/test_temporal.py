@@ -422,9 +422,17 @@ TIMED = [
         current="lisbon",
     ),
     TimedCase(
-        "an open story dated long before an undated observation is history, not the present",
+        "an open start said later overtakes an undated observation however far back it is",
         [at("porto", "Porto", "2020-11-08T12:00:00", "unknown")],
         at("new", "Cape Town", "2018-01-01", "day"),
+        said_at="2021-02-22T19:00:00",
+        current="new",
+        closed={"porto": "2018-01-01"},
+    ),
+    TimedCase(
+        "a story dated long before an undated observation, told as ended, stays history",
+        [at("porto", "Porto", "2020-11-08T12:00:00", "unknown")],
+        at("new", "Cape Town", "2018-01-01", "day", "2021-02-22"),
         said_at="2021-02-22T19:00:00",
         current="porto",
         closed={"new": "2020-11-08T12:00:00"},
