@@ -352,7 +352,9 @@ class Memory:
         query = _check_query(query, where="query")
         when = _time(as_of, "as_of")
         retriever = self._retriever(preset if preset is not None else self.retrieval)
-        return await retriever.recall(user_id, query, as_of=when, token_budget=token_budget)
+        return await retriever.recall(
+            user_id, query, as_of=when, token_budget=token_budget, now=self.clock()
+        )
 
     def _retriever(self, preset: str | RetrievalConfig) -> Retriever:
         from memlane.memory_graph.retrieval.retriever import PRESETS, RetrievalConfig, Retriever

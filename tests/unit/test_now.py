@@ -96,9 +96,11 @@ async def _readers(memory: Memory) -> dict[str, list[str]]:
         "as_of_now": sorted(f.object or "" for f in as_of.facts),
         "inspector": sorted(f.object or "" for f in graph.facts if f.predicate == "lives_in"),
         "recall": sorted(
-            cf.object_name or ""
-            for cf in [*ctx.profile, *ctx.facts]
-            if cf.fact.predicate == "lives_in"
+            {
+                cf.object_name or ""
+                for cf in [*ctx.profile, *ctx.facts]
+                if cf.fact.predicate == "lives_in"
+            }
         ),
         "status current": sorted(f.object or "" for f in listed.facts if f.status == "current"),
     }
@@ -109,11 +111,11 @@ async def test_a_future_start_is_not_current_anywhere_until_it_arrives(
 ) -> None:
     await _home_then_future_home(memory)
     readers = await _readers(memory)
-    assert all(seen == ["Berlin"] for seen in readers.values()), readers
+    assert all(seen == ["Berlin"] for seen in readers.values()), str(readers)
 
     clock.set("2025-03-02T09:00:00Z")  # the date arrives; nothing is written
     readers = await _readers(memory)
-    assert all(seen == ["Ghent"] for seen in readers.values()), readers
+    assert all(seen == ["Ghent"] for seen in readers.values()), str(readers)
 
 
 async def test_recall_does_not_call_a_value_ending_in_the_future_no_longer_true(

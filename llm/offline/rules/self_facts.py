@@ -220,7 +220,7 @@ def _lived_past(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     years = [h for h in find_dates(c.sentence, c.at) if re.search(r"\d{4}", h.text)]
     since = c.date(m, near=True) if years else None
     yield Draft("lives_in", place, f"{c.who} used to live in {place}.", object_kind="place",
-                valid_at=since, invalid_at=None if since else c.day(), past=True)  # fmt: skip
+                valid_at=since, invalid_at=c.day(), past=True)  # fmt: skip
 
 
 @rule(rf"\bi (?:grew up|was born and raised|was raised) in (?P<o>{CAP})")
@@ -291,7 +291,7 @@ def _worked_past(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     years = [h for h in find_dates(c.sentence, c.at) if re.search(r"\d{4}", h.text)]
     since = c.date(m, near=True) if years else None
     yield Draft("works_at", org, f"{c.who} used to work at {org}.", object_kind="org",
-                valid_at=since, invalid_at=None if since else c.day(), past=True)  # fmt: skip
+                valid_at=since, invalid_at=c.day(), past=True)  # fmt: skip
 
 
 def _title(raw: str | None) -> str:
