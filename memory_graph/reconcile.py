@@ -294,7 +294,7 @@ class Reconciler:
                 )
                 continue
             named = [*draft.corrects, *await self._corrected(batch, fact, draft.corrects_value)]
-            fact, corrects = self._renamed(batch, fact, named)
+            fact, corrects = await self._renamed(batch, fact, named)
             res = resolve(
                 fact,
                 batch.meeting(fact, [*draft.contradicts, *draft.restates, *corrects]),
@@ -558,10 +558,7 @@ class Reconciler:
             for f in batch.meeting(fact, [])
             if f.expired_at is None and f.polarity == fact.polarity
         ]
-        missing = sorted({f.object_id for f in held if f.object_id} - set(batch.entities))
-        for ent in await self.store.get_entities(batch.user_id, missing) if missing else []:
-            if ent.user_id == batch.user_id:
-                batch.entities.setdefault(ent.id, ent)
+        await self._load_entities(batch, held)
         out = []
         for f in held:
             ent = batch.entities.get(f.object_id or "")
@@ -570,13 +567,16 @@ class Reconciler:
                 out.append(f.id)
         return out
 
-    def _renamed(self, batch: _Batch, fact: Fact, corrects: list[str]) -> tuple[Fact, list[str]]:
+    async def _renamed(
+        self, batch: _Batch, fact: Fact, corrects: list[str]
+    ) -> tuple[Fact, list[str]]:
         """A correction of a misspelt name ("it's Katarzyna, not Katarina") renames the
         entity instead of retracting the fact: the same person, their name fixed, their other
         facts kept. Returns the fact (now about that entity) and the ids still to retract."""
         new = batch.entities.get(fact.object_id or "")
         if new is None or new.id not in batch.new_entity_ids:
             return fact, corrects  # the right name is a thing already known: a retraction
+        await self._load_entities(batch, [batch.facts[c] for c in corrects if c in batch.facts])
         for fid in corrects:
             wrong = batch.facts.get(fid)
             old = batch.entities.get(wrong.object_id or "") if wrong else None
@@ -605,6 +605,13 @@ class Reconciler:
                 [c for c in corrects if c != fid],
             )
         return fact, corrects
+
+    async def _load_entities(self, batch: _Batch, facts: Sequence[Fact]) -> None:
+        """Put the object entities of ``facts`` in the batch (names and aliases to match)."""
+        missing = sorted({f.object_id for f in facts if f.object_id} - set(batch.entities))
+        for ent in await self.store.get_entities(batch.user_id, missing) if missing else []:
+            if ent.user_id == batch.user_id:
+                batch.entities.setdefault(ent.id, ent)
 
     async def _load_candidates(self, batch: _Batch, subject_id: str, predicate: str) -> None:
         key = (subject_id, predicate)
