@@ -367,7 +367,8 @@ async def test_a_story_with_only_an_end_keeps_no_start(
     """ "I lived in Lisbon until 2012": the model gives only an end; the draft must not take
     the end for the start too (a window of no time that is never true)."""
     story = {"predicate": "lives_in", "object": "Lisbon", "object_kind": "place",
-             "statement": "The user lived in Lisbon until 2012.", "invalid_at": "2012-01-01"}  # fmt: skip
+             "statement": "The user lived in Lisbon until 2012.",
+             "invalid_at": "2012-01-01"}  # fmt: skip
     fake.script["extract_memory"] = [json.dumps({"facts": [story]})]
     result = await agent.achat(USER, "I lived in Lisbon until 2012.", at=T0)
     assert result.write_status == "committed"

@@ -289,9 +289,10 @@ async def test_a_misspelt_person_is_renamed_not_replaced(memory: tuple[Memory, C
     (home,) = await mem.facts(USER, subject="Katarzyna", predicate="lives_in", current_only=True)
     assert home.subject_id == people[0].id
     ctx = await mem.recall(USER, "where does my sister live?")
-    assert "Katarzyna lives in Kraków" in ctx.text and "Katarina" not in ctx.text.split(
-        "From conversations:"
-    )[0]
+    assert (
+        "Katarzyna lives in Kraków" in ctx.text
+        and "Katarina" not in ctx.text.split("From conversations:")[0]
+    )
 
 
 async def test_statements_read_with_the_users_current_name(

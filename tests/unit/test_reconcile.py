@@ -116,7 +116,11 @@ async def test_similar_name_links_to_existing_entity(store: GraphStore) -> None:
         statement="I visited NYC",
     )
     rec = Reconciler(
-        store, emb, default_registry(), clock=lambda: NOW, sameness=SamenessConfig(entity_threshold=0.8)
+        store,
+        emb,
+        default_registry(),
+        clock=lambda: NOW,
+        sameness=SamenessConfig(entity_threshold=0.8),
     )
     writes, report = await rec.reconcile("u1", [draft])
     assert writes.facts[0].object_id == "e_city"
@@ -159,7 +163,11 @@ async def test_similarity_links_only_compatible_kinds_and_multi_word_names(
     )
     # Every stored entity is similar enough here: only the kind and word rules decide.
     rec = Reconciler(
-        store, emb, default_registry(), clock=lambda: NOW, sameness=SamenessConfig(entity_threshold=-1.0)
+        store,
+        emb,
+        default_registry(),
+        clock=lambda: NOW,
+        sameness=SamenessConfig(entity_threshold=-1.0),
     )
     writes, _ = await rec.reconcile("u1", [draft])
     assert (writes.facts[0].object_id == "e_known") == linked
