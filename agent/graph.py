@@ -35,7 +35,7 @@ from memlane.memory_graph.errors import ExtractionError, MemlaneError
 from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.limits import MAX_QUERY_CHARS
 from memlane.memory_graph.model import SELF_ID, Episode, Fact, episode_id_for
-from memlane.memory_graph.plans import planned_for
+from memlane.memory_graph.plans import planned_for, told_window
 from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
 from memlane.prompts import extract_memory, respond
 
@@ -291,8 +291,12 @@ async def drafts_node(state: TurnState, runtime: Runtime[AgentContext]) -> Updat
     )
     sources = [ep.id for ep in episodes if ep.role == "user"] or [ep.id for ep in episodes]
     kinds = {e.name.strip().casefold(): e.kind for e in out.entities}
+    registry = ctx.memory.registry
     drafts = []
     for i, f in enumerate(out.facts):
+        valid_at, invalid_at = _when(f.valid_at), _when(f.invalid_at)
+        if registry.is_plan(f.predicate):
+            valid_at, invalid_at = told_window(valid_at, invalid_at)
         try:
             drafts.append(
                 FactDraft(
@@ -307,8 +311,8 @@ async def drafts_node(state: TurnState, runtime: Runtime[AgentContext]) -> Updat
                     confidence=f.confidence,
                     # A story with only an end keeps no start (the reconciler stores it
                     # as held until then); its end is not its start.
-                    valid_at=_when(f.valid_at),
-                    invalid_at=_when(f.invalid_at),
+                    valid_at=valid_at,
+                    invalid_at=invalid_at,
                     episode_ids=sources,
                     contradicts=[short_ids[s] for s in f.contradicts],
                     restates=[short_ids[s] for s in f.restates],

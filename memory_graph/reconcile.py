@@ -56,7 +56,6 @@ from memlane.memory_graph.model import (
     object_key_of,
     text_problem,
 )
-from memlane.memory_graph.plans import plan_window
 from memlane.memory_graph.predicates import PredicateRegistry, ResolvedPredicate
 from memlane.memory_graph.retrieval.index import episode_index_texts
 from memlane.memory_graph.sameness import (
@@ -493,13 +492,8 @@ class Reconciler:
             precision = "unknown"
             ended_before = draft.invalid_at is not None and draft.invalid_at <= said_at
             valid_at = None if ended_before else said_at
-        invalid_at = draft.invalid_at
         # The user's words stay in the statement; the fact holds the canonical predicate.
         predicate, polarity = meaning.spec.name, meaning.polarity(draft.polarity)
-        if self.registry.is_plan(predicate) and draft.valid_at is not None and invalid_at is None:
-            # A dated plan is told with the day it is for: a plan from now until then.
-            precision = "unknown"
-            valid_at, invalid_at = plan_window(draft.valid_at, said_at)
         object_key = object_key_of(object_id, value, draft.statement.strip())
         fid = fact_id_for(
             subject_id,
@@ -522,7 +516,7 @@ class Reconciler:
                 polarity=polarity,
                 confidence=draft.confidence,
                 valid_at=valid_at,
-                invalid_at=invalid_at,
+                invalid_at=draft.invalid_at,
                 recorded_at=batch.now,
                 episode_ids=episode_ids,
                 start_precision=precision,

@@ -138,7 +138,9 @@ async def _plan(memory: Memory) -> None:
                 object="move to Ghent",
                 statement="The user plans to move to Ghent.",
                 kind="event",
-                valid_at="2025-01-08",
+                # A committed draft means what every draft means: the plan holds until the
+                # day it is for (the agent maps an extraction's told date to this).
+                invalid_at="2025-01-08",
                 episode_ids=[ep.id],
             )
         ],
