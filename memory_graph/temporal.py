@@ -28,7 +28,8 @@ The rules, in the order they apply:
   open fact says it holds now, and it is the later word. Likewise a date (precision
   ``day``) against a time on the same day: the later message wins, in either order. A
   story says it ended: with its own window (``invalid_at`` given) it never overrides the
-  present this way ("when I lived in Cape Town in 2018" is told with an end).
+  present this way ("when I lived in Cape Town in 2018" is told with an end), and neither
+  does the same value told again within a period memory knows has ended.
 * **An end told later**: the same value told with an end (``invalid_at``) for a period
   that is still open closes that period at the told end.
 * **Restatement**: an existing fact with the same subject, predicate, value and polarity
@@ -228,7 +229,15 @@ def resolve(
             conflicts.setdefault(fid, named)
 
     start = new.start
-    overtaken = {c.id for c in conflicts.values() if c.start > start and _supersedes(new, c, said)}
+    same = [f for f in live if keys[f.id] == new_key]
+    # The same value told for a period memory knows has ended is about that period, however
+    # it was worded ("when I lived in Montreal" with Montreal's dates): it overtakes nothing.
+    retold = any(f.invalid_at is not None and _contains(f, start) for f in (*same, *named_repeats))
+    overtaken = {
+        c.id
+        for c in conflicts.values()
+        if not retold and c.start > start and _supersedes(new, c, said)
+    }
     if overtaken and new.precision == "day":
         # A date against a time later that same day: the change happened after that time,
         # by the message that tells it.
@@ -254,7 +263,6 @@ def resolve(
             notes.append(f"closed {old.id} at {start.isoformat()}")
 
     # Restatement: the same thing said within a known window (or named as a repeat).
-    same = [f for f in live if keys[f.id] == new_key]
     # A story of unknown start is known by its end: the period that reached it.
     probe = start
     if new.valid_at is None and new.invalid_at is not None:

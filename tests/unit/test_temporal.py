@@ -438,6 +438,16 @@ TIMED = [
         closed={"new": "2020-11-08T12:00:00"},
     ),
     TimedCase(
+        "a known ended period told again, open, is about that period: it overtakes nothing",
+        [
+            fact("mtl", "Montreal", "2022-08-20", "2023-01-21"),
+            at("vienna", "Vienna", "2024-08-20T10:00:00", "unknown"),
+        ],
+        at("new", "Montreal", "2022-08-20", "day", episodes=("ep5",)),
+        said_at="2024-08-23T09:00:00",
+        current="vienna",
+    ),
+    TimedCase(
         "a dated start earlier than a dated value is still an old story",
         [at("berlin", "Berlin", "2022-06-01", "day")],
         at("new", "Paris", "2020-01-01", "day"),
