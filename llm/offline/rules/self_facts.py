@@ -121,9 +121,10 @@ def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return  # "He's here!", "Nobody here gets it": a pronoun, not a name
     if _DEMONYM.match(name) and name.lower() not in _NAMES_IAN:
         return  # "Hi, I'm Canadian" says where from, not who
-    # Only "my name is" / "call me" state a name outright; the other readings are weaker
-    # and must not replace a name memory already holds (see the reconciler's identity rule).
-    weak = not m["n"]
+    # "my name is" / "call me", or an introduction opening the message with a greeting
+    # ("Hi, I'm Emma.", "Hey! Emma here."), state a name outright; other readings are weaker
+    # and never become the user's name (see the reconciler's identity rule).
+    weak = not m["n"] and not re.match(r"\s*(?:hi|hello|hey|hiya|greetings)\b", c.message, re.I)
     yield Draft("name", name, f"The user's name is {name}.", kind="trait",
                 confidence=0.6 if weak else 0.9)  # fmt: skip
 
