@@ -46,10 +46,6 @@ class Names:
             return ent.name
         return SELF_LABEL if entity_id == SELF_ID else entity_id
 
-    def as_dict(self) -> dict[str, str]:
-        """Entity id -> current name, for every entity known here."""
-        return {eid: e.name for eid, e in self.entities.items()}
-
     def statement(self, fact: Fact) -> str:
         """``fact``'s statement with the current name wherever an older one of its subject,
         its object or the user stands."""

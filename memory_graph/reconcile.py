@@ -492,9 +492,9 @@ class Reconciler:
             precision = "unknown"
             ended_before = draft.invalid_at is not None and draft.invalid_at <= said_at
             valid_at = None if ended_before else said_at
+        object_key = object_key_of(object_id, value, draft.statement.strip())
         # The user's words stay in the statement; the fact holds the canonical predicate.
         predicate, polarity = meaning.spec.name, meaning.polarity(draft.polarity)
-        object_key = object_key_of(object_id, value, draft.statement.strip())
         fid = fact_id_for(
             subject_id,
             predicate,
