@@ -23,6 +23,7 @@ from memlane.llm.offline.rules.prompt import ParsedPrompt
 
 __all__ = [
     "CAP",
+    "FILLER",
     "NAME",
     "OBJ",
     "RULES",
@@ -37,13 +38,16 @@ __all__ = [
 ]
 
 # Names are capitalised even though rules match case-insensitively: (?-i:...) keeps case.
-_W = r"(?-i:(?!I\b|I'm\b|I've\b|I'd\b|I'll\b)[A-Z][\w'’&\-.]*(?<![.]))"
+_W = r"(?-i:(?!I\b|I'm\b|I've\b|I'd\b|I'll\b)[A-Z][\w'’&\-.]*(?<![.'’])(?<!['’]s))"
 CAP = rf"{_W}(?:\s+(?:of|de|da|del|la|le|the|von|van|&)?\s*{_W})*"  # Berlin, Bank of America
 NAME = rf"{_W}(?:\s+{_W})?"  # Sam, Sam Lee
+# Chat interjections: they end a value and are never part of one ("hiking lol").
+FILLER = r"lol+|lmf?ao+|rofl|ha(?:ha)+h?|he(?:he)+|k{3,}|xd+|tbh|imo|ngl|fr|rn|omg|idk|tho"
 _STOP = (
     r"(?=\s+(?:anymore|any more|now|these days|nowadays|a lot|very much|so much|too|because|"
     r"but|since|when|while|and i|and my|every|on weekends|at all|again|lately|recently|"
-    r"honestly|though|as well|by the way)\b|\s+[-–—]\s|[,.;:!?]|$)"
+    rf"honestly|though|as well|by the way|{FILLER})\b|\s+[-–—]\s|[,.;:!?]|$"
+    r"|\s*[^\w\s'’\-])"  # an emoji or a bracket ends a value too
 )
 OBJ = rf"(?P<o>[a-z0-9][\w'’\- ]*?){_STOP}"
 _PRONOUNS = {
@@ -231,8 +235,10 @@ def clean(raw: str | None) -> str:
     """An object phrase without dates, leading articles or trailing time adverbs."""
     text = strip_dates(raw or "")
     text = re.sub(r"^(?:the|a|an|my|some|our)\s+", "", text.strip(), flags=re.I)
+    text = re.sub(rf"[^\w\s'’\-.,&]+.*$", "", text)  # from an emoji on
     text = re.sub(
-        r"\s+(?:now|again|anymore|any more|too|as well|these days|lately|recently|there)$",
+        rf"(?:\s+(?:now|again|anymore|any more|too|as well|these days|lately|recently|there|"
+        rf"{FILLER}))+$",
         "",
         text,
         flags=re.I,

@@ -18,17 +18,29 @@ clause) is :mod:`memlane.llm.offline.rules.clauses`.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 # Importing the topic modules registers their rules (order = precedence of equal facts).
 from memlane.llm.offline.rules import changes, events, people, self_facts, tastes  # noqa: F401
 from memlane.llm.offline.rules.clauses import RULES, Ctx, Draft, prepare
 from memlane.llm.offline.rules.corrections import apply_corrections
-from memlane.llm.offline.rules.places import truecase_names, truecase_places
-from memlane.llm.offline.rules.prompt import Candidate, ParsedPrompt, parse_extraction_prompt
+from memlane.llm.offline.rules.mentions import resolve_pronouns, truecase_names
+from memlane.llm.offline.rules.normalise import fix_typos, spell_out, vocabulary
+from memlane.llm.offline.rules.orgs import truecase_orgs
+from memlane.llm.offline.rules.places import truecase_places
+from memlane.llm.offline.rules.prompt import RELATIONS, Candidate, ParsedPrompt, parse_extraction_prompt
 from memlane.memory_graph.model import normalise_name
 
-__all__ = ["Candidate", "ParsedPrompt", "extract", "link", "parse_extraction_prompt", "placeable"]
+__all__ = [
+    "Candidate",
+    "ParsedPrompt",
+    "extract",
+    "link",
+    "parse_extraction_prompt",
+    "placeable",
+    "read",
+]
 
 
 def _key(text: str | None) -> str:
@@ -90,6 +102,31 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
 
 
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    return vocabulary(pattern.pattern for pattern, _ in RULES)
+
+
+def _known_people(prompt: ParsedPrompt) -> dict[str, str | None]:
+    """The people and pets the existing facts name (name -> role, unknown here)."""
+    names: dict[str, str | None] = {}
+    for c in prompt.candidates:
+        if c.predicate in (*RELATIONS, "has_pet"):
+            names.setdefault(c.object, None)
+        if _subject_key(c.subject) != "user":
+            names.setdefault(c.subject, None)
+    return names
+
+
+def read(text: str, prompt: ParsedPrompt) -> str:
+    """A user message as the rules read it: normalised chat, names and places cased, and a
+    subject pronoun replaced by the person it can only mean."""
+    known = _known_people(prompt)
+    text = fix_typos(truecase_names(spell_out(text), known), _vocabulary())
+    text = truecase_orgs(truecase_places(text))
+    return resolve_pronouns(text, known)
+
+
 def _drafts(prompt: ParsedPrompt) -> list[Draft]:
     who = prompt.user_name or "The user"
     drafts: list[Draft] = []
@@ -97,7 +134,7 @@ def _drafts(prompt: ParsedPrompt) -> list[Draft]:
     for message in prompt.new:
         if message.role != "user":
             continue
-        text = truecase_names(truecase_places(message.text))
+        text = read(message.text, prompt)
         for raw in _sentences(text):
             sentence, spans = prepare(raw)
             ctx = Ctx(message.at, who, sentence, spans, prompt, text)

@@ -32,6 +32,13 @@ ROLES = {
     "best friend": "friend_of", "friend": "friend_of", "close friend": "friend_of",
     "oldest friend": "friend_of", "childhood friend": "friend_of", "buddy": "friend_of",
     "son": "has_child", "daughter": "has_child",
+    "cousin": "related_to", "aunt": "related_to", "uncle": "related_to", "niece": "related_to",
+    "nephew": "related_to", "grandma": "related_to", "grandmother": "related_to",
+    "grandpa": "related_to", "grandfather": "related_to", "grandson": "related_to",
+    "granddaughter": "related_to", "stepson": "has_child", "stepdaughter": "has_child",
+    "roommate": "related_to", "flatmate": "related_to", "housemate": "related_to",
+    "colleague": "related_to", "coworker": "related_to", "co-worker": "related_to",
+    "boss": "related_to", "neighbour": "related_to", "neighbor": "related_to",
 }  # fmt: skip
 _ROLE = "|".join(sorted((re.escape(r) for r in ROLES), key=len, reverse=True))
 _PARTNER = r"wife|husband|partner|girlfriend|boyfriend|fianc[eé]e?|spouse"

@@ -1,4 +1,4 @@
-"""Place names and names in lowercase chat: "i live in leeds", "his name is darnell".
+"""Place names in lowercase chat: "i live in leeds", "made it to charlotte".
 
 The offline rules find places by their capital letter, which a lot of chat does not have.
 Where a message says where someone is (after "live in", "moved to", "based in", ...), a
@@ -14,7 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["truecase_names", "truecase_places"]
+__all__ = ["known_place", "truecase_places"]
 
 _CONTEXT = re.compile(
     r"\b(?:liv(?:e|es|ed|ing)|based|settled|unpacked|stationed|posted|grew up|born|"
@@ -114,48 +114,6 @@ def truecase_places(text: str) -> str:
     return "".join(out)
 
 
-# After "named" / "name is" the next word is a name however it is typed.
-_NAMING = re.compile(r"\b(?:named|called|name is|name's|names)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
-_NOT_NAME_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "my",
-        "our",
-        "his",
-        "her",
-        "their",
-        "it",
-        "that",
-        "this",
-        "something",
-        "someone",
-        "after",
-        "like",
-        "me",
-        "him",
-        "them",
-        "you",
-        "us",
-        "what",
-        "because",
-        "so",
-        "and",
-        "but",
-        "or",
-        "not",
-    ]
-)
-
-
-def truecase_names(text: str) -> str:
-    """``text`` with the lowercase word right after a naming phrase capitalised."""
-
-    def cap(m: re.Match[str]) -> str:
-        word = m["n"]
-        if word in _NOT_NAME_WORDS:
-            return m.group(0)
-        return m.group(0)[: m.start("n") - m.start()] + word[:1].upper() + word[1:]
-
-    return _NAMING.sub(cap, text)
+def known_place(name: str) -> bool:
+    """Whether ``name`` (any case) is a city, country or US state in the gazetteer."""
+    return _fold(name) in _gazetteer()

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, clean, ok, rule
 from memlane.llm.offline.rules.dates import find_dates
+from memlane.llm.offline.rules.normalise import is_word
 
 __all__ = ["JOBS"]
 
@@ -38,6 +39,25 @@ def _place_like(name: str, c: Ctx) -> bool:
 
 def _org_like(name: str, c: Ctx) -> bool:
     return "works_at" in c.prompt.known_as(name)
+
+
+_STUDY = re.compile(
+    r"\b(?:masters?|master's|msc|ma|mba|phd|doctorate|bachelor'?s?|degree|diploma|course|"
+    r"program(?:me)?|semester|term|student|studying|study|studies|uni|university|college|"
+    r"enrolled|thesis|lectures?|classes|freshman|sophomore|grad school)\b",
+    re.I,
+)
+_JOB = re.compile(r"\b(?:job|hired|shift|boss|salary|paid|pay|position|role|employer|colleagues?"
+                  r"|promot\w+|intern(?:ship)?|contract)\b", re.I)
+
+
+def _place_of_work(org: str, m: re.Match[str], c: Ctx, statement: str, **kw: object) -> Draft:
+    """``works_at`` ``org``, or ``studies_at`` when the clause (or, with no word of a job, the
+    sentence) is about studying there: "I started at TUM in October for my masters"."""
+    if _STUDY.search(c.clause(m)) or (_STUDY.search(c.sentence) and not _JOB.search(c.sentence)):
+        return Draft("studies_at", org, f"{c.who} studies at {org}.", object_kind="org",
+                     **kw)  # type: ignore[arg-type]  # fmt: skip
+    return Draft("works_at", org, statement, object_kind="org", **kw)  # type: ignore[arg-type]
 
 
 _DEMONYM = re.compile(
@@ -124,6 +144,8 @@ def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     # "my name is" / "call me", or an introduction opening the message with a greeting
     # ("Hi, I'm Emma.", "Hey! Emma here."), state a name outright; other readings are weaker
     # and never become the user's name (see the reconciler's identity rule).
+    if not m["n"] and any(is_word(w) for w in name.split()):
+        return  # "Hi, I'm Tired.", "Done here.": an English word, not who they are
     weak = not m["n"] and not re.match(r"\s*(?:hi|hello|hey|hiya|greetings)\b", c.message, re.I)
     yield Draft("name", name, f"The user's name is {name}.", kind="trait",
                 confidence=0.6 if weak else 0.9)  # fmt: skip
@@ -243,8 +265,7 @@ def _works(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         _org_like(org, c) or re.search(r"\b(?:job|work|hired|employer|office)\b", c.message, re.I)
     ):
         return  # "I'm at Starbucks" is a whereabouts unless the talk is of work
-    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
-                valid_at=c.date(m))  # fmt: skip
+    yield _place_of_work(org, m, c, f"{c.who} works at {org}.", valid_at=c.date(m))
 
 
 @rule(
@@ -262,8 +283,8 @@ def _joined(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     org = m["o"] or m["o2"] or m["o3"]
     if _PAST.search(c.clause(m)) or _place_like(org, c):
         return
-    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
-                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+    yield _place_of_work(org, m, c, f"{c.who} works at {org}.",
+                         valid_at=c.date(m, near=True) or c.day())  # fmt: skip
 
 
 @rule(

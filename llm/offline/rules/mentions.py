@@ -1,0 +1,147 @@
+"""Who a message talks about: names typed in lowercase, and the person a "she" stands for.
+
+The rules find people by their capital letter. Chat often has none ("my sister tamara",
+"his name is jaylen"), so before the rules run :func:`truecase_names` capitalises a word that
+is a name by its place: right after a naming phrase ("named", "name is"), right after a role
+("my sister", "my wife", "my cat") when it is no English word, and anywhere it is a name
+the memory or the message already knows.
+
+:func:`resolve_pronouns` then writes the name in place of a subject "he" / "she" when the
+message said exactly whom it means: the latest person mentioned before it whose role agrees
+with the pronoun ("my mother Halina ... she lives in Opole"). A role mentioned with no name
+in between ("my boss ... he is from Denmark") blocks it: saying nothing beats a wrong person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from memlane.llm.offline.rules.clauses import NAME
+from memlane.llm.offline.rules.normalise import is_word
+from memlane.llm.offline.rules.people import _CHILD, _PARTNER, ROLES, SPECIES
+
+__all__ = ["named_people", "resolve_pronouns", "truecase_names"]
+
+_FEMALE = frozenset(
+    "sister mother mom mum mama wife girlfriend daughter girl aunt niece grandma grandmother "
+    "granddaughter fiancee fiancée stepdaughter".split()
+)
+_MALE = frozenset(
+    "brother father dad papa husband boyfriend son boy uncle nephew grandpa grandfather "
+    "grandson fiance fiancé stepson".split()
+)
+_ROLE_WORDS = "|".join(
+    sorted(
+        {*(re.escape(r) for r in ROLES), *_PARTNER.split("|"), *_CHILD.split("|"),
+         *SPECIES.split("|")},  # fmt: skip
+        key=len,
+        reverse=True,
+    )
+)
+_ADJ = r"(?:(?:new|little|big|older|younger|eldest|youngest|oldest|baby|sweet|old|rescue)\s+)*"
+_ROLE = re.compile(
+    rf"\b(?:my|our)\s+{_ADJ}(?P<role>{_ROLE_WORDS})\b(?:(?:,|\s+(?:is\s+)?(?:named|called))?"
+    rf"\s+(?P<name>{NAME}))?",
+    re.I,
+)
+_NAMING = re.compile(r"\b(?:named|called|name is|name's|names)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
+_AFTER_ROLE = re.compile(
+    rf"\b(?:my|our)\s+{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
+)
+_NOT_NAME_WORDS = frozenset(
+    "a an the my our his her their it that this something someone after like me him them you "
+    "us what because so and but or not".split()
+)
+
+
+def _cap(word: str) -> str:
+    return word[:1].upper() + word[1:]
+
+
+def named_people(text: str) -> dict[str, str | None]:
+    """Names the message gives people or pets by a role ("my sister Marta"): name -> role."""
+    return {m["name"]: m["role"].lower() for m in _ROLE.finditer(text) if m["name"]}
+
+
+def truecase_names(text: str, known: Iterable[str] = ()) -> str:
+    """``text`` with lowercase names capitalised where their place shows they are names."""
+    found: set[str] = set()
+
+    def naming(m: re.Match[str]) -> str:
+        word = m["n"]
+        if word in _NOT_NAME_WORDS:
+            return m.group(0)
+        found.add(word.casefold())
+        return m.group(0)[: m.start("n") - m.start()] + _cap(word)
+
+    def after_role(m: re.Match[str]) -> str:
+        word = m["n"]
+        if word in _NOT_NAME_WORDS or is_word(word):
+            return m.group(0)  # "my sister lives", "my dog pickle" (a word: only if named)
+        found.add(word.casefold())
+        return m.group(0)[: m.start("n") - m.start()] + _cap(word)
+
+    text = _NAMING.sub(naming, text)
+    text = _AFTER_ROLE.sub(after_role, text)
+    names = found | {k.casefold() for k in known if k and " " not in k}
+    if not names:
+        return text
+    return re.sub(
+        r"\b[a-zà-ÿ][a-zà-ÿ\-]+\b",
+        lambda m: _cap(m.group(0)) if m.group(0) in names else m.group(0),
+        text,
+    )
+
+
+@dataclass(frozen=True)
+class _Mention:
+    at: int
+    name: str | None
+    gender: str | None  # "f", "m" or None (unknown)
+
+
+def _gender(role: str | None) -> str | None:
+    role = (role or "").lower().split()[-1] if role else ""
+    return "f" if role in _FEMALE else "m" if role in _MALE else None
+
+
+def _mentions(text: str, known: dict[str, str | None]) -> list[_Mention]:
+    out = [_Mention(m.start(), m["name"], _gender(m["role"])) for m in _ROLE.finditer(text)]
+    covered = [(m.start(), m.end()) for m in _ROLE.finditer(text)]
+    for name, role in known.items():
+        for m in re.finditer(rf"\b{re.escape(name)}\b", text):
+            if not any(a <= m.start() < b for a, b in covered):
+                out.append(_Mention(m.start(), name, _gender(role)))
+    return sorted(out, key=lambda x: x.at)
+
+
+_PRONOUN = re.compile(
+    r"(?:^|(?<=[.!?;,:(]\s)|(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s)|(?<=\bnow\s)"
+    r"|(?<=\bbecause\s)|(?<=\bsince\s)|(?<=\bwhere\s)|(?<=\bthen\s))"
+    r"(?P<p>[Ss]he|[Hh]e)(?P<v>['’]s been\b|['’]s\b|\s+(?=[a-z]))",
+)
+
+
+def resolve_pronouns(text: str, known: dict[str, str | None]) -> str:
+    """``text`` with a subject "he" / "she" replaced by the one person it can only mean."""
+    people = {**known, **named_people(text)}
+    if not people:
+        return text
+    mentions = _mentions(text, people)
+    pieces: list[str] = []
+    last = 0
+    for m in _PRONOUN.finditer(text):
+        want = "f" if m["p"].lower() == "she" else "m"
+        before = [x for x in mentions if x.at < m.start() and x.gender in (want, None)]
+        if not before or before[-1].name is None:
+            continue  # nobody named, or the latest fit is an unnamed role ("my boss")
+        name = before[-1].name
+        verb = m["v"]
+        has = "been" in verb or (verb[:1] in "'’" and text.startswith(" got", m.end()))
+        said = " has been" if "been" in verb else " has" if has else " is" if verb[:1] in "'’" else verb
+        pieces += [text[last : m.start()], name + said]
+        last = m.end()
+    pieces.append(text[last:])
+    return "".join(pieces)
