@@ -40,6 +40,7 @@ _NUMBERS = {
 _WEEKDAYS = [d.lower() for d in calendar.day_name]
 _MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
 _MONTHS.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+_MONTHS["sept"] = 9
 
 _NUM = r"(?P<n>\d+|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + ")"
 _UNIT = r"(?P<unit>day|week|month|year)s?"
@@ -200,6 +201,23 @@ def _sentence_before(text: str, end: int) -> str:
     return text[start + 1 : end]
 
 
+# A month or weekday said after these words is ahead of the turn, not behind it: "from July
+# I'm head chef", "I start Sept 11", "it's due in March", "I'll be there on Friday".
+_AHEAD = re.compile(
+    r"\b(?:from|starting|start|starts|begin|begins|beginning|until|till|due|next|will|"
+    r"going to|gonna|planning|plan to|hoping to|about to|soon)\b|['’]ll\b",
+    re.I,
+)
+_CALENDAR = {"month_day", "day_month", "month_year", "rel_weekday"}
+
+
+def _ahead(text: str, start: int, said: str) -> bool:
+    """Whether the clause up to the date phrase ``said`` speaks of what is still to come."""
+    before = _sentence_before(text, start) + " " + said
+    clause = re.split(r",|\band\b|\bbut\b", before)[-1]
+    return bool(_AHEAD.search(clause))
+
+
 def find_dates(text: str, now: datetime, *, future: bool = False) -> list[DateHit]:
     """Every date phrase in ``text`` resolved against ``now``, in order, none overlapping."""
     hits: list[DateHit] = []
@@ -209,7 +227,8 @@ def find_dates(text: str, now: datetime, *, future: bool = False) -> list[DateHi
                 continue
             if kind == "for_n" and not _PERFECT.search(_sentence_before(text, m.start())):
                 continue
-            when = _resolve(kind, m, now, future)
+            ahead = future or (kind in _CALENDAR and _ahead(text, m.start(), m.group(0)))
+            when = _resolve(kind, m, now, ahead)
             if when is not None:
                 hits.append(DateHit(m.start(), m.end(), when, m.group(0)))
     return sorted(hits, key=lambda h: h.start)

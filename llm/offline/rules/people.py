@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, rule
+from memlane.llm.offline.rules.self_facts import JOBS
 from memlane.memory_graph.model import normalise_name
 
 __all__ = ["ROLES", "SPECIES"]
@@ -179,7 +180,7 @@ def _pet(c: Ctx, m: re.Match[str], species: str, name: str, *, got: bool) -> Ite
                     object_kind="pet", valid_at=c.date(m, near=got))  # fmt: skip
 
 
-@rule(rf"\bmy (?:new )?(?:little )?(?P<s>{SPECIES}){_CALLED}(?P<n>{NAME})")
+@rule(rf"\b(?:my|our) (?:new )?(?:little )?(?P<s>{SPECIES}){_CALLED}(?P<n>{NAME})")
 def _my_pet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     got = bool(re.search(r"\b(?:new|adopted|got|brought)\b", c.sentence, re.I))
     yield from _pet(c, m, m["s"], m["n"], got=got)
@@ -199,15 +200,16 @@ def _got_pet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 _SUBJ = (
     rf"(?:\bmy (?P<r>{_ROLE}),? (?P<n>{NAME}),?"
     rf"|\b(?P<n2>{NAME}),? [-–—(]?\s*my (?P<r2>{_ROLE})\s*[-–—)]?,?"
+    rf"|\b(?:my|our) (?:[a-z]+ )?(?:{_PARTNER}|{_CHILD}|{SPECIES}),? (?P<n4>{NAME}),?"
     rf"|\bmy (?P<r3>{_ROLE})"
-    rf"|(?:^|(?<=[,;:!.] ))(?P<n3>{NAME}))"
+    rf"|(?:^|(?<=[,;:!.] )|(?<=\band )|(?<=\bbut ))(?P<n3>{NAME}))"
 )
 _ADV = r"(?: (?:just|recently|finally|now|also|still|currently|actually))*"
 
 
 def _who(m: re.Match[str], c: Ctx) -> tuple[str | None, str | None]:
     """(name, role) of the person a third-person match is about, or (None, None)."""
-    name, role = m["n"] or m["n2"] or m["n3"], m["r"] or m["r2"] or m["r3"]
+    name, role = m["n"] or m["n2"] or m["n3"] or m["n4"], m["r"] or m["r2"] or m["r3"]
     if name and not _person(name):
         return None, None
     if name and c.prompt.known_as(name) & {"lives_in", "works_at", "visited", "hometown"}:
@@ -270,3 +272,40 @@ def _relative(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if c.prompt.known_as(name) & {"lives_in", "works_at", "visited"}:
         return
     yield _link(c, role, name)
+
+
+def _known_person(name: str, c: Ctx) -> bool:
+    """Whether ``name`` is someone the message gives a role or the memory already knows."""
+    key = normalise_name(name)
+    roles = re.finditer(rf"\b(?:my|our)\s+(?:[a-z]+\s+)?(?:{_ROLE}|{_PARTNER}|{_CHILD}|{SPECIES})"
+                        rf",?\s+{re.escape(name)}\b", c.message, re.I)  # fmt: skip
+    return key in c.prompt.people() or any(True for _ in roles)
+
+
+@rule(
+    rf"{_SUBJ}{_ADV} (?:is|turned|just turned|has just turned) (?P<a>\d{{1,3}})(?: years? old)?"
+    r"(?= now\b| today\b| this\b| last\b| yesterday\b| and\b| but\b|[,.;!?)]|$)"
+)
+def _other_age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "My daughter Zuzia is 8", "Mochi turned 3 yesterday": a person's or pet's age."""
+    name, _ = _who(m, c)
+    if not name or c.subject(name) == "user" or not (m["r"] or m["n4"] or _known_person(name, c)):
+        return
+    turned = "turned" in m.group(0).lower()
+    yield Draft("age", m["a"], f"{name} is {m['a']} years old.", subject=name,
+                valid_at=c.date(m, near=turned) or (c.day() if turned else None))  # fmt: skip
+
+
+@rule(
+    rf"{_SUBJ}{_ADV} (?:is|works as|became|is working as) (?:an? )?"
+    rf"(?P<t>(?:[a-z\-]+ ){{0,2}}(?:{JOBS}))s?\b"
+)
+def _other_title(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "My wife Anna is a nurse", "Greg's a plumber" (after a pronoun was resolved)."""
+    name, _ = _who(m, c)
+    if not name or c.subject(name) == "user" or not (m["r"] or m["n4"] or _known_person(name, c)):
+        return
+    if re.search(r"\b(?:not|no longer|used to|was)\b", c.clause(m), re.I):
+        return
+    title = re.sub(r"^(?:a|an|the|such a|really|very|great|good|amazing)\s+", "", m["t"])
+    yield Draft("job_title", title, f"{name} works as {article(title)}.", subject=name)

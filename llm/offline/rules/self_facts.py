@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, clean, ok, rule
 from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.normalise import is_word
+from memlane.llm.offline.rules.places import known_place
 
 __all__ = ["JOBS"]
 
@@ -357,8 +358,8 @@ def _as_title(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 
 
 @rule(
-    rf"\bi(?:'m| am| became)(?: now| officially| currently| still| finally)* an? "
-    rf"(?P<t>{_TITLE_WORDS}(?:{JOBS}))s?\b(?: (?:at|for|with) (?P<o>{CAP}))?"
+    rf"\bi(?:'m| am| became)(?: now| officially| currently| still| finally)* (?:an? )?"
+    rf"(?P<t>{_TITLE_WORDS}(?:{JOBS})(?: of [a-z]+)?)s?\b(?: (?:at|for|with|in) (?P<o>{CAP}))?"
 )
 def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if re.search(r"\b(?:used to|was)\b", c.clause(m), re.I):
@@ -369,7 +370,7 @@ def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     )
     yield from _title_draft(_title(m["t"]), m, c, changed)
     org = m["o"]
-    if org and not _place_like(org, c):
+    if org and not _place_like(org, c) and not known_place(org):
         job_change = re.search(r"\bnew job\b", c.sentence, re.I)
         yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
                     valid_at=c.date(m) or (c.day() if job_change else None))  # fmt: skip

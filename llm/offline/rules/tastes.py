@@ -35,7 +35,7 @@ def _diet_name(raw: str) -> str:
     r"\b(?:i|we)(?:'m| am|'ve| have| are|'re)?(?: (?:now|still|fully|strictly|officially|"
     r"mostly|been|just|recently|finally|completely|eating|a|an))* (?:(?:gone|went|go|switched "
     r"to|changed to|turned|became|become|decided to (?:go|become|try|eat)|started (?:eating|"
-    r"being)|eat|eating|on|follow|following|trying) )?(?:a |an |fully |strictly |100% )?"
+    r"being)|start|started|starting|began|begin|eat|eating|on|follow|following|trying) )?(?:a |an |fully |strictly |100% )?"
     rf"(?P<d>{DIETS})\b(?: (?:diet|lifestyle))?"
 )
 def _diet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
@@ -46,7 +46,8 @@ def _diet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return  # a thought, not a diet
     diet = _diet_name(m["d"])
     changed = re.search(
-        r"\b(?:gone|went|go|switched|changed|turned|became|become|decided|started|now)\b",
+        r"\b(?:gone|went|go|switched|changed|turned|became|become|decided|start|started|"
+        r"starting|began|begin|now)\b",
         m.group(0),
         re.I,
     )
