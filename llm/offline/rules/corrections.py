@@ -103,13 +103,14 @@ def _right_value(text: str, wrong: str) -> str | None:
     return None
 
 
-def apply_corrections(drafts: list[Draft], prompt: ParsedPrompt) -> list[Draft]:
-    """Mark the drafts of this prompt's user messages that correct an existing fact, adding
-    the right fact where no rule read it; returns the drafts (some new)."""
-    for message in prompt.new:
-        if message.role != "user" or not _MARKER.search(message.text):
+def apply_corrections(drafts: list[Draft], prompt: ParsedPrompt, texts: list[str]) -> list[Draft]:
+    """Mark the drafts of this prompt's user messages (``texts``, as the rules read them)
+    that correct an existing fact, adding the right fact where no rule read it; returns the
+    drafts (some new)."""
+    for text in texts:
+        if not _MARKER.search(text):
             continue
-        for wrong, cand in _wrong_candidates(message.text, prompt):
+        for wrong, cand in _wrong_candidates(text, prompt):
             same = [
                 d
                 for d in drafts
@@ -120,7 +121,7 @@ def apply_corrections(drafts: list[Draft], prompt: ParsedPrompt) -> list[Draft]:
             ]
             draft = same[0] if same else None
             if draft is None:
-                right = _right_value(message.text, wrong)
+                right = _right_value(text, wrong)
                 if right is None:
                     continue
                 draft = Draft(

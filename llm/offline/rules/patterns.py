@@ -154,7 +154,8 @@ def extract(prompt: ParsedPrompt) -> dict[str, Any]:
     drafts = _drafts(prompt)
     for d in drafts:
         link(d, prompt)
-    drafts = apply_corrections([d for d in drafts if placeable(d, prompt)], prompt)
+    texts = [read(m.text, prompt) for m in prompt.new if m.role == "user"]
+    drafts = apply_corrections([d for d in drafts if placeable(d, prompt)], prompt, texts)
     entities: dict[str, dict[str, str]] = {}
     for d in drafts:
         if d.subject != "user":

@@ -238,7 +238,10 @@ def _about(m: re.Match[str], c: Ctx, predicate: str, obj: str, kind: str, verb: 
                 valid_at=when)  # fmt: skip
 
 
-@rule(rf"{_SUBJ}{_ADV} (?:lives|is living|is based|is settled|resides)(?: over)? in (?P<o>{CAP})")
+@rule(
+    rf"{_SUBJ}{_ADV} (?:lives|is living|is based|is settled|resides)"
+    rf"(?: (?:alone|together|nearby|over|still|now|there|with \w+))* in (?P<o>{CAP})"
+)
 def _other_lives(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _about(m, c, "lives_in", m["o"], "place", "lives in", changed=False)
 
