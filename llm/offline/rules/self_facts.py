@@ -359,7 +359,7 @@ def _as_title(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 
 @rule(
     rf"\bi(?:'m| am| became)(?: now| officially| currently| still| finally)* (?:an? )?"
-    rf"(?P<t>{_TITLE_WORDS}(?:{JOBS})(?: of [a-z]+)?)s?\b(?: (?:at|for|with|in) (?P<o>{CAP}))?"
+    rf"(?P<t>{_TITLE_WORDS}(?:{JOBS})(?: of [a-z]+)?)s?\b(?: (?P<p>at|for|with|in) (?P<o>{CAP}))?"
 )
 def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if re.search(r"\b(?:used to|was)\b", c.clause(m), re.I):
@@ -370,7 +370,8 @@ def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     )
     yield from _title_draft(_title(m["t"]), m, c, changed)
     org = m["o"]
-    if org and not _place_like(org, c) and not known_place(org):
+    in_place = m["p"] and m["p"].lower() == "in" and known_place(org or "")
+    if org and not _place_like(org, c) and not in_place:  # "a nurse in Leeds": a city
         job_change = re.search(r"\bnew job\b", c.sentence, re.I)
         yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
                     valid_at=c.date(m) or (c.day() if job_change else None))  # fmt: skip
