@@ -157,6 +157,9 @@ def _age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     before = c.sentence[: m.start()]
     if re.search(r"\b(?:like|as if|as though|pretend|imagine|if|when|since)\s*$", before, re.I):
         return  # "explain it like I'm 10" is a figure of speech, not an age
+    if re.search(r"\b(?:thinks?|says?|feels?|feel like|acts?|treats? me)\b(?: that)?\s*$", before,
+                 re.I):  # fmt: skip
+        return  # "my back thinks I'm 90": someone's view of the user, not their age
     yield Draft("age", m["n"], f"{c.who} is {m['n']} years old.", valid_at=c.date(m))
 
 
