@@ -169,3 +169,38 @@ def test_a_pronoun_with_an_unnamed_role_in_between_is_left_alone() -> None:
 def test_replies_are_still_labelled() -> None:
     data = rp.RespondInput(user_name="Sam", memory="", now=NOW, message="im livng in oslo now")
     assert answer(rp.build_messages(data)).startswith(LABEL)
+
+
+def test_a_pet_the_memory_holds_that_died_is_no_longer_the_users() -> None:
+    from memlane.llm.offline.rules.patterns import extract, parse_extraction_prompt
+
+    data = em.ExtractionInput(
+        user_name="Sam",
+        turn_time=NOW,
+        new_turns=[em.Turn(content="tucker passed last nite, 13 yrs", at=NOW)],
+        candidates=[
+            em.CandidateFact(short_id="F1", subject="user", predicate="has_pet",
+                             object="Tucker", statement="s")  # fmt: skip
+        ],
+        predicates=em.ExtractionInput.predicate_lines(default_registry()),
+    )
+    system, user = (m["content"] for m in em.build_messages(data))
+    facts = extract(parse_extraction_prompt(system, user))["facts"]
+    assert [(f["predicate"], f["object"], f["polarity"], f["valid_at"]) for f in facts] == [
+        ("has_pet", "Tucker", "negative", "2024-03-14")
+    ]
+    assert facts[0]["contradicts"] == ["F1"]
+
+
+def test_an_aside_in_another_clause_is_no_job_title() -> None:
+    text = "My sister Léa just started medical school, what can I send her as a care package?"
+    assert not {f for f in _facts(text) if f[1] == "job_title"}
+    assert (U, "job_title", "junior developer", P, "2024-03-15") in _facts(
+        "I started there as a junior developer"
+    )
+
+
+def test_a_resolved_pronoun_keeps_its_clause() -> None:
+    # "and she's visiting in April" stays its own clause: April does not date where she lives.
+    facts = _facts("my sister anjali lives in toronto and she's visiting in april")
+    assert ("Anjali", "lives_in", "Toronto", P, None) in facts

@@ -180,3 +180,24 @@ def _pronoun_named(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
             object_kind="pet",
             valid_at=c.date(m, near=True),
         )
+
+
+# -- a pet that died -------------------------------------------------------------------------
+@rule(
+    rf"\b(?P<n>{NAME}) (?:has |had )?(?:passed away|passed|died|was put down|had to be put down|"
+    r"crossed the rainbow bridge)\b"
+)
+def _pet_died(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Tucker passed last night": a pet the memory holds is no longer the user's."""
+    name = m["n"]
+    pets = {x.object.casefold() for x in c.prompt.objects_of("has_pet")}
+    if name.casefold() not in pets:
+        return  # only a pet memory knows: a name alone could be anyone's
+    yield Draft(
+        "has_pet",
+        name,
+        f"{c.who}'s pet {name} died.",
+        object_kind="pet",
+        polarity="negative",
+        valid_at=c.date(m, near=True) or c.day(),
+    )

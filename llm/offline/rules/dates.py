@@ -91,8 +91,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "word",
         re.compile(
-            r"\b(?P<word>yesterday|today|tomorrow|tonight|just now|this (?:morning|afternoon|"
-            r"evening))\b",
+            r"\b(?P<word>yesterday|today|tomorrow|tonight|last night|just now|this (?:morning|"
+            r"afternoon|evening))\b",
             re.I,
         ),
     ),
@@ -184,7 +184,7 @@ def _resolve(kind: str, m: re.Match[str], now: datetime, future: bool) -> dateti
         except ValueError:
             return None
     word = g["word"].lower()
-    offset = {"yesterday": -1, "tomorrow": 1}.get(word, 0)
+    offset = {"yesterday": -1, "last night": -1, "tomorrow": 1}.get(word, 0)
     return today + timedelta(days=offset)
 
 

@@ -141,7 +141,10 @@ def resolve_pronouns(text: str, known: dict[str, str | None]) -> str:
         verb = m["v"]
         has = "been" in verb or (verb[:1] in "'’" and text.startswith(" got", m.end()))
         said = " has been" if "been" in verb else " has" if has else " is" if verb[:1] in "'’" else verb
-        pieces += [text[last : m.start()], name + said]
+        head = text[last : m.start()]
+        if head.endswith(" and "):
+            head = head[: -len(" and ")] + ", and "  # keeps the clause boundary "and she" had
+        pieces += [head, name + said]
         last = m.end()
     pieces.append(text[last:])
     return "".join(pieces)

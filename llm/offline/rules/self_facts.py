@@ -351,11 +351,21 @@ def _title_said(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _title_draft(_title(m["t"] or m["t2"] or m["t3"] or m["t4"]), m, c, changed)
 
 
+_OCCUPATION = re.compile(rf"(?:\b(?:{JOBS})|(?:er|or|ist|ian|ant|ent|ive|ect|ee))$", re.I)
+
+
+def _one_clause(c: Ctx, start: int, end: int) -> bool:
+    return any(a <= start and end <= b for a, b in c.spans)
+
+
 @rule(
     r"\b(?:job|position|role|work|hired|started|joined|switched)\b[^.;!?]*?\bas an? "
     rf"(?P<t>[a-z][a-zA-Z\- ]{{1,40}}?){_AT}"
 )
 def _as_title(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    # "started school, what can I send her as a care package": no job, and another clause.
+    if not _one_clause(c, m.start(), m.start("t")) or not _OCCUPATION.search(_title(m["t"])):
+        return
     changed = bool(re.search(r"\b(?:joined|started|switched|hired|new)\b", m.group(0), re.I))
     yield from _title_draft(_title(m["t"]), m, c, changed)
 
