@@ -204,3 +204,10 @@ def test_a_resolved_pronoun_keeps_its_clause() -> None:
     # "and she's visiting in April" stays its own clause: April does not date where she lives.
     facts = _facts("my sister anjali lives in toronto and she's visiting in april")
     assert ("Anjali", "lives_in", "Toronto", P, None) in facts
+
+
+def test_endings_keep_their_object_and_fondness_is_no_taste() -> None:
+    assert _facts("I stopped drinking alcohol two months ago") == {
+        (U, "hobby", "drinking alcohol", N, "2024-01-15")
+    }
+    assert _facts("i actually love my unit") == set()  # what is theirs, not a taste

@@ -135,12 +135,15 @@ def _diet_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 
 @rule(
     r"\bi(?:'ve| have)? (?:just |finally |basically )?(?:stopped|quit|gave up|given up) "
-    r"(?P<a>[a-z]+ing)\b"
+    r"(?P<a>[a-z]+ing)\b(?: (?P<o>(?!(?:and|but|so|for|since|because|about|two|three|a|an|the|"
+    r"last|this|every|at|in|on|when|after|before|lol|now)\b)[a-z]+)\b)?"
 )
 def _activity_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     activity = m["a"].lower()
     if activity in {"working", "being", "going", "doing", "trying", "talking", "thinking"}:
         return  # "stopped working at X" is a job; the others are not activities
+    if m["o"]:
+        activity = f"{activity} {m['o'].lower()}"  # "stopped drinking alcohol"
     yield Draft(
         "hobby",
         activity,

@@ -155,6 +155,8 @@ def _like(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     for item in split_list(raw):
         if re.match(r"(?:it|that|to|when|how|life|living|working|being|here|there)\b", item, re.I):
             continue
+        if re.search(rf"\b(?:my|our|his|her|their) {re.escape(item)}", raw, re.I):
+            continue  # "I love my unit": fondness for what is theirs, not a taste
         yield Draft("likes", item, f"{c.who} likes {item}.", kind="preference",
                     valid_at=c.date(m) or (c.day() if changed else None))  # fmt: skip
 
