@@ -142,13 +142,15 @@ def test_spelling_out_chat() -> None:
         ("im vegetarian", {(U, "diet", "vegetarian", P, None)}),
         ("i start keto diet from today", {(U, "diet", "keto", P, "2024-03-15")}),
         ("I am shift manager in Brno", {(U, "job_title", "shift manager", P, None)}),
-        ("i work at blue harbor logistics now", {(U, "works_at", "Blue Harbor Logistics", P, None)}),
+        ("i work at blue harbor logistics now",
+         {(U, "works_at", "Blue Harbor Logistics", P, None)}),
         ("i work at home most days", set()),
         ("i work for myself", set()),
         ("MY BROTHER JAKE GOT MARRIED!!!", {(U, "has_sibling", "Jake", P, None)}),
         ("my sister tamara lives in houston",
          {(U, "has_sibling", "Tamara", P, None), ("Tamara", "lives_in", "Houston", P, None)}),
-        ("our cat mochi is 3 now", {(U, "has_pet", "Mochi", P, None), ("Mochi", "age", "3", P, None)}),
+        ("our cat mochi is 3 now",
+         {(U, "has_pet", "Mochi", P, None), ("Mochi", "age", "3", P, None)}),
     ],
 )  # fmt: skip
 def test_chat_as_typed(text: str, expected: set[tuple]) -> None:
@@ -179,8 +181,9 @@ def test_a_pet_the_memory_holds_that_died_is_no_longer_the_users() -> None:
         turn_time=NOW,
         new_turns=[em.Turn(content="tucker passed last nite, 13 yrs", at=NOW)],
         candidates=[
-            em.CandidateFact(short_id="F1", subject="user", predicate="has_pet",
-                             object="Tucker", statement="s")  # fmt: skip
+            em.CandidateFact(
+                short_id="F1", subject="user", predicate="has_pet", object="Tucker", statement="s"
+            )
         ],
         predicates=em.ExtractionInput.predicate_lines(default_registry()),
     )

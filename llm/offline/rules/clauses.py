@@ -235,7 +235,7 @@ def clean(raw: str | None) -> str:
     """An object phrase without dates, leading articles or trailing time adverbs."""
     text = strip_dates(raw or "")
     text = re.sub(r"^(?:the|a|an|my|some|our)\s+", "", text.strip(), flags=re.I)
-    text = re.sub(rf"[^\w\s'’\-.,&]+.*$", "", text)  # from an emoji on
+    text = re.sub(r"[^\w\s'’\-.,&]+.*$", "", text)  # from an emoji on
     text = re.sub(
         rf"(?:\s+(?:now|again|anymore|any more|too|as well|these days|lately|recently|there|"
         rf"{FILLER}))+$",

@@ -19,23 +19,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from memlane.llm.offline.rules.clauses import NAME
-from memlane.llm.offline.rules.normalise import is_word
+from memlane.llm.offline.rules.normalise import is_word, word_set
 from memlane.llm.offline.rules.people import _CHILD, _PARTNER, ROLES, SPECIES
 
 __all__ = ["named_people", "resolve_pronouns", "truecase_names"]
 
-_FEMALE = frozenset(
+_FEMALE = word_set(
     "sister mother mom mum mama wife girlfriend daughter girl aunt niece grandma grandmother "
-    "granddaughter fiancee fiancée stepdaughter".split()
+    "granddaughter fiancee fiancée stepdaughter"
 )
-_MALE = frozenset(
-    "brother father dad papa husband boyfriend son boy uncle nephew grandpa grandfather "
-    "grandson fiance fiancé stepson".split()
+_MALE = word_set(
+    "brother father dad papa husband boyfriend son boy uncle nephew grandpa grandfather grandson "
+    "fiance fiancé stepson"
 )
 _ROLE_WORDS = "|".join(
     sorted(
-        {*(re.escape(r) for r in ROLES), *_PARTNER.split("|"), *_CHILD.split("|"),
-         *SPECIES.split("|")},  # fmt: skip
+        {
+            *(re.escape(r) for r in ROLES),
+            *_PARTNER.split("|"),
+            *_CHILD.split("|"),
+            *SPECIES.split("|"),
+        },
         key=len,
         reverse=True,
     )
@@ -50,9 +54,9 @@ _NAMING = re.compile(r"\b(?:named|called|name is|name's|names)\s+(?P<n>[a-zà-ÿ
 _AFTER_ROLE = re.compile(
     rf"\b(?:my|our)\s+{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
 )
-_NOT_NAME_WORDS = frozenset(
-    "a an the my our his her their it that this something someone after like me him them you "
-    "us what because so and but or not".split()
+_NOT_NAME_WORDS = word_set(
+    "a an the my our his her their it that this something someone after like me him them you us "
+    "what because so and but or not"
 )
 
 
@@ -140,7 +144,15 @@ def resolve_pronouns(text: str, known: dict[str, str | None]) -> str:
         name = before[-1].name
         verb = m["v"]
         has = "been" in verb or (verb[:1] in "'’" and text.startswith(" got", m.end()))
-        said = " has been" if "been" in verb else " has" if has else " is" if verb[:1] in "'’" else verb
+        said = (
+            " has been"
+            if "been" in verb
+            else " has"
+            if has
+            else " is"
+            if verb[:1] in "'’"
+            else verb
+        )
         head = text[last : m.start()]
         if head.endswith(" and "):
             head = head[: -len(" and ")] + ", and "  # keeps the clause boundary "and she" had

@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from memlane.llm.offline.rules.places import known_place
 
-__all__ = ["fix_typos", "is_word", "spell_out", "vocabulary"]
+__all__ = ["fix_typos", "is_word", "spell_out", "vocabulary", "word_set"]
 
 # Apostrophe-less contractions: each spelling here is not itself an English word ("were",
 # "well", "id", "wed", "hell", "shell" are, so they stay as typed).
@@ -49,12 +49,18 @@ _SHORTHAND = {
     "abt": "about", "w/": "with", "thru": "through", "nite": "night", "tho": "though",
     "wat": "what", "wut": "what", "outta": "out of", "kinda": "kind of", "thx": "thanks",
 }  # fmt: skip
+
+
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text`` (for word lists kept as prose)."""
+    return frozenset(text.split())
+
+
 # Closed-class words the lexicon (which lists open-class words) does not know.
-_FUNCTION = frozenset(
+_FUNCTION = word_set(
     "a an the and but or if nor for of at with from into onto until because than then though "
-    "through without within upon among against during per every unless whether whose whom "
-    "while also lol lmao haha hahaha omg btw tbh ngl idk imo fyi okay yeah yep nope hey hello "
-    "thanks".split()
+    "through without within upon among against during per every unless whether whose whom while "
+    "also lol lmao haha hahaha omg btw tbh ngl idk imo fyi okay yeah yep nope hey hello thanks"
 )
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’/]*[A-Za-z/]|[A-Za-z]")
 
@@ -86,10 +92,8 @@ def vocabulary(patterns: Iterable[str]) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def _near(token: str, vocab: frozenset[str]) -> str | None:
-    from rapidfuzz.distance import DamerauLevenshtein
+    from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
     from rapidfuzz.process import extract
-
-    from rapidfuzz.distance import Levenshtein
 
     limit = 1 if len(token) < 8 else 2
     hits = extract(token, vocab, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from memlane.llm.offline.rules.normalise import word_set
 from memlane.llm.offline.rules.places import known_place
 
 __all__ = ["truecase_orgs"]
@@ -25,17 +26,17 @@ _CONTEXT = re.compile(
 )
 _WORD = re.compile(r"[a-z][a-z&\-]*")
 # Words that end an employer's name, or show the phrase is no name at all.
-_END = frozenset(
-    "a an the my our his her their your its this that these those some any and or but so if "
-    "as in on at to for of by from with since until till when while because now still today "
-    "yesterday tomorrow tonight last next this every each again anymore too there here lol "
-    "haha omg tbh rn done finished over is was are were be been will would has have had i me you he she it we "
-    "they him them us myself yourself himself herself ourselves themselves".split()
+_END = word_set(
+    "a an the my our his her their your its this that these those some any and or but so if as in "
+    "on at to for of by from with since until till when while because now still today yesterday "
+    "tomorrow tonight last next this every each again anymore too there here lol haha omg tbh rn "
+    "done finished over is was are were be been will would has have had i me you he she it we "
+    "they him them us myself yourself himself herself ourselves themselves"
 )
-_NOT_EMPLOYER = frozenset(
-    "home night nights weekends weekend least all times once work school first last the "
-    "moment myself it them him her me you us everyone nothing something hours years days "
-    "weeks months free fun money kids people clients customers remote remotely".split()
+_NOT_EMPLOYER = word_set(
+    "home night nights weekends weekend least all times once work school first last the moment "
+    "myself it them him her me you us everyone nothing something hours years days weeks months "
+    "free fun money kids people clients customers remote remotely"
 )
 
 

@@ -29,7 +29,12 @@ from memlane.llm.offline.rules.mentions import resolve_pronouns, truecase_names
 from memlane.llm.offline.rules.normalise import fix_typos, spell_out, vocabulary
 from memlane.llm.offline.rules.orgs import truecase_orgs
 from memlane.llm.offline.rules.places import truecase_places
-from memlane.llm.offline.rules.prompt import RELATIONS, Candidate, ParsedPrompt, parse_extraction_prompt
+from memlane.llm.offline.rules.prompt import (
+    RELATIONS,
+    Candidate,
+    ParsedPrompt,
+    parse_extraction_prompt,
+)
 from memlane.memory_graph.model import normalise_name
 
 __all__ = [

@@ -48,8 +48,11 @@ _STUDY = re.compile(
     r"enrolled|thesis|lectures?|classes|freshman|sophomore|grad school)\b",
     re.I,
 )
-_JOB = re.compile(r"\b(?:job|hired|shift|boss|salary|paid|pay|position|role|employer|colleagues?"
-                  r"|promot\w+|intern(?:ship)?|contract)\b", re.I)
+_JOB = re.compile(
+    r"\b(?:job|hired|shift|boss|salary|paid|pay|position|role|employer|colleagues?"
+    r"|promot\w+|intern(?:ship)?|contract)\b",
+    re.I,
+)
 
 
 def _place_of_work(org: str, m: re.Match[str], c: Ctx, statement: str, **kw: object) -> Draft:

@@ -35,7 +35,8 @@ def _diet_name(raw: str) -> str:
     r"\b(?:i|we)(?:'m| am|'ve| have| are|'re)?(?: (?:now|still|fully|strictly|officially|"
     r"mostly|been|just|recently|finally|completely|eating|a|an))* (?:(?:gone|went|go|switched "
     r"to|changed to|turned|became|become|decided to (?:go|become|try|eat)|started (?:eating|"
-    r"being)|start|started|starting|began|begin|eat|eating|on|follow|following|trying) )?(?:a |an |fully |strictly |100% )?"
+    r"being)|start|started|starting|began|begin|eat|eating|on|follow|following|trying) )?"
+    r"(?:a |an |fully |strictly |100% )?"
     rf"(?P<d>{DIETS})\b(?: (?:diet|lifestyle))?"
 )
 def _diet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
