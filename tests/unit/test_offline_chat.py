@@ -214,3 +214,9 @@ def test_endings_keep_their_object_and_fondness_is_no_taste() -> None:
         (U, "hobby", "drinking alcohol", N, "2024-01-15")
     }
     assert _facts("i actually love my unit") == set()  # what is theirs, not a taste
+
+
+def test_a_lowercase_city_after_my_flat_in() -> None:
+    assert _facts("the heating in my flat in york is broken again") == {
+        (U, "lives_in", "York", P, None)
+    }

@@ -18,7 +18,7 @@ __all__ = ["known_place", "truecase_places"]
 
 _CONTEXT = re.compile(
     r"\b(?:liv(?:e|es|ed|ing)|based|settled|unpacked|stationed|posted|grew up|born|"
-    r"(?:flat|apartment|apt|house|home|place|condo) (?:is )?)\s+(?:here )?in\s+"
+    r"(?:flat|apartment|apt|house|home|place|condo)(?: is)?)\s+(?:here )?in\s+"
     r"|\b(?:mov(?:e|es|ed|ing)|relocat(?:e|es|ed|ing)|made it|got|back|transferr?(?:ed|ing))"
     r"(?: back| over| out)?\s+to\s+"
     r"|\b(?:i'?m|i am|we'?re|we are|originally|she'?s|he'?s|they'?re) from\s+",
