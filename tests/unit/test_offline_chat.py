@@ -220,3 +220,7 @@ def test_a_lowercase_city_after_my_flat_in() -> None:
     assert _facts("the heating in my flat in york is broken again") == {
         (U, "lives_in", "York", P, None)
     }
+
+
+def test_a_contraction_is_no_typo() -> None:
+    assert fix_typos("and we're together now", frozenset({"were"})) == "and we're together now"

@@ -126,6 +126,8 @@ def _fix(token: str, vocab: frozenset[str]) -> str:
     low = token.lower()
     if not token.islower() or len(token) < 4 or low in vocab or is_word(low):
         return token  # capitalised words are names; known words are what they say
+    if "'" in low or "’" in low:
+        return token  # a contraction ("we're") is no typo of a word ("were")
     if known_place(low):
         return token  # "leeds" is a city, not a typo of "needs"
     if low.endswith("in") and is_word(low + "g"):
