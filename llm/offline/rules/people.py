@@ -285,14 +285,22 @@ def _known_person(name: str, c: Ctx) -> bool:
     return key in c.prompt.people() or any(True for _ in roles)
 
 
+def _someone(m: re.Match[str], c: Ctx) -> str | None:
+    """The person or pet (not the user) a third-person match is about, if surely one."""
+    name, _ = _who(m, c)
+    if not name or c.subject(name) == "user" or not (m["r"] or m["n4"] or _known_person(name, c)):
+        return None
+    return name
+
+
 @rule(
     rf"{_SUBJ}{_ADV} (?:is|turned|just turned|has just turned) (?P<a>\d{{1,3}})(?: years? old)?"
     r"(?= now\b| today\b| this\b| last\b| yesterday\b| and\b| but\b|[,.;!?)]|$)"
 )
 def _other_age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "My daughter Zuzia is 8", "Mochi turned 3 yesterday": a person's or pet's age."""
-    name, _ = _who(m, c)
-    if not name or c.subject(name) == "user" or not (m["r"] or m["n4"] or _known_person(name, c)):
+    name = _someone(m, c)
+    if name is None:
         return
     turned = "turned" in m.group(0).lower()
     yield Draft("age", m["a"], f"{name} is {m['a']} years old.", subject=name,
@@ -305,8 +313,8 @@ def _other_age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 )
 def _other_title(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "My wife Anna is a nurse", "Greg's a plumber" (after a pronoun was resolved)."""
-    name, _ = _who(m, c)
-    if not name or c.subject(name) == "user" or not (m["r"] or m["n4"] or _known_person(name, c)):
+    name = _someone(m, c)
+    if name is None:
         return
     if re.search(r"\b(?:not|no longer|used to|was)\b", c.clause(m), re.I):
         return
