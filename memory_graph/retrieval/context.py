@@ -69,6 +69,11 @@ class MemoryContext(BaseModel):
     text: str = ""
     tokens: int = 0
 
+    def ranked_facts(self) -> list[ContextFact]:
+        """The ranked facts, current and no longer true, best first (the profile header is
+        not ranked: a header fact is here only when the query asked about its predicate)."""
+        return sorted([*self.facts, *self.superseded], key=lambda cf: -cf.score)
+
     def ranked_episode_ids(self) -> list[str]:
         """Source episodes in rank order: episodes as themselves, facts as their provenance.
 

@@ -26,7 +26,7 @@ from datetime import datetime
 import numpy as np
 
 from memlane.memory_graph.embedding.port import Embedder, embed_off_loop
-from memlane.memory_graph.model import SELF_ID, Episode, Fact, FactQuery
+from memlane.memory_graph.model import SELF_ID, Entity, Episode, Fact, FactQuery
 from memlane.memory_graph.predicates import PredicateRegistry, default_registry
 from memlane.memory_graph.retrieval.config import PRESETS, RetrievalConfig
 from memlane.memory_graph.retrieval.context import (
@@ -78,6 +78,14 @@ class _Call:
     hints: set[str] = field(default_factory=set)
     lend: dict[str, float] = field(default_factory=dict)
     profile: list[Fact] = field(default_factory=list)
+    # The user is spoken of in the third person ("how old is Keisha?", "where does she
+    # work?"): they are the question's subject, so their facts gain as a named person's do.
+    self_named: bool = False
+    # A relational mention resolved ("her sister" -> Tamara): the anchors whose relation led
+    # there, and the predicates of those relations. The other predicates the query names
+    # ("where does her sister live") are asked of the target, not of the anchor.
+    anchors: set[str] = field(default_factory=set)
+    relations: set[str] = field(default_factory=set)
 
     @property
     def past_view(self) -> bool:
@@ -176,9 +184,14 @@ class Retriever:
         call.eps.add_leg([h.id for h in ep_txt], cfg.w_text, cfg.rrf_k, "text")
         call.linked = {e.id for e in linked}
         call.names = {e.id: e.name for e in linked}
-        if call.info.about_self:
+        call.self_named = _refers_to_user(call.info, linked, profile)
+        if call.info.about_self or call.self_named:
             call.linked.add(SELF_ID)
         call.pool = {f.id: f for f in await store.get_facts(uid, list(call.facts.score))}
+        # A header fact the query asks about ranks even when no search leg found it.
+        for f in profile:
+            if f.predicate in call.hints:
+                call.pool.setdefault(f.id, f)
 
     async def _profile(self, call: _Call) -> list[Fact]:
         """The user's identity facts for the header, in ``profile_predicates`` order.
@@ -227,11 +240,7 @@ class Retriever:
         )
         for f in near:
             call.pool.setdefault(f.id, f)
-        # Relational mentions: "my sister" links the object of the user's has_sibling facts.
-        for f in list(call.pool.values()):
-            relational = f.predicate in call.hints and f.subject_id in call.linked
-            if relational and f.object_id and (f.is_current or call.past_view):
-                call.linked.add(f.object_id)
+        await self._relational(call)
         edges: list[tuple[tuple[str, str], tuple[str, str]]] = []
         for f in call.pool.values():
             if not f.is_retracted:
@@ -266,6 +275,43 @@ class Retriever:
         for fid in ranked:
             facts.add(fid, cfg.w_graph * (ranks[("f", fid)] / peak) / (cfg.rrf_k + 1), "graph")
 
+    async def _relational(self, call: _Call) -> None:
+        """Relational mentions: "my sister" links the object of the user's has_sibling facts,
+        an entity, or the entity a value names (a sibling stored by name as a value)."""
+        targets: set[str] = set()
+        values: list[str] = []
+        for f in list(call.pool.values()):
+            relational = f.predicate in call.hints and f.subject_id in call.linked
+            if not relational or not (f.is_current or call.past_view) or f.is_retracted:
+                continue
+            if f.object_id:
+                targets.add(f.object_id)
+            elif f.value:
+                values.append(f.value)
+            else:
+                continue
+            call.anchors.add(f.subject_id)
+            call.relations.add(f.predicate)
+        if values:
+            for e in await self.store.find_entities(call.user_id, values):
+                targets.add(e.id)
+                call.names.setdefault(e.id, e.name)
+        targets -= call.anchors
+        if not targets:
+            call.anchors.clear()
+            call.relations.clear()
+        call.linked |= targets
+
+    def _about(self, call: _Call, f: Fact) -> tuple[bool, bool]:
+        """Whether ``f`` is about a person the query names (mention) and whether it is that
+        person's fact of a predicate the query names (path)."""
+        if f.subject_id not in call.linked:
+            return False, False
+        anchor = f.subject_id in call.anchors
+        named = not anchor and (f.subject_id != SELF_ID or call.self_named)
+        path = f.predicate in call.hints and (not anchor or f.predicate in call.relations)
+        return named, path
+
     async def _load_names(self, call: _Call) -> None:
         wanted: set[str] = set()
         for f in [*call.pool.values(), *call.profile]:
@@ -281,11 +327,7 @@ class Retriever:
         # The query names a linked subject's predicate ("my diet", "my sister"): those facts
         # answer it, whether or not their wording matched the query's, so they join as a leg
         # of their own (current first) before the factors below.
-        named = [
-            f
-            for f in call.pool.values()
-            if f.subject_id in call.linked and f.predicate in call.hints
-        ]
+        named = [f for f in call.pool.values() if self._about(call, f)[1]]
         named.sort(key=lambda f: (not f.is_current, -f.start.timestamp(), f.id))
         facts.add_leg([f.id for f in named], cfg.w_fact * cfg.w_text, cfg.rrf_k, "predicate")
         facts.keep(call.pool)
@@ -302,9 +344,10 @@ class Retriever:
                 current.append(fid)
             # What a fact lends its source messages: they get their own name/date factors.
             call.lend[fid] = score
-            if f.subject_id in call.linked and f.subject_id != SELF_ID:
+            mention, path = self._about(call, f)
+            if mention:
                 score *= 1.0 + cfg.mention_boost
-            if f.subject_id in call.linked and f.predicate in call.hints:
+            if path:
                 # The query names both ends of this edge: "where does my sister live".
                 score *= 1.0 + cfg.path_boost
             if window and overlaps(f, *window):
@@ -490,6 +533,15 @@ class Retriever:
             text=text,
             tokens=tokens,
         )
+
+
+def _refers_to_user(info: QueryInfo, linked: list[Entity], profile: list[Fact]) -> bool:
+    """The query speaks of the user in the third person: by their name (their ``name``
+    fact), or by a pronoun when it names no other person ("where does she work?")."""
+    names = [f.value for f in profile if f.predicate == "name" and f.value]
+    if any(mentions(info.text, name) for name in names):
+        return True
+    return info.third_person and not any(e.kind == "person" for e in linked)
 
 
 def _visible(fact: Fact, as_of: datetime | None) -> bool:
