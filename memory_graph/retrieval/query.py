@@ -296,13 +296,16 @@ def predicate_hints(
     """
     lowered = [w.casefold() for w in words]
     hints: set[str] = {_QUESTION_WORDS[w] for w in lowered if w in _QUESTION_WORDS}
-    if _OCCUPATION.search(" ".join(words)):
+    occupation = _OCCUPATION.search(" ".join(words)) is not None
+    if occupation:
         hints.update(("job_title", "works_at"))
     for word in [*lowered, *(f"{a}_{b}" for a, b in itertools.pairwise(lowered))]:
         name = _meaning(registry, word)
         if name is not None:
             hints.add(name)
     content = [w for w in lowered if w not in _STOP or w in {"live", "work"}]
+    if occupation:  # "for a living" asks about work, not about where one lives
+        content = [w for w in content if w != "living"]
     # A short plural ("pets") is below _stem's length floor; its singular names it too.
     stems = {_stem(w) for w in content} | {w[:-1] for w in content if len(w) > 3 and w[-1] == "s"}
     # A short "-ing" form is below _stem's floor too: "living" names "live", "working" "work".
