@@ -33,6 +33,12 @@ class RetrievalConfig(BaseModel):
         default=0.5, ge=0, description="weight of fact legs relative to episode legs"
     )
     w_graph: float = Field(default=0.3, ge=0, description="weight of the PageRank leg")
+    w_score: float = Field(
+        default=0.0,
+        ge=0,
+        description="share of a search hit's gain taken from its score (relative to its "
+        "leg's best) on top of its rank",
+    )
     w_unnamed: float = Field(
         default=0.0,
         ge=0,
@@ -81,6 +87,11 @@ class RetrievalConfig(BaseModel):
     max_superseded: int = Field(default=5, ge=0, le=100)
     token_budget: int = Field(default=1000, ge=50, le=64_000)
     snippet_chars: int = Field(default=400, ge=40, le=10_000)
+    cited_messages: bool = Field(
+        default=True,
+        description="show a message that a fact in the context came from (False: the fact "
+        "stands in for it, ranked at its score)",
+    )
 
 
 PRESETS: dict[str, RetrievalConfig] = {

@@ -178,10 +178,11 @@ class Retriever:
             w = cfg.w_unnamed
             call.facts.add_leg([h.id for h in more_facts], cfg.w_fact * w, cfg.rrf_k, "unnamed")
             call.eps.add_leg([h.id for h in more_eps], w, cfg.rrf_k, "unnamed")
-        call.facts.add_leg([h.id for h in fact_vec], cfg.w_fact * cfg.w_vector, cfg.rrf_k, "vector")
-        call.facts.add_leg([h.id for h in fact_txt], cfg.w_fact * cfg.w_text, cfg.rrf_k, "text")
-        call.eps.add_leg([h.id for h in ep_vec], cfg.w_vector, cfg.rrf_k, "vector")
-        call.eps.add_leg([h.id for h in ep_txt], cfg.w_text, cfg.rrf_k, "text")
+        by_score, k = cfg.w_score, cfg.rrf_k
+        call.facts.add_hits(fact_vec, cfg.w_fact * cfg.w_vector, k, "vector", by_score)
+        call.facts.add_hits(fact_txt, cfg.w_fact * cfg.w_text, k, "text", by_score)
+        call.eps.add_hits(ep_vec, cfg.w_vector, k, "vector", by_score)
+        call.eps.add_hits(ep_txt, cfg.w_text, k, "text", by_score)
         call.linked = {e.id for e in linked}
         call.names = {e.id: e.name for e in linked}
         call.self_named = _refers_to_user(call.info, linked, profile)
@@ -521,6 +522,7 @@ class Retriever:
             ],
             token_budget=token_budget or cfg.token_budget,
             snippet_chars=cfg.snippet_chars,
+            cited_messages=cfg.cited_messages,
         )
         return MemoryContext(
             user_id=call.user_id,
