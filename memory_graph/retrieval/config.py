@@ -34,7 +34,7 @@ class RetrievalConfig(BaseModel):
     )
     w_graph: float = Field(default=0.3, ge=0, description="weight of the PageRank leg")
     w_score: float = Field(
-        default=0.0,
+        default=0.5,
         ge=0,
         description="share of a search hit's gain taken from its score (relative to its "
         "leg's best) on top of its rank",
