@@ -310,7 +310,7 @@ class _UserScore:
         if answer.first is not None:
             rank = self.ranking.setdefault(qtype, [0, 0, 0])
             rank[0] += int(answer.first)
-            rank[1] += int(answer.in_context)
+            rank[1] += int(bool(answer.in_context))
             rank[2] += 1
 
 
@@ -590,7 +590,7 @@ async def _ask(
     user: DialogueUser,
     q: _Question,
     mode: Mode,
-) -> tuple[bool, str]:
+) -> _Answer:
     when = _date(q.as_of) or user.end
     ctx = await memory.recall(user_id, q.q, as_of=_date(q.as_of))
     if mode == "turns":
