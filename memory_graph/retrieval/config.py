@@ -40,7 +40,7 @@ class RetrievalConfig(BaseModel):
         "leg's best) on top of its rank",
     )
     w_unnamed: float = Field(
-        default=0.0,
+        default=1.0,
         ge=0,
         description="weight of the vector legs of the query without its proper names",
     )
@@ -52,7 +52,7 @@ class RetrievalConfig(BaseModel):
     pagerank_alpha: float = Field(default=0.85, gt=0, lt=1)
     # -- reranking ---------------------------------------------------------------------------
     mention_boost: float = Field(
-        default=1.0, ge=0, description="score x (1 + this) for items by/about a named person"
+        default=2.0, ge=0, description="score x (1 + this) for items by/about a named person"
     )
     path_boost: float = Field(
         default=1.0, ge=0, description="score x (1 + this) for a linked entity's named predicate"
@@ -103,6 +103,7 @@ PRESETS: dict[str, RetrievalConfig] = {
         episode_text_k=20,
         expand=False,
         adjacent_top=0,
+        w_unnamed=0.0,  # one text embedded per query
         max_facts=10,
         max_episodes=10,
         token_budget=800,
