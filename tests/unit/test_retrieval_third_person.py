@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.embedding.models import HashEmbedder
 from memlane.memory_graph.memory import Memory
-from memlane.memory_graph.model import Episode
 from memlane.memory_graph.stores import open_store
 from tests.tools_support.seed import StepClock
+from tests.tools_support.story import commit_story, day
 
 pytestmark = pytest.mark.unit
 
@@ -64,39 +63,15 @@ QUESTIONS: dict[tuple[str, str | None], str] = {
 }
 
 
-def _day(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
-
-
 @pytest.fixture
 async def memory(tmp_path: Path) -> AsyncIterator[Memory]:
     async with open_store(f"sqlite:///{tmp_path / 'third.db'}") as store:
         mem = Memory(store, HashEmbedder(), clock=StepClock(datetime(2024, 1, 1, tzinfo=UTC)))
-        for n, (day, text, facts) in enumerate(STORY):
-            when = _day(day)
-            assert when is not None
-            episode = Episode(
-                id=f"ep{n}",
-                user_id=U,
-                session_id=f"s{n}",
-                content=text,
-                occurred_at=when,
-                recorded_at=when,
-            )
-            drafts = [
-                FactDraft(
-                    subject=subject,
-                    predicate=pred,
-                    object=value,
-                    object_kind="value",
-                    statement=statement,
-                    valid_at=_day(valid) or when,
-                    invalid_at=_day(ended),
-                    episode_ids=[episode.id],
-                )
-                for subject, pred, value, statement, valid, ended in facts
-            ]
-            await mem.commit(U, drafts, [episode])
+        story = [
+            (d, text, [(subj, pred, value, "value", *rest) for subj, pred, value, *rest in facts])
+            for d, text, facts in STORY
+        ]
+        await commit_story(mem, U, story)
         yield mem
 
 
@@ -104,7 +79,7 @@ async def memory(tmp_path: Path) -> AsyncIterator[Memory]:
 async def test_the_answering_fact_ranks_first(
     memory: Memory, question: str, as_of: str | None
 ) -> None:
-    ctx = await memory.recall(U, question, as_of=_day(as_of))
+    ctx = await memory.recall(U, question, as_of=day(as_of))
     ranked = [cf.fact.statement for cf in ctx.ranked_facts()]
     assert ranked and ranked[0] == QUESTIONS[(question, as_of)], ranked[:3]
 
