@@ -15,7 +15,7 @@ or, synchronously (the agent keeps its own event loop)::
 
 Each :meth:`achat` runs the LangGraph loop ``recall -> respond -> extract -> drafts ->
 commit`` on the thread of ``user_id`` and ``session_id``, checkpointed with the memory
-(:mod:`memlane.agent.threads`: in the SQLite store's own file, deleted by ``forget``). Memory
+(:mod:`memlane.agent.threads`: in the store with the memory, deleted by ``forget``). Memory
 writing costs one extraction call per turn and commits one atomic write set. With
 ``defer_writes`` it runs in a per-user background queue; failures are kept and shown by
 :meth:`write_errors`.
@@ -46,7 +46,7 @@ from memlane.agent.graph import (
 from memlane.agent.queue import WriteFailure, WriteQueue
 from memlane.agent.settings import Settings
 from memlane.agent.state import AgentContext, AgentOptions, TurnState
-from memlane.agent.threads import forget_threads, open_thread_saver, thread_id, threads_file
+from memlane.agent.threads import forget_threads, open_threads, thread_id
 from memlane.llm.gateway import Accounting, CallRecord, LLMGateway
 from memlane.llm.offline.provider import is_offline
 from memlane.llm.offline.provider import register as register_offline
@@ -186,8 +186,8 @@ class MemoryAgent:
             given, else from ``settings.llm("extraction")`` (sharing the chat accounting).
         settings: where the store, model and embedder come from when not given, and options.
         options: loop options (defaults from ``settings``).
-        checkpointer: a LangGraph checkpointer; default: in the SQLite store's file (see
-            :mod:`memlane.agent.threads`).
+        checkpointer: a LangGraph checkpointer; default: in the store, with the memory (the
+            SQLite store's file, a graph server's graph; see :mod:`memlane.agent.threads`).
         embedder: overrides ``settings.embedder`` when the agent opens its own memory.
     """
 
@@ -249,8 +249,8 @@ class MemoryAgent:
             conn = None
             saver = self._checkpointer
             if saver is None:
-                saver, conn = await open_thread_saver(
-                    threads_file(store, s.checkpoint_db), keep_checkpoints=s.thread_checkpoints
+                saver, conn = await open_threads(
+                    store, s.checkpoint_db, keep_checkpoints=s.thread_checkpoints
                 )
             defer = self._defer_node if self.options.defer_writes else None
             self._res = _Resources(

@@ -35,6 +35,7 @@ from memlane.memory_graph.errors import ExtractionError, MemlaneError
 from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.limits import MAX_QUERY_CHARS
 from memlane.memory_graph.model import SELF_ID, Episode, Fact, episode_id_for
+from memlane.memory_graph.plans import planned_for, told_window
 from memlane.memory_graph.timeutil import parse_time, to_iso, utcnow
 from memlane.prompts import extract_memory, respond
 
@@ -189,6 +190,9 @@ async def extract_node(state: TurnState, runtime: Runtime[AgentContext]) -> Upda
     found = await ctx.memory.candidates(ctx.user_id, said[-MAX_QUERY_CHARS:], k) if k > 0 else []
     names = await _names(ctx, found)
     short_ids = {f"F{i + 1}": fact.id for i, fact in enumerate(found)}
+    registry = ctx.memory.registry
+    # A plan is shown as the prompt tells one: valid_at is the day it is for (memory_graph.plans).
+    plans = {f.id: planned_for(f) for f in found if registry.is_plan(f.predicate)}
     candidates = [
         extract_memory.CandidateFact(
             short_id=f"F{i + 1}",
@@ -197,8 +201,8 @@ async def extract_node(state: TurnState, runtime: Runtime[AgentContext]) -> Upda
             object=fact.value if fact.object_id is None else names.get(fact.object_id),
             statement=fact.statement,
             polarity=fact.polarity,
-            valid_at=fact.valid_at,
-            invalid_at=fact.invalid_at or fact.expired_at,
+            valid_at=plans.get(fact.id) or fact.valid_at,
+            invalid_at=None if plans.get(fact.id) else fact.invalid_at or fact.expired_at,
         )
         for i, fact in enumerate(found)
     ]
@@ -287,8 +291,12 @@ async def drafts_node(state: TurnState, runtime: Runtime[AgentContext]) -> Updat
     )
     sources = [ep.id for ep in episodes if ep.role == "user"] or [ep.id for ep in episodes]
     kinds = {e.name.strip().casefold(): e.kind for e in out.entities}
+    registry = ctx.memory.registry
     drafts = []
     for i, f in enumerate(out.facts):
+        valid_at, invalid_at = _when(f.valid_at), _when(f.invalid_at)
+        if registry.is_plan(f.predicate):
+            valid_at, invalid_at = told_window(valid_at, invalid_at)
         try:
             drafts.append(
                 FactDraft(
@@ -301,10 +309,10 @@ async def drafts_node(state: TurnState, runtime: Runtime[AgentContext]) -> Updat
                     kind=f.kind,
                     polarity=f.polarity,
                     confidence=f.confidence,
-                    # A past fact with no known start is kept as a point in the past rather
-                    # than opened at the turn time (which would end before it began).
-                    valid_at=_when(f.valid_at or f.invalid_at),
-                    invalid_at=_when(f.invalid_at),
+                    # A story with only an end keeps no start (the reconciler stores it
+                    # as held until then); its end is not its start.
+                    valid_at=valid_at,
+                    invalid_at=invalid_at,
                     episode_ids=sources,
                     contradicts=[short_ids[s] for s in f.contradicts],
                     restates=[short_ids[s] for s in f.restates],

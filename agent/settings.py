@@ -89,8 +89,9 @@ class Settings(BaseSettings):
     )
     checkpoint_db: str | None = Field(
         default=None,
-        description="a file for chat threads' LangGraph checkpoints; default: the SQLite store's "
-        "own file (so forget deletes them with the memory), else threads.db in the data dir",
+        description="a SQLite file for chat threads' LangGraph checkpoints instead of the store; "
+        "default: the store itself (the SQLite store's file, a graph server's graph, shared by "
+        "replicas), so forget deletes them with the memory",
     )
     thread_history: int = Field(
         default=200, ge=2, le=10_000, description="messages a chat thread keeps (oldest dropped)"

@@ -45,6 +45,7 @@ from memlane.memory_graph.model import (
     WriteSet,
     normalise_name,
 )
+from memlane.memory_graph.plans import planned_for
 from memlane.memory_graph.predicates import PredicateRegistry, default_registry
 from memlane.memory_graph.reconcile import (
     CommitReport,
@@ -295,7 +296,8 @@ class Memory:
 
         Full-text and vector search over the user's facts, fused by reciprocal rank. Ended
         facts whose value the text names ("back when I lived in Lisbon") rank with the current
-        ones: a story about a past period must see that period to be placed in it.
+        ones: a story about a past period must see that period to be placed in it; so do
+        plans that came to their date (:mod:`memlane.memory_graph.plans`).
 
         Raises:
             InputError: invalid user id, empty text or k < 1.
@@ -324,7 +326,12 @@ class Memory:
             values = names.get(fact.object_id or "", []) + ([fact.value] if fact.value else [])
             return any(f" {normalise_name(v)} " in said for v in values if normalise_name(v))
 
-        found.sort(key=lambda f: (not (f.is_current or named(f)), -scores[f.id]))
+        def due(fact: Fact) -> bool:
+            # A plan that came to its date: the news of it (it happened, it fell through) is
+            # what a later message brings, so it ranks with the current facts.
+            return self.registry.is_plan(fact.predicate) and planned_for(fact) is not None
+
+        found.sort(key=lambda f: (not (f.is_current or named(f) or due(f)), -scores[f.id]))
         return found[:k]
 
     async def recall(
@@ -352,7 +359,9 @@ class Memory:
         query = _check_query(query, where="query")
         when = _time(as_of, "as_of")
         retriever = self._retriever(preset if preset is not None else self.retrieval)
-        return await retriever.recall(user_id, query, as_of=when, token_budget=token_budget)
+        return await retriever.recall(
+            user_id, query, as_of=when, token_budget=token_budget, now=self.clock()
+        )
 
     def _retriever(self, preset: str | RetrievalConfig) -> Retriever:
         from memlane.memory_graph.retrieval.retriever import PRESETS, RetrievalConfig, Retriever

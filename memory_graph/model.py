@@ -45,6 +45,7 @@ __all__ = [
     "Fact",
     "FactKind",
     "FactQuery",
+    "FactStatus",
     "Polarity",
     "StartPrecision",
     "WriteSet",
@@ -66,6 +67,8 @@ FactKind = Literal["fact", "preference", "event", "trait"]
 Polarity = Literal["positive", "negative"]
 Role = Literal["user", "assistant", "system"]
 StartPrecision = Literal["time", "day", "unknown"]
+FactStatus = Literal["current", "upcoming", "ended", "retracted"]
+"""A fact at a time (:meth:`Fact.status_at`)."""
 """What was said about a fact's start: a time, a day (``valid_at`` is that day's midnight,
 UTC), or nothing (``unknown``: ``valid_at`` is when it was first observed, by which time it
 already held). Observed is not started: see :mod:`memlane.memory_graph.temporal`."""
@@ -281,6 +284,8 @@ class Fact(_Record):
 
     @property
     def is_current(self) -> bool:
+        """Never closed (no end, not expired). Whether it is true *now* is
+        :meth:`status_at`: this ignores the clock (a future start, a future end)."""
         return self.invalid_at is None and self.expired_at is None
 
     @property
@@ -307,6 +312,20 @@ class Fact(_Record):
         if self.invalid_at is not None and self.invalid_at < self.recorded_at:
             return self.invalid_at
         return self.recorded_at
+
+    def status_at(self, now: datetime) -> FactStatus:
+        """What the fact is at ``now``: ``current`` (true now), ``upcoming`` (its start is
+        still to come: a plan's home, a future-dated import), ``ended`` or ``retracted``.
+
+        Current means true now, not "never closed": a value that a future start will end is
+        current until then, and a start still to come becomes current when its date
+        arrives, with no write.
+        """
+        if self.is_retracted:
+            return "retracted"
+        if self.valid_during(now):
+            return "current"
+        return "upcoming" if self.valid_at is not None and self.valid_at > now else "ended"
 
     def valid_during(self, when: datetime) -> bool:
         """True in the user's world at ``when`` (as memlane believes now)."""

@@ -25,6 +25,7 @@ from memlane.memory_graph.errors import InputError, UnknownPredicateError
 from memlane.memory_graph.model import Polarity
 
 __all__ = [
+    "PLAN_PREDICATES",
     "PREDICATE_PATTERN",
     "PredicateRegistry",
     "PredicateSpec",
@@ -33,6 +34,8 @@ __all__ = [
 ]
 
 PREDICATE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+PLAN_PREDICATES = frozenset({"plans"})
+"""The default plan predicates (:attr:`PredicateRegistry.plans`)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,9 @@ class PredicateRegistry:
     synonyms: dict[str, str] = field(default_factory=dict)
     antonyms: dict[str, PredicateSpec] = field(default_factory=dict)
     """Antonym name -> its spec (``negates`` names the canonical predicate)."""
+    plans: frozenset[str] = PLAN_PREDICATES
+    """Predicates whose told date (a draft's ``valid_at``) is the day a plan is *for*: the
+    plan holds from when it is said until that date (see :mod:`memlane.memory_graph.reconcile`)."""
 
     def extend(
         self,
@@ -289,6 +295,10 @@ class PredicateRegistry:
         """
         self.resolve(raw)
         return self.term(raw)
+
+    def is_plan(self, name: str) -> bool:
+        """Whether ``name`` is a plan predicate (its told date is the day it is planned for)."""
+        return name in self.plans
 
     def is_functional(self, name: str) -> bool:
         spec = self.specs.get(name)

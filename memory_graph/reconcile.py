@@ -9,7 +9,9 @@ the episodes they came from it:
    an antonym flips the polarity (``dislikes X`` is stored as ``likes X``, negative);
 2. resolves names to the user's entities: the user themself, then exact normalised name or
    alias, then embedding similarity above a high threshold with an entity of a compatible
-   kind (names of more than one word only; see :func:`_can_link`), else a new entity;
+   kind (names of more than one word only; see
+   :func:`~memlane.memory_graph.sameness.can_link`), else a new entity; a correction of a
+   misspelt name renames the entity (:mod:`memlane.memory_graph.sameness`);
 3. reads the conflict candidates per (subject, predicate) from the store, plus the facts named
    in ``contradicts`` / ``restates`` (ids of other users or unknown ids are noted and ignored);
 4. applies :func:`memlane.memory_graph.temporal.resolve` draft by draft, so drafts of one batch see
@@ -56,6 +58,14 @@ from memlane.memory_graph.model import (
 )
 from memlane.memory_graph.predicates import PredicateRegistry, ResolvedPredicate
 from memlane.memory_graph.retrieval.index import episode_index_texts
+from memlane.memory_graph.sameness import (
+    ENTITY_MATCH_THRESHOLD,
+    SamenessConfig,
+    can_link,
+    has_words,
+    is_rename,
+    named_by,
+)
 from memlane.memory_graph.stores.base import GraphStore
 from memlane.memory_graph.temporal import resolve
 from memlane.memory_graph.timeutil import utcnow
@@ -74,8 +84,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ENTITY_MATCH_THRESHOLD = 0.92
-"""Cosine similarity above which an unknown name is taken to be an existing entity."""
 IDENTITY_PREDICATES = frozenset({"name", "age"})
 """The user's identity: replaced only by an explicit statement."""
 IDENTITY_MIN_CONFIDENCE = 0.75
@@ -198,13 +206,13 @@ class Reconciler:
         registry: PredicateRegistry,
         *,
         clock: Callable[[], datetime] = utcnow,
-        entity_threshold: float = ENTITY_MATCH_THRESHOLD,
+        sameness: SamenessConfig | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.registry = registry
         self.clock = clock
-        self.entity_threshold = entity_threshold
+        self.sameness = sameness or SamenessConfig()
 
     async def new_episodes(
         self, user_id: str, episodes: Sequence[Episode]
@@ -281,10 +289,11 @@ class Reconciler:
             if self._weak_identity(batch, fact):
                 batch.report.notes.append(
                     f"drafts[{i}]: {fact.predicate} {fact.value!r} ignored: too weak "
-                    f"(confidence {fact.confidence}) to replace the user's {fact.predicate}"
+                    f"(confidence {fact.confidence}) to be the user's {fact.predicate}"
                 )
                 continue
-            corrects = [*draft.corrects, *self._corrected(batch, fact, draft.corrects_value)]
+            named = [*draft.corrects, *await self._corrected(batch, fact, draft.corrects_value)]
+            fact, corrects = await self._renamed(batch, fact, named)
             res = resolve(
                 fact,
                 batch.meeting(fact, [*draft.contradicts, *draft.restates, *corrects]),
@@ -394,16 +403,17 @@ class Reconciler:
         self, batch: _Batch, name: str, kind: EntityKind, vec: np.ndarray
     ) -> Entity | None:
         """The closest stored entity ``name`` may be linked to by similarity, if any."""
-        if not _has_words(name):
+        if not has_words(name):
             return None  # nothing but an exact name or alias can identify a one-word name
         hits = await self.store.search_vector(batch.user_id, "entity", vec, 3)
-        close = [h.id for h in hits if h.id != SELF_ID and h.score >= self.entity_threshold]
+        least = self.sameness.entity_threshold
+        close = [h.id for h in hits if h.id != SELF_ID and h.score >= least]
         missing = [i for i in close if i not in batch.entities]
         fetched = await self.store.get_entities(batch.user_id, missing) if missing else []
         found = {e.id: e for e in fetched if e.user_id == batch.user_id}
         for eid in close:  # best first
             ent = batch.entities.get(eid) or found.get(eid)
-            if ent is not None and _can_link(name, kind, ent):
+            if ent is not None and can_link(name, kind, ent):
                 return ent
         return None
 
@@ -515,38 +525,87 @@ class Reconciler:
             raise InputError(_first_error(exc), where="draft") from exc
 
     def _weak_identity(self, batch: _Batch, fact: Fact) -> bool:
-        """Whether ``fact`` would replace the user's name or age on a weak reading.
+        """Whether ``fact`` would set or replace the user's name or age on a weak reading.
 
         A greeting or a figure of speech ("Nobody here gets it", "like I'm 10") must not
-        overwrite who the user is: a change of identity needs an explicit statement
-        (confidence at least :data:`IDENTITY_MIN_CONFIDENCE`).
+        become who the user is, whether or not a name is known yet: identity needs an
+        explicit statement (confidence at least :data:`IDENTITY_MIN_CONFIDENCE`). A weak
+        reading may only restate the value already held.
         """
         if fact.subject_id != SELF_ID or fact.predicate not in IDENTITY_PREDICATES:
             return False
         if fact.confidence >= IDENTITY_MIN_CONFIDENCE:
             return False
-        return any(
-            f.is_current and f.object_key != fact.object_key for f in batch.meeting(fact, [])
+        return not any(
+            f.valid_during(batch.now) and f.object_key == fact.object_key
+            for f in batch.meeting(fact, [])
         )
 
-    def _corrected(self, batch: _Batch, fact: Fact, wrong: str | None) -> list[str]:
-        """Current facts of ``fact``'s subject and predicate whose value is ``wrong``: what a
-        correction that names the wrong value but no id retracts."""
-        if not wrong or not normalise_name(wrong):
+    async def _corrected(self, batch: _Batch, fact: Fact, wrong: str | None) -> list[str]:
+        """Facts of ``fact``'s subject and predicate (and polarity) that memlane believes and
+        whose value is ``wrong``: what a correction that names the wrong value but no id
+        retracts. Values are compared the one way (:mod:`memlane.memory_graph.sameness`)."""
+        if not wrong or not wrong.strip():
             return []
-        key = normalise_name(wrong)
+        held = [
+            f
+            for f in batch.meeting(fact, [])
+            if f.expired_at is None and f.polarity == fact.polarity
+        ]
+        await self._load_entities(batch, held)
         out = []
-        for f in batch.meeting(fact, []):
-            if not f.is_current or f.polarity != fact.polarity:
-                continue
+        for f in held:
             ent = batch.entities.get(f.object_id or "")
-            labels = [ent.name, *ent.aliases] if ent else [f.value or ""]
-            # An object entity not resolved in this batch is known by its statement's words.
-            if any(normalise_name(label) == key for label in labels) or (
-                ent is None and f" {key} " in f" {normalise_name(f.statement)} "
-            ):
+            labels = [ent.name, *ent.aliases] if ent else [] if f.object_id else [f.value or ""]
+            if named_by(labels, wrong):
                 out.append(f.id)
         return out
+
+    async def _renamed(
+        self, batch: _Batch, fact: Fact, corrects: list[str]
+    ) -> tuple[Fact, list[str]]:
+        """A correction of a misspelt name ("it's Katarzyna, not Katarina") renames the
+        entity instead of retracting the fact: the same person, their name fixed, their other
+        facts kept. Returns the fact (now about that entity) and the ids still to retract."""
+        new = batch.entities.get(fact.object_id or "")
+        if new is None or new.id not in batch.new_entity_ids:
+            return fact, corrects  # the right name is a thing already known: a retraction
+        await self._load_entities(batch, [batch.facts[c] for c in corrects if c in batch.facts])
+        for fid in corrects:
+            wrong = batch.facts.get(fid)
+            old = batch.entities.get(wrong.object_id or "") if wrong else None
+            if (
+                wrong is None
+                or old is None
+                or old.id == SELF_ID
+                or (wrong.subject_id, wrong.predicate) != (fact.subject_id, fact.predicate)
+                or not is_rename(old, new.name, new.kind, self.sameness)
+            ):
+                continue
+            aliases = tuple(dict.fromkeys((*old.aliases, old.name, *new.aliases)))
+            renamed = old.model_copy(
+                update={"name": new.name, "aliases": tuple(a for a in aliases if a != new.name)}
+            )
+            batch.entities[old.id] = renamed
+            batch.by_name[normalise_name(new.name)] = old.id
+            if old.id not in batch.new_entity_ids and old.id not in batch.aliased_ids:
+                batch.aliased_ids.append(old.id)
+            if not any(new.id in (f.subject_id, f.object_id) for f in batch.facts.values()):
+                batch.new_entity_ids.remove(new.id)
+                del batch.entities[new.id]
+            batch.report.notes.append(f"renamed entity {old.id} from {old.name!r} to {new.name!r}")
+            return (
+                _with_object(fact, old.id, wrong.valid_at, wrong.start_precision),
+                [c for c in corrects if c != fid],
+            )
+        return fact, corrects
+
+    async def _load_entities(self, batch: _Batch, facts: Sequence[Fact]) -> None:
+        """Put the object entities of ``facts`` in the batch (names and aliases to match)."""
+        missing = sorted({f.object_id for f in facts if f.object_id} - set(batch.entities))
+        for ent in await self.store.get_entities(batch.user_id, missing) if missing else []:
+            if ent.user_id == batch.user_id:
+                batch.entities.setdefault(ent.id, ent)
 
     async def _load_candidates(self, batch: _Batch, subject_id: str, predicate: str) -> None:
         key = (subject_id, predicate)
@@ -629,33 +688,29 @@ class Reconciler:
         return vectors[[row[t] for t in texts]]
 
 
-def _has_words(name: str) -> bool:
-    """More than one word, once normalised ("the", "my" and punctuation dropped)."""
-    return " " in normalise_name(name)
-
-
 def needs_name_vector(name: str) -> bool:
     """Whether an entity name is embedded: only names similarity may link (several words).
 
     A one-word name is linked by its exact name or alias only, so its vector would never be
     read; skipping it saves about a fifth of the embedding work of a typical batch.
     """
-    return _has_words(name) and not _is_self(name)
+    return has_words(name) and not _is_self(name)
 
 
-def _can_link(name: str, kind: EntityKind, entity: Entity) -> bool:
-    """Whether embedding similarity may decide that ``name`` (of ``kind``) is ``entity``.
-
-    Only names of compatible kinds (the same, or either ``other``: unknown) can be one thing:
-    the org "Lego" is never the pet "Biscuit", however close their vectors. And both names
-    need more than one word: a single word gives an embedding nothing but its surface (hash)
-    or its topic (a model: "Nairobi" ~ "Kenya" at 0.90), so it would link related things, not
-    the same thing reworded; its variants in case, accents and articles already meet by exact
-    normalised name.
-    """
-    if kind != entity.kind and "other" not in (kind, entity.kind):
-        return False
-    return _has_words(name) and _has_words(entity.name)
+def _with_object(
+    fact: Fact, object_id: str, valid_at: datetime | None, precision: StartPrecision | None
+) -> Fact:
+    """``fact`` about another object entity, over the window of the fact it restates."""
+    key = object_key_of(object_id, None, fact.statement)
+    first = fact.episode_ids[0] if fact.episode_ids else normalise_name(fact.statement)
+    return fact.model_copy(
+        update={
+            "id": fact_id_for(fact.subject_id, fact.predicate, key, fact.polarity, valid_at, first),
+            "object_id": object_id,
+            "valid_at": valid_at,
+            "start_precision": precision,
+        }
+    )
 
 
 def _is_self(name: str) -> bool:

@@ -24,11 +24,12 @@ The rules, in the order they apply:
   its ``valid_at`` is when it was first observed) does not sort as if it began then. A new
   open fact said *after* that observation supersedes it even when its stated start is
   earlier ("I live in Lisbon", then "I moved to Berlin yesterday"): the old one ends at the
-  new start (its start, never said, stays unknown). Only as far back as the news took to
-  arrive (plus a day): a start years before the observation is a story about that time.
-  Likewise a date (precision ``day``) against a time on the same day: the later message
-  wins, in either order. A story with
-  its own closed window (``invalid_at`` given) never overrides the present this way.
+  new start (its start, never said, stays unknown), however far back that start is: an
+  open fact says it holds now, and it is the later word. Likewise a date (precision
+  ``day``) against a time on the same day: the later message wins, in either order. A
+  story says it ended: with its own window (``invalid_at`` given) it never overrides the
+  present this way ("when I lived in Cape Town in 2018" is told with an end), and neither
+  does the same value told again within a period memory knows has ended.
 * **An end told later**: the same value told with an end (``invalid_at``) for a period
   that is still open closes that period at the told end.
 * **Restatement**: an existing fact with the same subject, predicate, value and polarity
@@ -90,9 +91,6 @@ def _contains(fact: Fact, when: datetime) -> bool:
     return fact.start <= when and _reaches_past(fact, when)
 
 
-_SLOP = timedelta(days=1)
-
-
 def _same_day(a: datetime, b: datetime) -> bool:
     return a.date() == b.date()
 
@@ -103,11 +101,9 @@ def _supersedes(new: Fact, old: Fact, said_at: datetime) -> bool:
     if new.invalid_at is not None:
         return False  # a story with its own window never overrides the present
     if old.precision == "unknown":
-        # The observation may have been stale by about as long as the news took to come
-        # (plus a day of slop in "yesterday"); a start further back than that is a story
-        # about an earlier time ("when I lived in Cape Town in 2018"), not a correction.
-        latest = new.start + (_SLOP if new.precision == "day" else timedelta(0))
-        return said_at >= old.start and old.start - latest <= (said_at - old.start) + _SLOP
+        # An open fact says it holds now; said after the observation, it is the later word,
+        # however far back its start. A story says it ended (``invalid_at``), or it is not one.
+        return said_at >= old.start
     if "day" in (old.precision, new.precision) and _same_day(old.start, new.start):
         return said_at >= old.start
     return False
@@ -233,7 +229,15 @@ def resolve(
             conflicts.setdefault(fid, named)
 
     start = new.start
-    overtaken = {c.id for c in conflicts.values() if c.start > start and _supersedes(new, c, said)}
+    same = [f for f in live if keys[f.id] == new_key]
+    # The same value told for a period memory knows has ended is about that period, however
+    # it was worded ("when I lived in Montreal" with Montreal's dates): it overtakes nothing.
+    retold = any(f.invalid_at is not None and _contains(f, start) for f in (*same, *named_repeats))
+    overtaken = {
+        c.id
+        for c in conflicts.values()
+        if not retold and c.start > start and _supersedes(new, c, said)
+    }
     if overtaken and new.precision == "day":
         # A date against a time later that same day: the change happened after that time,
         # by the message that tells it.
@@ -259,7 +263,6 @@ def resolve(
             notes.append(f"closed {old.id} at {start.isoformat()}")
 
     # Restatement: the same thing said within a known window (or named as a repeat).
-    same = [f for f in live if keys[f.id] == new_key]
     # A story of unknown start is known by its end: the period that reached it.
     probe = start
     if new.valid_at is None and new.invalid_at is not None:

@@ -6,6 +6,7 @@ The contract suite (``tests/contract``) asks only for ``store`` / ``store_factor
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from memlane.memory_graph.embedding.models import HashEmbedder
 from memlane.memory_graph.model import Entity, Episode, Fact, WriteSet
 from memlane.memory_graph.stores import GraphStore, open_store
 from tests.integration.falkordb_server import (  # noqa: F401 - falkordb_server is a fixture
+    FalkorDBServer,
     falkordb_server,
     falkordb_store,
 )
@@ -26,6 +28,7 @@ from tests.neo4j.fixtures import (  # noqa: F401 - the servers are fixtures
     neo4j_server,
     neo4j_server2,
     neo4j_store,
+    neo4j_url,
 )
 
 # -- backends ---------------------------------------------------------------------------------
@@ -74,6 +77,16 @@ async def store_factory(
     yield make
     for store in reversed(made):
         await store.close()
+
+
+@pytest.fixture(params=["falkordb", "neo4j"])
+def graph_url(request: pytest.FixtureRequest) -> str:
+    """The URL of an empty graph on each graph server in turn (for tests of whole processes
+    over a graph: the CLI, replicas, the agent)."""
+    if request.param == "neo4j":
+        return neo4j_url(request, "main")
+    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
+    return server.url(re.sub(r"\W", "_", request.node.name)[-60:])
 
 
 @pytest.fixture

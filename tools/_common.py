@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from memlane.memory_graph.errors import InputError
 from memlane.memory_graph.model import Fact, text_problem
+from memlane.memory_graph.naming import Names, read_names
 from memlane.memory_graph.timeutil import parse_time
 
 if TYPE_CHECKING:
@@ -32,9 +33,7 @@ def check_text(value: str, what: str, limit: int) -> str:
     return text
 
 
-async def entity_names(memory: Memory, user_id: str, facts: Iterable[Fact]) -> dict[str, str]:
-    """Names of the entities ``facts`` mention, by id."""
-    ids = sorted({i for f in facts for i in (f.subject_id, f.object_id) if i})
-    if not ids:
-        return {}
-    return {e.id: e.name for e in await memory.store.get_entities(user_id, ids)}
+async def entity_names(memory: Memory, user_id: str, facts: Iterable[Fact]) -> Names:
+    """The current names to read ``facts`` with, now (the memory's clock): the entities they
+    mention and the user's own name (:mod:`memlane.memory_graph.naming`)."""
+    return await read_names(memory.store, user_id, facts, memory.clock())

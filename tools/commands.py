@@ -15,22 +15,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from memlane.memory_graph.drafts import FactDraft
-from memlane.memory_graph.embedding.port import embed_off_loop
 from memlane.memory_graph.errors import ConflictError, InputError, NotFoundError
 from memlane.memory_graph.ids import check_id, check_user_id
 from memlane.memory_graph.limits import MAX_NOTE_CHARS, MAX_VALUE_CHARS
-from memlane.memory_graph.model import (
-    Entity,
-    Episode,
-    Fact,
-    FactQuery,
-    WriteSet,
-    entity_id_for,
-    episode_id_for,
-    fact_id_for,
-    normalise_name,
-)
-from memlane.memory_graph.retrieval.index import episode_index_texts
+from memlane.memory_graph.model import SELF_ID, Episode, FactQuery, episode_id_for, value_key
+from memlane.memory_graph.sameness import same_value
 from memlane.tools._common import check_text, entity_names
 from memlane.tools.models import Corrected, EpisodeView, FactView, Forgotten, Remembered
 
@@ -87,7 +76,7 @@ async def remember(memory: Memory, user_id: str, statement: str) -> Remembered:
     found = await memory.store.get_facts(user_id, report.fact_ids)
     if not found:
         # The same note was remembered before: the existing fact gained this episode.
-        key = normalise_name(text)
+        key = value_key(text)
         found = [
             f
             for f in await memory.store.find_facts(
@@ -112,8 +101,10 @@ def _restate(statement: str, old_value: str, new_value: str, fallback: str) -> s
 
 
 async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Corrected:
-    """Correct a fact's value: the old fact is retracted (it was never true) and a new fact
-    with the right value, sourced from an episode recording the correction, replaces it.
+    """Correct a fact's value the way a correction in conversation is handled: the request is
+    recorded as an episode and committed as the right fact that ``corrects`` the wrong one,
+    through the reconciler (:meth:`Memory.commit`). The wrong fact is retracted (it was never
+    true), or, for a misspelt name of a person or pet, the entity is renamed and the fact kept.
 
     Args:
         memory: the memory to write.
@@ -123,7 +114,7 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
 
     Raises:
         NotFoundError: the user has no such fact.
-        ConflictError: the fact was already retracted.
+        ConflictError: the fact was already retracted, or changed while this was written.
         InputError: the value is empty, too long, or the same as the old one.
     """
     check_user_id(user_id)
@@ -136,14 +127,15 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
     if old.is_retracted:
         raise ConflictError(f"fact {fact_id!r} was already retracted", where="fact_id")
     names = await entity_names(memory, user_id, [old])
-    old_object = names.get(old.object_id, "") if old.object_id else (old.value or "")
-    if normalise_name(new_value) == normalise_name(old_object):
+    kinds = {e.id: e.kind for e in names.entities.values()}
+    old_object = names.name(old.object_id) if old.object_id else (old.value or "")
+    if same_value(new_value, old_object):
         raise InputError(f"the fact already has the value {old_object!r}", where="value")
 
     now = memory.clock()
-    subject = names.get(old.subject_id, old.subject_id)
+    subject = names.name(old.subject_id)
     statement = _restate(
-        old.statement,
+        names.statement(old),
         old_object,
         new_value,
         f"{subject} {old.predicate.replace('_', ' ')} {new_value}",
@@ -155,40 +147,12 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
         f'Correction: "{old.statement}" is wrong; {statement}',
         key=f"{old.id}\x1f{new_value}",
     )
-    entities: list[Entity] = []
-    object_id: str | None = None
-    literal: str | None = new_value
-    if old.object_id:
-        # The object was an entity, so the right value names one too: reuse or create it.
-        known = await memory.store.find_entities(user_id, [new_value])
-        if known:
-            object_id = known[0].id
-        else:
-            kinds = await memory.store.get_entities(user_id, [old.object_id])
-            entity = Entity(
-                id=entity_id_for(new_value),
-                user_id=user_id,
-                name=new_value,
-                kind=kinds[0].kind if kinds else "other",
-                created_at=now,
-            )
-            entities.append(entity)
-            object_id = entity.id
-        literal = None
-    new = Fact(
-        id=fact_id_for(
-            old.subject_id,
-            old.predicate,
-            object_id or normalise_name(new_value),
-            old.polarity,
-            old.valid_at,
-            episode.id,
-        ),
-        user_id=user_id,
-        subject_id=old.subject_id,
+    draft = FactDraft(
+        subject="user" if old.subject_id == SELF_ID else subject,
+        subject_kind=kinds.get(old.subject_id, "other"),  # type: ignore[arg-type]
         predicate=old.predicate,
-        object_id=object_id,
-        value=literal,
+        object=new_value,
+        object_kind=kinds.get(old.object_id, "other") if old.object_id else "value",  # type: ignore[arg-type]
         statement=statement,
         kind=old.kind,
         polarity=old.polarity,
@@ -196,33 +160,22 @@ async def correct(memory: Memory, user_id: str, fact_id: str, value: str) -> Cor
         # A correction fixes the value, not when it held: keep the old window.
         valid_at=old.valid_at,
         invalid_at=old.invalid_at,
-        recorded_at=now,
-        episode_ids=(episode.id,),
+        episode_ids=[episode.id],
+        corrects=[old.id],
     )
-    retracted = old.model_copy(update={"expired_at": now, "invalid_at": None})
-    # The episode is embedded from its index text, as every writer embeds messages.
-    [episode_text] = await episode_index_texts(memory.store, user_id, [episode])
-    texts = [statement, episode_text, *(e.name for e in entities)]
-    vectors = await embed_off_loop(memory.embedder, texts)
-    # Serialised with the user's commits; if one closed or changed the old fact meanwhile,
-    # nothing is written rather than overwriting that change with this stale copy.
-    await memory.apply(
-        WriteSet(
-            user_id=user_id,
-            episodes=[episode],
-            entities=entities,
-            facts=[retracted, new],
-            fact_vectors={new.id: vectors[0]},
-            episode_vectors={episode.id: vectors[1]},
-            entity_vectors={e.id: vectors[2 + i] for i, e in enumerate(entities)},
-        ),
-        expect_unchanged=[old],
-    )
+    report = await memory.commit(user_id, [draft], [episode])
+    if not report.fact_ids and report.facts_merged == 0:
+        raise ConflictError(f"fact {fact_id!r} changed while it was corrected", where="fact_id")
+    after = {f.id: f for f in await memory.store.get_facts(user_id, [old.id, *report.fact_ids])}
+    new = after.get(report.fact_ids[0]) if report.fact_ids else after.get(old.id)
+    if new is None:
+        raise ConflictError(f"fact {fact_id!r} changed while it was corrected", where="fact_id")
     log.info("user %s: fact %s corrected by %s", user_id, old.id, new.id)
-    names = await entity_names(memory, user_id, [retracted, new])
+    shown = [after.get(old.id, old), new]
+    names = await entity_names(memory, user_id, shown)
     return Corrected(
         user_id=user_id,
-        old=FactView.of(retracted, names),
+        old=FactView.of(shown[0], names),
         new=FactView.of(new, names),
         episode=EpisodeView.of(episode),
     )

@@ -19,7 +19,8 @@ from memlane.memory_graph.limits import (
     MAX_QUERY_CHARS,
     MAX_TIME_CHARS,
 )
-from memlane.memory_graph.model import Entity, Episode, Fact, FactKind, Polarity
+from memlane.memory_graph.model import Entity, Episode, Fact, FactKind, FactStatus, Polarity
+from memlane.memory_graph.naming import Names
 
 __all__ = [
     "Corrected",
@@ -40,8 +41,6 @@ __all__ = [
     "Timeline",
     "TimelineEvent",
 ]
-
-FactStatus = Literal["current", "ended", "retracted"]
 
 
 class _View(BaseModel):
@@ -113,17 +112,16 @@ class FactView(_View):
     score: float | None = None
 
     @classmethod
-    def of(cls, fact: Fact, names: dict[str, str], score: float | None = None) -> FactView:
-        """A view of ``fact``; ``names`` maps entity ids to names (missing ids show as ids)."""
-        status: FactStatus = (
-            "current" if fact.is_current else "retracted" if fact.is_retracted else "ended"
-        )
-        obj = names.get(fact.object_id, fact.object_id) if fact.object_id else fact.value
+    def of(cls, fact: Fact, names: Names, score: float | None = None) -> FactView:
+        """A view of ``fact`` as read at ``names.now``: current names (missing ids show as
+        ids), the statement in them, and its status then."""
+        obj = names.name(fact.object_id) if fact.object_id else fact.value
         return cls._copy(
             fact,
-            subject=names.get(fact.subject_id, fact.subject_id),
+            subject=names.name(fact.subject_id),
             object=obj,
-            status=status,
+            statement=names.statement(fact),
+            status=fact.status_at(names.now),
             score=score,
         )
 

@@ -308,10 +308,10 @@ async def graph(
     where = where or GraphFilter()
     when, found = await _holding(memory, user_id, as_of)
     all_entities = await memory.entities(user_id)
-    names = {e.id: e.name for e in all_entities}
     predicates = Counter(f.predicate for f in found)
-    matched = _filtered(found, where, names)
+    matched = _filtered(found, where, {e.id: e.name for e in all_entities})
     kept = _most_relevant(matched, where.limit)
+    names = await entity_names(memory, user_id, kept)
     used = {i for f in kept for i in (f.subject_id, f.object_id) if i}
     entities = [e for e in all_entities if e.id in used]
     return GraphView(

@@ -42,6 +42,9 @@ class ContextFact(BaseModel):
     subject_name: str
     object_name: str | None = None
     sources: tuple[str, ...] = Field(default=(), description="retrieval legs that found it")
+    planned_for: datetime | None = Field(
+        default=None, description="a plan's date (memory_graph.plans), shown as such"
+    )
 
 
 class ContextEpisode(BaseModel):
@@ -98,9 +101,12 @@ def _day(when: datetime | None) -> str:
 
 
 def fact_line(cf: ContextFact) -> str:
-    """``- [2023-05-01 → now] User lives in Berlin``."""
+    """``- [2023-05-01 → now] User lives in Berlin``; a plan ``- [2025-01-01 → planned for
+    2025-01-08] ...``."""
     f = cf.fact
     end = _day(f.invalid_at) if f.invalid_at else ("now" if f.expired_at is None else "retracted")
+    if cf.planned_for is not None:
+        end = f"planned for {_day(cf.planned_for)}"
     return f"- [{_day(f.valid_at or f.recorded_at)} → {end}] {f.statement}"
 
 

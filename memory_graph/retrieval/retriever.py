@@ -27,6 +27,8 @@ import numpy as np
 
 from memlane.memory_graph.embedding.port import Embedder, embed_off_loop
 from memlane.memory_graph.model import SELF_ID, Entity, Episode, Fact, FactQuery
+from memlane.memory_graph.naming import Names, names_from
+from memlane.memory_graph.plans import planned_for
 from memlane.memory_graph.predicates import PredicateRegistry, default_registry
 from memlane.memory_graph.retrieval.config import PRESETS, RetrievalConfig
 from memlane.memory_graph.retrieval.context import (
@@ -48,6 +50,7 @@ from memlane.memory_graph.retrieval.query import (
 )
 from memlane.memory_graph.retrieval.walk import personalised_pagerank
 from memlane.memory_graph.stores.base import GraphStore
+from memlane.memory_graph.timeutil import utcnow
 
 __all__ = [
     "PRESETS",
@@ -69,12 +72,14 @@ class _Call:
     user_id: str
     info: QueryInfo
     as_of: datetime | None
+    now: datetime
     facts: Scores = field(default_factory=Scores)
     eps: Scores = field(default_factory=Scores)
     pool: dict[str, Fact] = field(default_factory=dict)
     episodes: dict[str, Episode] = field(default_factory=dict)
     linked: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
+    entities: dict[str, Entity] = field(default_factory=dict)
     hints: set[str] = field(default_factory=set)
     lend: dict[str, float] = field(default_factory=dict)
     profile: list[Fact] = field(default_factory=list)
@@ -90,6 +95,16 @@ class _Call:
     @property
     def past_view(self) -> bool:
         return self.as_of is not None or self.info.about_past
+
+    @property
+    def when(self) -> datetime:
+        """The time the world is read at: ``as_of``, else now."""
+        return self.as_of or self.now
+
+    def holds(self, fact: Fact) -> bool:
+        """True at :attr:`when`: current means true now, not "never closed" (a value a
+        future start will end is current until then; a start to come is not yet)."""
+        return fact.valid_during(self.when)
 
 
 class Retriever:
@@ -122,6 +137,7 @@ class Retriever:
         *,
         as_of: datetime | None = None,
         token_budget: int | None = None,
+        now: datetime | None = None,
     ) -> MemoryContext:
         """Rank the user's facts and messages for ``query`` and render them.
 
@@ -130,6 +146,8 @@ class Retriever:
             query: the question or turn (validated by the caller, e.g. ``Memory.recall``).
             as_of: only facts true at that time and messages said by then.
             token_budget: cap on the rendered text; defaults to the config's.
+            now: what "current" is decided at without ``as_of`` (``Memory.recall`` passes
+                its clock); a start still to come is not shown until it arrives.
 
         Returns:
             The ranked context; ``facts``/``superseded``/``episodes`` hold exactly what
@@ -137,7 +155,7 @@ class Retriever:
         """
         # BLAS and torch threads are the host's to set (the application layer may tune them
         # at start-up); the query is embedded in a worker thread so the loop keeps serving.
-        call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of)
+        call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of, now=now or utcnow())
         call.hints = predicate_hints(call.info.words, self.registry, self._hints)
         unnamed = without_names(query) if self.config.w_unnamed > 0 else ""
         # One embedder call for both texts: a second call would cost a second forward pass.
@@ -145,13 +163,15 @@ class Retriever:
         await self._candidates(call, vectors[0], vectors[1] if unnamed else None)
         if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
             await self._expand(call)
-        call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, as_of)}
+        call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, call)}
         await self._load_names(call)
         current, superseded = self._rank_facts(call)
         await self._rank_episodes(call, current)
         history = await self._history(call, current)
         ended = await self._missing_current(call, current)
-        return self._context(call, query, current, [*ended, *history, *superseded], token_budget)
+        names = await self._names(call)
+        old = [*ended, *history, *superseded]
+        return self._context(call, query, current, old, token_budget, names)
 
     # -- 1. candidates -----------------------------------------------------------------------
     async def _candidates(
@@ -185,6 +205,7 @@ class Retriever:
         call.eps.add_hits(ep_txt, cfg.w_text, k, "text", by_score)
         call.linked = {e.id for e in linked}
         call.names = {e.id: e.name for e in linked}
+        call.entities = {e.id: e for e in linked}
         call.self_named = _refers_to_user(call.info, linked, profile)
         if call.info.about_self or call.self_named:
             call.linked.add(SELF_ID)
@@ -207,13 +228,7 @@ class Retriever:
             *(
                 self.store.find_facts(
                     call.user_id,
-                    FactQuery(
-                        subject_id=SELF_ID,
-                        predicate=p,
-                        as_of=call.as_of,
-                        current_only=call.as_of is None,
-                        limit=5,
-                    ),
+                    FactQuery(subject_id=SELF_ID, predicate=p, as_of=call.when, limit=5),
                 )
                 for p in cfg.profile_predicates
             )
@@ -283,7 +298,7 @@ class Retriever:
         values: list[str] = []
         for f in list(call.pool.values()):
             relational = f.predicate in call.hints and f.subject_id in call.linked
-            if not relational or not (f.is_current or call.past_view) or f.is_retracted:
+            if not relational or not (call.holds(f) or call.past_view) or f.is_retracted:
                 continue
             if f.object_id:
                 targets.add(f.object_id)
@@ -320,6 +335,16 @@ class Retriever:
         if wanted:
             for e in await self.store.get_entities(call.user_id, sorted(wanted)):
                 call.names[e.id] = e.name
+                call.entities[e.id] = e
+
+    async def _names(self, call: _Call) -> Names:
+        """Current names to read the chosen statements with (a name corrected since a
+        statement was written reads right): the entities loaded, and the user's names."""
+        named = await self.store.find_facts(
+            call.user_id,
+            FactQuery(subject_id=SELF_ID, predicate="name", include_retracted=True, limit=50),
+        )
+        return names_from(call.when, call.entities, named)
 
     # -- 3. fusion and rerank ----------------------------------------------------------------
     def _rank_facts(self, call: _Call) -> tuple[list[str], list[str]]:
@@ -329,7 +354,7 @@ class Retriever:
         # answer it, whether or not their wording matched the query's, so they join as a leg
         # of their own (current first) before the factors below.
         named = [f for f in call.pool.values() if self._about(call, f)[1]]
-        named.sort(key=lambda f: (not f.is_current, -f.start.timestamp(), f.id))
+        named.sort(key=lambda f: (not call.holds(f), -f.start.timestamp(), f.id))
         facts.add_leg([f.id for f in named], cfg.w_fact * cfg.w_text, cfg.rrf_k, "predicate")
         facts.keep(call.pool)
         reference = call.as_of or max((f.start for f in call.pool.values()), default=None)
@@ -338,7 +363,7 @@ class Retriever:
         for fid in list(facts.score):
             f = call.pool[fid]
             score = facts.score[fid]
-            if not f.is_current and not call.past_view:
+            if not call.holds(f) and not call.past_view:
                 score *= cfg.superseded_weight
                 superseded.append(fid)
             else:
@@ -418,7 +443,7 @@ class Retriever:
         wanted = [
             call.pool[fid]
             for fid in current[:3]
-            if call.pool[fid].is_current and self.registry.is_functional(call.pool[fid].predicate)
+            if call.holds(call.pool[fid]) and self.registry.is_functional(call.pool[fid].predicate)
         ]
         found = await asyncio.gather(
             *(
@@ -432,7 +457,7 @@ class Retriever:
         out: list[str] = []
         for parent, olds in zip(wanted, found, strict=True):
             for old in sorted(olds, key=lambda f: f.start, reverse=True):
-                if old.is_current or old.is_retracted or old.id in call.pool:
+                if call.holds(old) or not _visible(old, call) or old.id in call.pool:
                     continue
                 call.pool[old.id] = old
                 call.facts.add(
@@ -464,8 +489,8 @@ class Retriever:
         best = max((call.facts.score[fid] for fid in current), default=1.0)
         out: list[str] = []
         for olds in found:
-            closed = [f for f in olds if not f.is_retracted and _visible(f, call.as_of)]
-            if any(f.is_current for f in closed) or not closed:
+            closed = [f for f in olds if _visible(f, call)]
+            if any(call.holds(f) for f in closed) or not closed:
                 continue
             last = max(closed, key=lambda f: (f.start, f.id))
             call.pool[last.id] = last
@@ -483,6 +508,7 @@ class Retriever:
         current: list[str],
         old: list[str],
         token_budget: int | None,
+        names: Names,
     ) -> MemoryContext:
         cfg, facts, eps = self.config, call.facts, call.eps
         statements = {fid: call.pool[fid].statement for fid in call.pool}
@@ -498,8 +524,13 @@ class Retriever:
 
         def ctx_fact(fid: str) -> ContextFact:
             f = call.pool[fid]
+            statement = names.statement(f)
+            plan = self.registry.is_plan(f.predicate)
             return ContextFact(
-                fact=f,
+                fact=f
+                if statement == f.statement
+                else f.model_copy(update={"statement": statement}),
+                planned_for=planned_for(f) if plan else None,
                 score=facts.score.get(fid, 0.0),
                 subject_name=call.names.get(f.subject_id, f.subject_id),
                 object_name=call.names.get(f.object_id, f.object_id) if f.object_id else f.value,
@@ -546,7 +577,11 @@ def _refers_to_user(info: QueryInfo, linked: list[Entity], profile: list[Fact]) 
     return info.third_person and not any(e.kind == "person" for e in linked)
 
 
-def _visible(fact: Fact, as_of: datetime | None) -> bool:
+def _visible(fact: Fact, call: _Call) -> bool:
+    """Part of the world read: true at ``as_of``; without one, anything ever true by now (a
+    start still to come is not shown until it arrives)."""
     if fact.is_retracted:
         return False
-    return as_of is None or fact.valid_during(as_of)
+    if call.as_of is not None:
+        return fact.valid_during(call.as_of)
+    return fact.valid_at is None or fact.valid_at <= call.now

@@ -1,8 +1,8 @@
 """``memlane serve`` replicas as processes on loopback ports, over one store URL.
 
-Used by the multi-replica test and by ``bench/serve.py``. Each replica is its own process
-with its own thread-checkpoint file (thread state is per replica here); the graph is the
-only thing they share. Started on a free 127.0.0.1 port and stopped by PID.
+Used by the multi-replica test and by ``bench/serve.py``. Each replica is its own process;
+the store is the only thing they share, thread checkpoints included (they live in the store),
+so a session may move between replicas. Started on a free 127.0.0.1 port, stopped by PID.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class Replica:
 
     Args:
         store: the store URL every replica shares.
-        home: this replica's own folder (its log and thread-checkpoint file).
+        home: this replica's own folder (its log).
         embedder: ``hash`` (fast, for tests) or any embedder setting.
     """
 
@@ -50,13 +50,13 @@ class Replica:
             "MEMLANE_MODEL": "memlane/offline",
             "MEMLANE_EMBEDDER": self.embedder,
             "MEMLANE_DEFER_WRITES": "false",
-            "MEMLANE_CHECKPOINT_DB": str(self.home / "threads.db"),
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
         }
         env.pop("MEMLANE_API_KEY", None)
+        env.pop("MEMLANE_CHECKPOINT_DB", None)  # threads in the store, shared
         code = "from memlane.app.cli import main; main()"
         cmd = [sys.executable, "-c", code, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         log = open(self.home / "serve.log", "ab")  # noqa: SIM115 - owned by the process

@@ -14,8 +14,6 @@ from memlane.app.cli import app
 from memlane.memory_graph.model import WriteSet
 from memlane.memory_graph.stores import open_store
 from tests.conftest import Sample
-from tests.integration.falkordb_server import FalkorDBServer
-from tests.neo4j.fixtures import neo4j_url
 
 pytestmark = pytest.mark.integration
 
@@ -24,15 +22,6 @@ UNREACHABLE = {
     "falkordb": ("falkordb://:secret@127.0.0.1:1/x", "cannot reach FalkorDB"),
     "neo4j": ("bolt://neo4j:secret@127.0.0.1:1", "cannot reach Neo4j"),
 }
-
-
-@pytest.fixture(params=["falkordb", "neo4j"])
-def graph_url(request: pytest.FixtureRequest) -> str:
-    """An empty graph on each server in turn."""
-    if request.param == "neo4j":
-        return neo4j_url(request, "main")
-    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
-    return server.url(f"migrate_{request.node.name.split('[')[0][-20:]}")
 
 
 async def _fill(url: str, sample: Sample) -> None:

@@ -4,8 +4,12 @@ Two replicas receive conflicting turns of the same users at the same moment ("I 
 Oslo" on one, "I live in Rome" on the other), round after round, for several users at
 once. Afterwards every user has exactly one current ``lives_in`` (a functional predicate),
 every turn's episode is stored once, and every city said is in the history: no turn lost,
-no two current values. Each replica keeps its own thread checkpoints, so each uses its own
-session ids (the turns are self-contained).
+no two current values. (The two turns are two conversations of the user at once: one
+session per replica.)
+
+Then sessions move: each turn of a conversation goes to the next replica, and the thread
+the last replica checkpointed holds every earlier turn, whichever replica took it: thread
+state lives in the graph, shared by the replicas.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from memlane.agent.threads import StoreCheckpointSaver, thread_id
 from memlane.memory_graph.model import FactQuery
 from memlane.memory_graph.stores import open_store
-from tests.integration.falkordb_server import FalkorDBServer
+from memlane.memory_graph.stores.threads import ThreadStore
 from tests.integration.replicas import Replica, replicas
-from tests.neo4j.fixtures import neo4j_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -28,26 +32,10 @@ USERS = ("ada", "ben", "cem", "dia")
 ROUNDS = (("Oslo", "Rome"), ("Lisbon", "Vienna"), ("Madrid", "Prague"))
 
 
-# One run in three on Neo4j (1 of 3 full-suite runs, 0 of 2 alone) left two current values
-# for one user after the last round; the held-writer test (test_concurrent_writers) passes
-# on Neo4j every time. Not yet explained: kept visible as an expected failure, not hidden.
-NEO4J_RACE = pytest.mark.xfail(
-    reason="rare: two current lives_in after concurrent replicas on Neo4j, under study",
-    strict=False,
-)
-
-
-@pytest.fixture(params=["falkordb", pytest.param("neo4j", marks=NEO4J_RACE)])
-def shared_graph(request: pytest.FixtureRequest) -> str:
-    """One empty graph on each server in turn."""
-    if request.param == "neo4j":
-        return neo4j_url(request, "main")
-    server: FalkorDBServer = request.getfixturevalue("falkordb_server")
-    return server.url("replicas")
-
-
-async def _say(client: httpx.AsyncClient, replica: Replica, user: str, text: str) -> dict:
-    session = f"r{replica.port}"  # thread state is per replica: one session per replica
+async def _say(
+    client: httpx.AsyncClient, replica: Replica, user: str, text: str, session: str | None = None
+) -> dict:
+    session = session or f"r{replica.port}"  # one conversation per replica
     reply = await client.post(
         f"{replica.base_url}/users/{user}/chat",
         json={"message": text, "session_id": session},
@@ -81,14 +69,58 @@ async def _check(url: str) -> None:
             names = {e.id: e.name for e in await store.list_entities(user)}
             cities = {names.get(f.object_id or "", f.value) for f in facts}
             seen = [(f.statement, f.valid_at, f.invalid_at, f.expired_at) for f in facts]
+            print(
+                f"{user}: {len(said)} user turns stored, {len(facts)} lives_in facts, "
+                f"{len(current)} current"
+            )
             assert len(current) == 1, f"{user}: two current lives_in among {seen}"
             assert cities == {c for pair in ROUNDS for c in pair}, f"{user}: {cities}"
             assert names.get(current[0].object_id or "") in ROUNDS[-1]
 
 
-def test_two_replicas_serialise_a_users_conflicting_turns(
-    shared_graph: str, tmp_path: Path
+TRAVELLERS = ("eve", "fay")
+TRAVEL_TURNS = 6
+
+
+async def _moving_sessions(pool: list[Replica]) -> dict[str, list[int]]:
+    """Each traveller's turns go to the replicas in turn; returns the ports per user."""
+    took: dict[str, list[int]] = {}
+    async with httpx.AsyncClient() as client:
+        for turn in range(TRAVEL_TURNS):
+            said = []
+            for n, user in enumerate(TRAVELLERS):
+                replica = pool[(turn + n) % len(pool)]
+                took.setdefault(user, []).append(replica.port)
+                said.append(_say(client, replica, user, f"Travel note {turn}.", session="trip"))
+            results = await asyncio.gather(*said)
+            assert all(r["write_status"] == "committed" for r in results), results
+    return took
+
+
+async def _check_threads(url: str, took: dict[str, list[int]]) -> None:
+    async with open_store(url) as store:
+        assert isinstance(store, ThreadStore)
+        saver = StoreCheckpointSaver(store)
+        for user in TRAVELLERS:
+            config = {"configurable": {"thread_id": thread_id(user, "trip")}}
+            state = await saver.aget_tuple(config)  # type: ignore[arg-type]
+            assert state is not None, f"{user}: no thread in the graph"
+            history = state.checkpoint["channel_values"]["history"]
+            said = [m["content"] for m in history if m["role"] == "user"]
+            replies = [m for m in history if m["role"] == "assistant"]
+            print(
+                f"{user}: {TRAVEL_TURNS} turns over replicas {took[user]}; the thread holds "
+                f"{len(said)} user turns and {len(replies)} replies"
+            )
+            assert said == [f"Travel note {t}." for t in range(TRAVEL_TURNS)]
+            assert len(replies) == TRAVEL_TURNS
+
+
+def test_replicas_serialise_conflicting_turns_and_share_sessions(
+    graph_url: str, tmp_path: Path
 ) -> None:
-    with replicas(shared_graph, tmp_path, 2) as pair:
-        asyncio.run(_conflicting_rounds(pair))
-    asyncio.run(_check(shared_graph))
+    with replicas(graph_url, tmp_path, 3) as pool:
+        asyncio.run(_conflicting_rounds(pool[:2]))
+        took = asyncio.run(_moving_sessions(pool))
+    asyncio.run(_check(graph_url))
+    asyncio.run(_check_threads(graph_url, took))

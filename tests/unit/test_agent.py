@@ -361,6 +361,41 @@ async def test_bad_chat_message_is_an_input_error(agent: MemoryAgent, fake: Scri
     assert fake.count() == 0 and await _export(agent) == "[]"
 
 
+async def test_a_story_with_only_an_end_keeps_no_start(
+    agent: MemoryAgent, fake: ScriptedLLM
+) -> None:
+    """ "I lived in Lisbon until 2012": the model gives only an end; the draft must not take
+    the end for the start too (a window of no time that is never true)."""
+    story = {"predicate": "lives_in", "object": "Lisbon", "object_kind": "place",
+             "statement": "The user lived in Lisbon until 2012.",
+             "invalid_at": "2012-01-01"}  # fmt: skip
+    fake.script["extract_memory"] = [json.dumps({"facts": [story]})]
+    result = await agent.achat(USER, "I lived in Lisbon until 2012.", at=T0)
+    assert result.write_status == "committed"
+    memory = await agent.memory()
+    (lisbon,) = await memory.facts(USER, predicate="lives_in", as_of="2011-06-01")
+    assert lisbon.valid_at is None and lisbon.invalid_at == datetime(2012, 1, 1, tzinfo=UTC)
+
+
+async def test_a_dated_plan_holds_until_the_day_it_is_for(
+    agent: MemoryAgent, fake: ScriptedLLM
+) -> None:
+    """The model tells a plan with the day it is for (valid_at); memory holds the plan from
+    the saying until that day, and shows it to the model again with that day."""
+    plan = {"predicate": "plans", "object": "move to Ghent", "kind": "event",
+            "statement": "The user plans to move to Ghent.", "valid_at": "2024-01-17"}  # fmt: skip
+    fake.script["extract_memory"] = [json.dumps({"facts": [plan]})]
+    result = await agent.achat(USER, "I'm relocating to Ghent next week.", at=T0)
+    assert result.write_status == "committed"
+    memory = await agent.memory()
+    (held,) = await memory.facts(USER, predicate="plans", as_of=T0 + timedelta(days=1))
+    assert held.valid_at == T0 and held.invalid_at == datetime(2024, 1, 17, tzinfo=UTC)
+    assert await memory.facts(USER, predicate="plans", as_of="2024-01-18") == []
+    await agent.achat(USER, "Still packing for the Ghent move.", at=T0 + timedelta(days=2))
+    extraction = [c for c in fake.calls if c.task == "extract_memory"][-1]
+    assert "| plans | move to Ghent | 2024-01-17..now" in extraction.messages[-1]["content"]
+
+
 # -- through LiteLLM's own mock --------------------------------------------------------------
 async def test_whole_loop_through_litellm_mock_response(tmp_path: Path) -> None:
     extraction = {

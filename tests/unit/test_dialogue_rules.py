@@ -190,3 +190,139 @@ async def test_a_future_start_is_not_current_until_it_arrives(
     assert await _current(mem, "works_at") == now == ["Acme"]
     clock.now = parse_time("2024-06-02T09:00:00Z")  # no write in between
     assert await _current(mem, "works_at") == ["Globex"]
+
+
+async def test_a_weak_reading_is_never_stored_as_the_name_when_none_is_known(
+    memory: tuple[Memory, Clock],
+) -> None:
+    """ "Nobody here gets it" with no name known yet: at most a low-confidence alias, never
+    the user's name, so it cannot leak into later statements."""
+    mem, clock = memory
+    await _say(
+        mem,
+        clock,
+        "2024-05-11T10:00:00Z",
+        "Nobody here gets it.",
+        {"predicate": "name", "object": "Nobody", "confidence": 0.6},
+        {"predicate": "age", "object": "10", "confidence": 0.5},
+    )
+    assert await _current(mem, "name") == []
+    assert await _current(mem, "age") == []
+    await _say(
+        mem,
+        clock,
+        "2024-05-12T10:00:00Z",
+        "My name is Keira.",
+        {"predicate": "name", "object": "Keira", "confidence": 0.9},
+    )
+    assert await _current(mem, "name") == ["Keira"]
+
+
+async def test_a_correction_names_the_wrong_value_as_said_with_filler(
+    memory: tuple[Memory, Clock],
+) -> None:
+    """The wrong value is found by the one value-sameness key ("hiking lol" is "hiking")."""
+    mem, clock = memory
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "I like hiking.",
+        {"predicate": "likes", "object": "hiking", "kind": "preference"},
+    )
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:02:00Z",
+        "sorry, I meant climbing, not hiking lol",
+        {"predicate": "likes", "object": "climbing", "corrects_value": "hiking lol"},
+    )
+    assert await _current(mem, "likes") == ["climbing"]
+
+
+async def test_a_correction_of_paris_leaves_paris_texas(memory: tuple[Memory, Clock]) -> None:
+    mem, clock = memory
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "I went to Paris, and to Paris, Texas.",
+        {"predicate": "visited", "object": "Paris", "kind": "event"},
+        {"predicate": "visited", "object": "Paris, Texas", "kind": "event"},
+    )
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:02:00Z",
+        "sorry, I meant Lyon, not Paris",
+        {"predicate": "visited", "object": "Lyon", "kind": "event", "corrects_value": "Paris"},
+    )
+    assert sorted(await _current(mem, "visited")) == ["Lyon", "Paris, Texas"]
+
+
+async def test_a_misspelt_person_is_renamed_not_replaced(memory: tuple[Memory, Clock]) -> None:
+    """ "it's Katarzyna, not Katarina": the sister is the same person with her name fixed;
+    her other facts follow, and statements read with the current name."""
+    mem, clock = memory
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "My sister Katarina lives in Kraków.",
+        {"predicate": "has_sibling", "object": "Katarina", "object_kind": "person"},
+        {"subject": "Katarina", "predicate": "lives_in", "object": "Kraków",
+         "object_kind": "place"},
+    )  # fmt: skip
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:05:00Z",
+        "it's Katarzyna, not Katarina",
+        {"predicate": "has_sibling", "object": "Katarzyna", "object_kind": "person",
+         "corrects_value": "Katarina"},
+    )  # fmt: skip
+    entities = {e.id: e for e in await mem.entities(USER)}
+    people = [e for e in entities.values() if e.kind == "person"]
+    assert [(e.name, e.aliases) for e in people] == [("Katarzyna", ("Katarina",))]
+    (sister,) = await mem.facts(USER, predicate="has_sibling", current_only=True)
+    assert sister.object_id == people[0].id and not sister.is_retracted
+    (home,) = await mem.facts(USER, subject="Katarzyna", predicate="lives_in", current_only=True)
+    assert home.subject_id == people[0].id
+    ctx = await mem.recall(USER, "where does my sister live?")
+    assert (
+        "Katarzyna lives in Kraków" in ctx.text
+        and "Katarina" not in ctx.text.split("From conversations:")[0]
+    )
+
+
+async def test_statements_read_with_the_users_current_name(
+    memory: tuple[Memory, Clock],
+) -> None:
+    """A statement written while the user's name was wrong reads with the right one."""
+    mem, clock = memory
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:00:00Z",
+        "I'm Katarina.",
+        {"predicate": "name", "object": "Katarina", "confidence": 0.9},
+    )
+    clock.now = parse_time("2024-05-10T10:01:00Z")
+    ep = _episode("allergic to nuts", clock.now)
+    await mem.commit(
+        USER,
+        [FactDraft(predicate="allergic_to", object="nuts", statement="Katarina is allergic to "
+                   "nuts.", episode_ids=[ep.id])],
+        [ep],
+    )  # fmt: skip
+    await _say(
+        mem,
+        clock,
+        "2024-05-10T10:05:00Z",
+        "it's Katarzyna, not Katarina",
+        {"predicate": "name", "object": "Katarzyna", "confidence": 0.9,
+         "corrects_value": "Katarina"},
+    )  # fmt: skip
+    ctx = await mem.recall(USER, "what am I allergic to?")
+    facts_part = ctx.text.split("From conversations:")[0]
+    assert "Katarzyna is allergic to nuts." in facts_part and "Katarina" not in facts_part

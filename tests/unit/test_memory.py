@@ -108,7 +108,8 @@ async def test_old_story_is_stored_closed_and_current_value_stays(memory: Memory
     await memory.commit("u1", [lives("Berlin")], [ep("m2", "I live in Berlin", "2022-06-01")])
     report = await memory.commit(
         "u1",
-        [lives("Rome", valid_at="2015-01-01")],
+        # A story says it ended (by the time it is told); an open start would be the present.
+        [lives("Rome", valid_at="2015-01-01", invalid_at="2024-01-01")],
         [ep("m3", "Back in 2015 I lived in Rome", "2024-01-01")],
     )
     assert report.facts_closed == 0

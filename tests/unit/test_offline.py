@@ -143,7 +143,8 @@ def test_old_story_is_history_not_the_current_home() -> None:
     ]  # fmt: skip
     (story,) = _extract("Back in 2019, when I lived in Lisbon, it was sunny.", cands)
     assert story["object"] == "Lisbon" and story["contradicts"] == []
-    assert story["valid_at"] == "2019-01-01" and story["invalid_at"] is None  # closed by Berlin
+    # Told as over (by the turn's day at the latest): memory closes it where Berlin began.
+    assert story["valid_at"] == "2019-01-01" and story["invalid_at"] == "2024-03-15"
     # With no date and no known period to restate, any date would cut into Berlin's: nothing.
     assert _extract("Back when I lived in Lisbon, it was sunny.", cands) == []
 

@@ -23,6 +23,7 @@ from memlane.memory_graph.model import (
 )
 from memlane.memory_graph.predicates import default_registry
 from memlane.memory_graph.reconcile import Reconciler, check_draft
+from memlane.memory_graph.sameness import SamenessConfig
 from memlane.memory_graph.stores import open_store
 from memlane.memory_graph.stores.base import GraphStore
 from memlane.memory_graph.timeutil import parse_time
@@ -114,7 +115,13 @@ async def test_similar_name_links_to_existing_entity(store: GraphStore) -> None:
         object_kind="place",
         statement="I visited NYC",
     )
-    rec = Reconciler(store, emb, default_registry(), clock=lambda: NOW, entity_threshold=0.8)
+    rec = Reconciler(
+        store,
+        emb,
+        default_registry(),
+        clock=lambda: NOW,
+        sameness=SamenessConfig(entity_threshold=0.8),
+    )
     writes, report = await rec.reconcile("u1", [draft])
     assert writes.facts[0].object_id == "e_city"
     assert report.entities_added == 1  # only the user themself
@@ -155,7 +162,13 @@ async def test_similarity_links_only_compatible_kinds_and_multi_word_names(
         statement=f"I visited {said}",
     )
     # Every stored entity is similar enough here: only the kind and word rules decide.
-    rec = Reconciler(store, emb, default_registry(), clock=lambda: NOW, entity_threshold=-1.0)
+    rec = Reconciler(
+        store,
+        emb,
+        default_registry(),
+        clock=lambda: NOW,
+        sameness=SamenessConfig(entity_threshold=-1.0),
+    )
     writes, _ = await rec.reconcile("u1", [draft])
     assert (writes.facts[0].object_id == "e_known") == linked
 

@@ -422,12 +422,30 @@ TIMED = [
         current="lisbon",
     ),
     TimedCase(
-        "an open story dated long before an undated observation is history, not the present",
+        "an open start said later overtakes an undated observation however far back it is",
         [at("porto", "Porto", "2020-11-08T12:00:00", "unknown")],
         at("new", "Cape Town", "2018-01-01", "day"),
         said_at="2021-02-22T19:00:00",
+        current="new",
+        closed={"porto": "2018-01-01"},
+    ),
+    TimedCase(
+        "a story dated long before an undated observation, told as ended, stays history",
+        [at("porto", "Porto", "2020-11-08T12:00:00", "unknown")],
+        at("new", "Cape Town", "2018-01-01", "day", "2021-02-22"),
+        said_at="2021-02-22T19:00:00",
         current="porto",
         closed={"new": "2020-11-08T12:00:00"},
+    ),
+    TimedCase(
+        "a known ended period told again, open, is about that period: it overtakes nothing",
+        [
+            fact("mtl", "Montreal", "2022-08-20", "2023-01-21"),
+            at("vienna", "Vienna", "2024-08-20T10:00:00", "unknown"),
+        ],
+        at("new", "Montreal", "2022-08-20", "day", episodes=("ep5",)),
+        said_at="2024-08-23T09:00:00",
+        current="vienna",
     ),
     TimedCase(
         "a dated start earlier than a dated value is still an old story",

@@ -287,3 +287,34 @@ async def test_search_finds_relevant_facts_and_messages(
         await queries.search(memory, "alice", "  ")
     with pytest.raises(InputError):
         await queries.search(memory, "alice", "x", k=0)
+
+
+async def test_correct_refuses_the_same_value_in_other_words(
+    memory: Memory, ids: dict[str, str]
+) -> None:
+    """Sameness is the reconciler's: "sushi tbh" is the value "sushi"."""
+    with pytest.raises(InputError):
+        await commands.correct(memory, "alice", ids["likes:sushi"], "sushi tbh")
+
+
+async def test_correct_of_a_persons_name_renames_them(memory: Memory, ids: dict[str, str]) -> None:
+    """Correcting a misspelt person goes the reconciler's way: the same person, renamed; her
+    other facts follow and read with her right name."""
+    from memlane.memory_graph.drafts import FactDraft
+
+    await memory.commit(
+        "alice",
+        [
+            FactDraft(predicate="has_sibling", object="Katarina", object_kind="person",
+                      statement="My sister Katarina lives in Kraków"),
+            FactDraft(subject="Katarina", predicate="lives_in", object="Kraków",
+                      object_kind="place", statement="Katarina lives in Kraków"),
+        ],
+    )  # fmt: skip
+    (sister,) = (await queries.facts(memory, "alice", predicate="has_sibling")).facts
+    fixed = await commands.correct(memory, "alice", sister.id, "Katarzyna")
+    assert fixed.new.object == "Katarzyna" and fixed.new.status == "current"
+    home = await queries.facts(memory, "alice", subject="Katarzyna", predicate="lives_in")
+    assert [f.statement for f in home.facts] == ["Katarzyna lives in Kraków"]
+    people = [e for e in await memory.entities("alice") if e.kind == "person"]
+    assert [e.name for e in people] == ["Katarzyna"]

@@ -121,9 +121,10 @@ def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return  # "He's here!", "Nobody here gets it": a pronoun, not a name
     if _DEMONYM.match(name) and name.lower() not in _NAMES_IAN:
         return  # "Hi, I'm Canadian" says where from, not who
-    # Only "my name is" / "call me" state a name outright; the other readings are weaker
-    # and must not replace a name memory already holds (see the reconciler's identity rule).
-    weak = not m["n"]
+    # "my name is" / "call me", or an introduction opening the message with a greeting
+    # ("Hi, I'm Emma.", "Hey! Emma here."), state a name outright; other readings are weaker
+    # and never become the user's name (see the reconciler's identity rule).
+    weak = not m["n"] and not re.match(r"\s*(?:hi|hello|hey|hiya|greetings)\b", c.message, re.I)
     yield Draft("name", name, f"The user's name is {name}.", kind="trait",
                 confidence=0.6 if weak else 0.9)  # fmt: skip
 
@@ -220,7 +221,7 @@ def _lived_past(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     years = [h for h in find_dates(c.sentence, c.at) if re.search(r"\d{4}", h.text)]
     since = c.date(m, near=True) if years else None
     yield Draft("lives_in", place, f"{c.who} used to live in {place}.", object_kind="place",
-                valid_at=since, invalid_at=None if since else c.day(), past=True)  # fmt: skip
+                valid_at=since, invalid_at=c.day(), past=True)  # fmt: skip
 
 
 @rule(rf"\bi (?:grew up|was born and raised|was raised) in (?P<o>{CAP})")
@@ -291,7 +292,7 @@ def _worked_past(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     years = [h for h in find_dates(c.sentence, c.at) if re.search(r"\d{4}", h.text)]
     since = c.date(m, near=True) if years else None
     yield Draft("works_at", org, f"{c.who} used to work at {org}.", object_kind="org",
-                valid_at=since, invalid_at=None if since else c.day(), past=True)  # fmt: skip
+                valid_at=since, invalid_at=c.day(), past=True)  # fmt: skip
 
 
 def _title(raw: str | None) -> str:

@@ -146,6 +146,20 @@ class Dialect:
         )
 
     @property
+    def lock_to_read_version(self) -> bool:
+        """Whether reading a user's write version must take the version node's write lock.
+
+        Neo4j (read committed) applies a committing transaction's changes while its locks are
+        held, and a reader takes no lock: a read can see part of a commit, e.g. the new write
+        version but not yet the new facts of the same transaction. A writer that then
+        reconciled against those facts would pass the version check with a stale graph (two
+        current values of a functional predicate). Taking the lock waits until the commit is
+        applied whole. FalkorDB runs a write query while no read runs: a read sees a write
+        whole or not at all.
+        """
+        return self.name != "falkordb"
+
+    @property
     def await_indexes(self) -> str | None:
         """Wait until new indexes are online (Neo4j populates them in the background)."""
         return None if self.name == "falkordb" else "CALL db.awaitIndexes(300)"

@@ -41,6 +41,11 @@ REL_TYPES: Final = ("SUBJECT_OF", "OBJECT", "FROM")
 META_LABEL: Final = "MemlaneMeta"
 #: One node per user holding the user's write version (``GraphStore.write_version``).
 VERSION_LABEL: Final = "MemlaneUser"
+#: Chat threads' LangGraph checkpoints and their pending writes (``stores.threads``): a node
+#: each, the serialised blob as base64 text (FalkorDB's protocol has no bytes), owned by the
+#: user in ``user_id`` (what ``forget`` deletes by).
+CHECKPOINT_LABEL: Final = "MemlaneCheckpoint"
+CHECKPOINT_WRITE_LABEL: Final = "MemlaneCheckpointWrite"
 #: 1: first release. 2: searchable text starts with its user's token (``ranking.user_token``).
 SCHEMA_VERSION: Final = 2
 
@@ -66,6 +71,11 @@ RANGE_INDEXES: Final = (
     ("Fact", "object_id"),
     ("Episode", "session_id"),
     (META_LABEL, "key"),
+    *(
+        (label, prop)
+        for label in (CHECKPOINT_LABEL, CHECKPOINT_WRITE_LABEL)
+        for prop in ("thread_id", "user_id")
+    ),
 )
 
 # Every section of a write set's statement starts here: it goes on only while the user's
@@ -225,10 +235,12 @@ RETURN deleted
         self.write_version = (
             f"MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}}) RETURN gate.version AS version"
         )
-        self.forget_version = f"""
+        # The same read under the version node's write lock (``Dialect.lock_to_read_version``):
+        # SET before the read, so the read waits for a writer of this user to finish.
+        self.write_version_locked = f"""
 MATCH (gate:{VERSION_LABEL} {{user_id: $user_id}})
-DELETE gate
-RETURN count(*) AS deleted
+SET gate.reader = $token
+RETURN gate.version AS version
 """
         # Extraction jobs (memory_graph.jobs): a node each, its JSON in ``record``.
         self.find_jobs = f"""
@@ -239,19 +251,27 @@ RETURN j.record AS record
 ORDER BY j.created_at, j.id
 LIMIT $limit
 """
-        self.forget_jobs = f"""
-MATCH (j:{JOB_LABEL} {{user_id: $user_id}})
-DELETE j
-RETURN count(*) AS deleted
-"""
-        self.forget = {
-            label: f"""
-MATCH {node("n", label)}
-DETACH DELETE n
-RETURN count(*) AS deleted
-"""
-            for label in LABELS
-        }
+        # Everything of a user in ONE statement (atomic on both servers): memory, jobs,
+        # threads and the write version go together or not at all. Facts first: their
+        # relationships go with them. OPTIONAL MATCH keeps one row when a label has none.
+        forget_parts = (
+            ("Fact", "facts"),
+            ("Entity", "entities"),
+            ("Episode", "episodes"),
+            (JOB_LABEL, "jobs"),
+            (CHECKPOINT_WRITE_LABEL, "writes"),
+            (CHECKPOINT_LABEL, "checkpoints"),
+            (VERSION_LABEL, "versions"),
+        )
+        clauses: list[str] = []
+        kept: list[str] = []
+        for label, key in forget_parts:
+            clauses.append(
+                f"OPTIONAL MATCH (n:{label} {{user_id: $user_id}})\nDETACH DELETE n\n"
+                f"WITH {''.join(k + ', ' for k in kept)}count(n) AS {key}"
+            )
+            kept.append(key)
+        self.forget = "\n".join(clauses) + "\nRETURN " + ", ".join(kept)
         self.find_entities = f"""
 MATCH {node("n", "Entity")}
 WHERE any(k IN n.name_keys WHERE k IN $keys)
@@ -386,6 +406,64 @@ SET n.{TEXT_PROP} = r.text
 """
             for label in LABELS
         }
+        # -- thread state (``stores.threads``): dialect-neutral Cypher -------------------------
+        cp, cw = CHECKPOINT_LABEL, CHECKPOINT_WRITE_LABEL
+        thread = "{thread_id: $thread_id, ns: $ns}"
+        # Store the checkpoint, then delete the thread's checkpoints beyond the newest $keep
+        # and the writes of every checkpoint not kept, in the same statement. Checkpoint ids
+        # sort by time (uuid6).
+        self.checkpoint_put = f"""
+MERGE (c:{cp} {{thread_id: $thread_id, ns: $ns, id: $id}})
+SET c.user_id = $user_id, c.parent_id = $parent_id, c.type = $type, c.blob = $blob,
+    c.metadata = $metadata
+WITH count(*) AS done
+MATCH (c:{cp} {thread})
+WITH c.id AS id ORDER BY id DESC
+WITH collect(id) AS ids
+WITH ids[..$keep] AS kept, ids[$keep..] AS old
+OPTIONAL MATCH (w:{cw} {thread})
+WHERE NOT w.checkpoint_id IN kept
+DELETE w
+WITH DISTINCT old
+OPTIONAL MATCH (c:{cp} {thread})
+WHERE c.id IN old
+DELETE c
+RETURN count(c) AS pruned
+"""
+        writes_key = (
+            f"(w:{cw} {{thread_id: $thread_id, ns: $ns, checkpoint_id: $checkpoint_id, "
+            "task_id: r.task_id, idx: r.idx})"
+        )
+        write_props = (
+            "w.user_id = $user_id, w.task_path = r.task_path, w.channel = r.channel, "
+            "w.type = r.type, w.blob = r.blob"
+        )
+        self.checkpoint_writes_keep = (
+            f"UNWIND $rows AS r\nMERGE {writes_key}\nON CREATE SET {write_props}"
+        )
+        self.checkpoint_writes_replace = f"UNWIND $rows AS r\nMERGE {writes_key}\nSET {write_props}"
+        self.checkpoint_list = {
+            by_thread: f"""
+MATCH (c:{cp}{" {thread_id: $thread_id}" if by_thread else ""})
+WHERE ($ns IS NULL OR c.ns = $ns) AND ($id IS NULL OR c.id = $id)
+  AND ($before IS NULL OR c.id < $before)
+WITH c ORDER BY c.id DESC LIMIT $limit
+OPTIONAL MATCH (w:{cw} {{thread_id: c.thread_id, ns: c.ns, checkpoint_id: c.id}})
+WITH c, collect([w.task_id, w.task_path, w.idx, w.channel, w.type, w.blob]) AS writes
+RETURN c.thread_id AS thread_id, c.ns AS ns, c.id AS id, c.parent_id AS parent_id,
+       c.type AS type, c.blob AS blob, c.metadata AS metadata, writes
+ORDER BY id DESC
+"""
+            for by_thread in (True, False)
+        }
+        self.checkpoint_delete_thread = f"""
+OPTIONAL MATCH (w:{cw} {{thread_id: $thread_id}})
+DELETE w
+WITH count(*) AS done
+OPTIONAL MATCH (c:{cp} {{thread_id: $thread_id}})
+DELETE c
+RETURN count(c) AS deleted
+"""
         self.read_meta = f"MATCH (m:{META_LABEL} {{key: 'schema'}}) RETURN m.version AS version"
         self.write_meta = (
             f"MERGE (m:{META_LABEL} {{key: 'schema'}}) SET m.version = $version RETURN m.version"

@@ -38,6 +38,7 @@ from memlane.memory_graph.stores.cypher.queries import (
 from memlane.memory_graph.stores.cypher.ranking import indexed_words, user_token, vector_param
 from memlane.memory_graph.stores.cypher.records import fact_filter, param_rows, record_from_row
 from memlane.memory_graph.stores.cypher.session import CypherSession, Rows
+from memlane.memory_graph.stores.cypher.threads import CypherThreads
 
 __all__ = ["CypherStore"]
 
@@ -55,10 +56,14 @@ log = logging.getLogger(__name__)
 _STATS_TTL_S = 30.0
 # Up to this many records of a user are searched exactly (a few ms); beyond, the HNSW index.
 _EXACT_MAX = 5000
+# Index states that serve queries, and how long opening a graph waits for new ones.
+_ONLINE = ("ONLINE", "OPERATIONAL")
+_INDEX_WAIT_S = 60.0
 
 
-class CypherStore(GraphStore):
-    """A user-scoped temporal graph on a Cypher server (FalkorDB or Neo4j 5)."""
+class CypherStore(GraphStore, CypherThreads):
+    """A user-scoped temporal graph on a Cypher server (FalkorDB or Neo4j 5), keeping the
+    chat threads of its users too (:class:`CypherThreads`)."""
 
     def __init__(self, session: CypherSession, *, url: str | None = None) -> None:
         self.session = session
@@ -118,8 +123,8 @@ class CypherStore(GraphStore):
                 continue
             await self._ddl(ddl, key)
             created = True
-        if created and self.dialect.await_indexes:
-            await self.session.write(self.dialect.await_indexes)
+        if created:
+            await self._await_indexes()
         for label in LABELS:
             dim = self.dialect.vector_dimension(rows, label)
             if dim is not None:
@@ -136,6 +141,20 @@ class CypherStore(GraphStore):
                 f"{SCHEMA_VERSION}: upgrade memlane",
                 where=self.url,
             )
+
+    async def _await_indexes(self) -> None:
+        """Wait until new indexes are online: Neo4j has a procedure for it; FalkorDB builds
+        a label's index again when a property joins it, so its listing is polled (bounded)."""
+        if self.dialect.await_indexes:
+            await self.session.write(self.dialect.await_indexes)
+            return
+        deadline = time.monotonic() + _INDEX_WAIT_S
+        while time.monotonic() < deadline:
+            specs = self.dialect.parse_indexes(await self._index_rows())
+            if all(s.state in _ONLINE for s in specs):
+                return
+            await asyncio.sleep(0.05)
+        log.warning("%s: indexes still building after %.0fs", self.url, _INDEX_WAIT_S)
 
     async def _upgrade(self, version: int, page: int = 2000) -> None:
         """Bring a graph written by an older schema up to :data:`SCHEMA_VERSION`.
@@ -182,8 +201,7 @@ class CypherStore(GraphStore):
         if known is None:
             ddl = self.dialect.vector_index(label, VECTOR_PROP, dim)
             await self._ddl(ddl, (label, (VECTOR_PROP,), "vector"))
-            if self.dialect.await_indexes:
-                await self.session.write(self.dialect.await_indexes)
+            await self._await_indexes()
             rows = await self._index_rows()
             known = self.dialect.vector_dimension(rows, label)
             if known is None:
@@ -264,7 +282,11 @@ class CypherStore(GraphStore):
             )
 
     async def write_version(self, user_id: str) -> str:
-        rows = await self.session.read(self.q.write_version, self._params(user_id))
+        if self.dialect.lock_to_read_version:
+            params = self._params(user_id, token=uuid.uuid4().hex)
+            rows = await self.session.write(self.q.write_version_locked, params)
+        else:
+            rows = await self.session.read(self.q.write_version, self._params(user_id))
         return str(rows[0]["version"] or "") if rows else ""
 
     async def delete_facts(self, user_id: str, fact_ids: Sequence[str]) -> int:
@@ -279,14 +301,13 @@ class CypherStore(GraphStore):
 
     async def forget_user(self, user_id: str) -> dict[str, int]:
         self._changed(user_id)
-        out: dict[str, int] = {}
-        # Facts first: their relationships go with them.
-        for label, key in (("Fact", "facts"), ("Entity", "entities"), ("Episode", "episodes")):
-            rows = await self.session.write(self.q.forget[label], self._params(user_id))
-            out[key] = int(rows[0]["deleted"]) if rows else 0
-        await self.session.write(self.q.forget_version, self._params(user_id))
-        await self.session.write(self.q.forget_jobs, self._params(user_id))
-        return {"episodes": out["episodes"], "entities": out["entities"], "facts": out["facts"]}
+        # One statement: the memory, jobs, chat threads and write version together.
+        rows = await self.session.write(self.q.forget, self._params(user_id))
+        got = rows[0] if rows else {}
+        out = {key: int(got.get(key) or 0) for key in ("episodes", "entities", "facts")}
+        if got.get("checkpoints"):
+            out["checkpoints"] = int(got["checkpoints"])
+        return out
 
     async def find_jobs(
         self,
@@ -516,7 +537,7 @@ class CypherStore(GraphStore):
             problems += [
                 f"index {s.kind} {s.label}({', '.join(s.properties)}) is {s.state}"
                 for s in specs
-                if s.state not in ("ONLINE", "OPERATIONAL")
+                if s.state not in _ONLINE
             ]
             details["vector_dimensions"] = dict(self._dims)
             meta = await self.session.read(self.q.read_meta)
