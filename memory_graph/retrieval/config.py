@@ -90,7 +90,7 @@ class RetrievalConfig(BaseModel):
     cited_messages: bool = Field(
         default=True,
         description="show a message that a fact in the context came from (False: the fact "
-        "stands in for it, ranked at its score)",
+        "stands in for it, ranked at the message's score)",
     )
 
 
