@@ -299,12 +299,19 @@ class _UserScore:
     stale_kept_out: int = 0
     identity_overwrites: int = 0
     questions: dict[str, list[int]] = field(default_factory=dict)  # type -> [right, n]
+    # type -> [answering fact ranked first, answering fact in the context, n]
+    ranking: dict[str, list[int]] = field(default_factory=dict)
     misses: list[dict[str, Any]] = field(default_factory=list)
 
-    def ask(self, qtype: str, right: bool) -> None:
+    def ask(self, qtype: str, answer: _Answer) -> None:
         row = self.questions.setdefault(qtype, [0, 0])
-        row[0] += int(right)
+        row[0] += int(answer.right)
         row[1] += 1
+        if answer.first is not None:
+            rank = self.ranking.setdefault(qtype, [0, 0, 0])
+            rank[0] += int(answer.first)
+            rank[1] += int(bool(answer.in_context))
+            rank[2] += 1
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -563,6 +570,18 @@ def _content_words(question: str) -> set[str]:
     }
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """How one question fared: ``right`` is the README's score; ``first`` (the best-ranked
+    fact holds an ``expect`` string) and ``in_context`` (some fact line does) measure the
+    ranking, and are None where they do not apply (raw turns, abstain questions)."""
+
+    right: bool
+    shown: str
+    first: bool | None = None
+    in_context: bool | None = None
+
+
 async def _ask(
     memory: Memory,
     registry: PredicateRegistry,
@@ -571,15 +590,15 @@ async def _ask(
     user: DialogueUser,
     q: _Question,
     mode: Mode,
-) -> tuple[bool, str]:
+) -> _Answer:
     when = _date(q.as_of) or user.end
     ctx = await memory.recall(user_id, q.q, as_of=_date(q.as_of))
     if mode == "turns":
         top = [ce.episode.content for ce in ctx.episodes[:TOP_MESSAGES]]
         if q.type == "abstain":
-            return True, "(no facts in a raw-turns memory)"
+            return _Answer(True, "(no facts in a raw-turns memory)")
         right = any(matches(e, t) for e in q.expect for t in top)
-        return right, "\n".join(f"  > {t}" for t in top)
+        return _Answer(right, "\n".join(f"  > {t}" for t in top))
     lines = _fact_lines(ctx)
     shown = "\n".join(f"  {line}" for _, line in lines[:8])
     current = [f for f, _ in lines if f.valid_during(when) and (q.as_of or f.is_current)]
@@ -590,10 +609,12 @@ async def _ask(
             for f in current
             if words & {w.casefold() for w in re.findall(r"[A-Za-z']+", f.statement)}
         ]
-        return not claims, shown
+        return _Answer(not claims, shown)
     found = any(matches(e, line) for e in q.expect for _, line in lines)
     stale = any(matches(n, graph.relation_text(f, registry)) for n in q.not_ for f in current)
-    return found and not stale, shown
+    ranked = ctx.ranked_facts()
+    first = bool(ranked) and any(matches(e, fact_line(ranked[0])) for e in q.expect)
+    return _Answer(found and not stale, shown, first=first, in_context=found)
 
 
 async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mode) -> _UserScore:
@@ -665,18 +686,23 @@ async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mo
         score.stale_total += 1
         score.stale_kept_out += not _current_value(graph, g.subject, g.value)
     for q in user.questions:
-        right, shown = await _ask(memory, registry, graph, user_id, user, q, mode)
-        score.ask(q.type, right)
-        if not right:
+        answer = await _ask(memory, registry, graph, user_id, user, q, mode)
+        score.ask(q.type, answer)
+        if not answer.right:
             score.misses.append(
                 {
                     "user": user.user,
                     "what": f"question ({q.type})",
                     "fact": f"{q.q} expect {q.expect} not {q.not_}",
-                    "message": shown,
+                    "message": answer.shown,
                 }
             )
     return score
+
+
+def _ranking_totals(scores: list[_UserScore], column: int) -> tuple[int, int]:
+    rows = [row for s in scores for row in s.ranking.values()]
+    return sum(row[column] for row in rows), sum(row[2] for row in rows)
 
 
 def _summarise(mode: Mode, model: str, scores: list[_UserScore], runner: _Runner) -> DialogueResult:
@@ -688,6 +714,10 @@ def _summarise(mode: Mode, model: str, scores: list[_UserScore], runner: _Runner
         right = sum(s.questions.get(t, [0, 0])[0] for s in scores)
         n = sum(s.questions.get(t, [0, 0])[1] for s in scores)
         questions[t] = {"right": right, "n": n, "rate": _ratio(right, n)}
+        ranked = [sum(s.ranking.get(t, [0, 0, 0])[i] for s in scores) for i in range(3)]
+        if ranked[2]:
+            questions[t]["first"] = _ratio(ranked[0], ranked[2])
+            questions[t]["in_context"] = _ratio(ranked[1], ranked[2])
     answered = [t for t in QUESTION_TYPES if t != "abstain"]
     q_right = sum(questions[t]["right"] for t in answered)
     q_n = sum(questions[t]["n"] for t in answered)
@@ -725,6 +755,10 @@ def _summarise(mode: Mode, model: str, scores: list[_UserScore], runner: _Runner
         "questions_answered": _ratio(q_right, q_n),
         "questions": q_n,
         "abstain_passed": _ratio(questions["abstain"]["right"], questions["abstain"]["n"]),
+        # The ranking's own scores (not in raw-turns mode): the best-ranked fact answers the
+        # question, and some fact line in the context does.
+        "answer_first": _ratio(*_ranking_totals(scores, 0)),
+        "answer_in_context": _ratio(*_ranking_totals(scores, 1)),
     }
     calls = runner.calls_per_turn
     tokens = runner.tokens_per_turn

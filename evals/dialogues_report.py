@@ -25,6 +25,8 @@ HEADLINE = (
     "changes_handled",
     "stale_kept_out",
     "questions_answered",
+    "answer_first",
+    "answer_in_context",
 )
 _MISSES_SHOWN = 400
 

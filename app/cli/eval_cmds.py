@@ -228,6 +228,8 @@ def _print_dialogues(out: dict[str, Any]) -> None:
         "stale_kept_out",
         "identity_overwrites",
         "questions_answered",
+        "answer_first",
+        "answer_in_context",
         "abstain_passed",
     ):
         typer.echo(f"  {key}: {t[key]}")

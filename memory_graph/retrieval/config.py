@@ -33,8 +33,14 @@ class RetrievalConfig(BaseModel):
         default=0.5, ge=0, description="weight of fact legs relative to episode legs"
     )
     w_graph: float = Field(default=0.3, ge=0, description="weight of the PageRank leg")
+    w_score: float = Field(
+        default=0.5,
+        ge=0,
+        description="share of a search hit's gain taken from its score (relative to its "
+        "leg's best) on top of its rank",
+    )
     w_unnamed: float = Field(
-        default=0.0,
+        default=1.0,
         ge=0,
         description="weight of the vector legs of the query without its proper names",
     )
@@ -46,7 +52,7 @@ class RetrievalConfig(BaseModel):
     pagerank_alpha: float = Field(default=0.85, gt=0, lt=1)
     # -- reranking ---------------------------------------------------------------------------
     mention_boost: float = Field(
-        default=1.0, ge=0, description="score x (1 + this) for items by/about a named person"
+        default=2.0, ge=0, description="score x (1 + this) for items by/about a named person"
     )
     path_boost: float = Field(
         default=1.0, ge=0, description="score x (1 + this) for a linked entity's named predicate"
@@ -81,6 +87,11 @@ class RetrievalConfig(BaseModel):
     max_superseded: int = Field(default=5, ge=0, le=100)
     token_budget: int = Field(default=1000, ge=50, le=64_000)
     snippet_chars: int = Field(default=400, ge=40, le=10_000)
+    cited_messages: bool = Field(
+        default=True,
+        description="show a message that a fact in the context came from (False: the fact "
+        "stands in for it, ranked at the message's score)",
+    )
 
 
 PRESETS: dict[str, RetrievalConfig] = {
@@ -92,6 +103,7 @@ PRESETS: dict[str, RetrievalConfig] = {
         episode_text_k=20,
         expand=False,
         adjacent_top=0,
+        w_unnamed=0.0,  # one text embedded per query
         max_facts=10,
         max_episodes=10,
         token_budget=800,

@@ -72,6 +72,11 @@ class MemoryContext(BaseModel):
     text: str = ""
     tokens: int = 0
 
+    def ranked_facts(self) -> list[ContextFact]:
+        """The ranked facts, current and no longer true, best first (the profile header is
+        not ranked: a header fact is here only when the query asked about its predicate)."""
+        return sorted([*self.facts, *self.superseded], key=lambda cf: -cf.score)
+
     def ranked_episode_ids(self) -> list[str]:
         """Source episodes in rank order: episodes as themselves, facts as their provenance.
 
@@ -116,6 +121,13 @@ def episode_line(ce: ContextEpisode, snippet_chars: int) -> str:
     return f"- ({_day(ep.occurred_at)}{where}) {who}: {content}"
 
 
+def _raise(cf: ContextFact, score: float | None) -> ContextFact:
+    """A fact shown in place of its message ranks where the message did."""
+    if score is None or score <= cf.score:
+        return cf
+    return cf.model_copy(update={"score": score})
+
+
 def render(
     profile: list[ContextFact],
     facts: list[ContextFact],
@@ -124,6 +136,7 @@ def render(
     *,
     token_budget: int,
     snippet_chars: int,
+    cited_messages: bool = True,
 ) -> tuple[list[ContextFact], list[ContextFact], list[ContextFact], list[ContextEpisode], str, int]:
     """Pick the best items that fit ``token_budget`` and render them in four sections.
 
@@ -131,6 +144,10 @@ def render(
     one merged order of score (facts, superseded facts and episodes compete), so a strong
     episode is not crowded out by weak facts; a superseded fact carries its down-weighted
     score, so it is shown when it is about the question and dropped before what is current.
+
+    With ``cited_messages`` False, a message that a fact in the context came from is not
+    shown: when it comes up, the facts citing it are shown in its place (ranked at its
+    score), so the fact ranks above its message and the budget goes to other evidence.
 
     Returns:
         The profile facts, facts, superseded facts and episodes that fit, the text, and its
@@ -151,25 +168,47 @@ def render(
     )
 
     chosen: dict[str, list[int]] = {"profile": [], "facts": [], "superseded": [], "episodes": []}
+    lists = {"profile": profile, "facts": facts, "superseded": superseded}
+    citing: dict[str, list[tuple[str, int]]] = {}
+    if not cited_messages:
+        for section in ("facts", "superseded"):
+            for i, cf in enumerate(lists[section]):
+                for eid in cf.fact.episode_ids:
+                    citing.setdefault(eid, []).append((section, i))
+    raised: dict[tuple[str, int], float] = {}
     used = 0
-    for _, section, i in ranked:
-        if section == "profile":
-            line = fact_line(profile[i])
-        elif section == "facts":
-            line = fact_line(facts[i])
-        elif section == "superseded":
-            line = fact_line(superseded[i])
-        else:
+
+    def take(section: str, i: int) -> bool:
+        nonlocal used
+        if i in chosen[section]:
+            return True
+        if section == "episodes":
             line = episode_line(episodes[i], snippet_chars)
+        else:
+            line = fact_line(lists[section][i])
         cost = count_tokens(line) + 1 + (0 if chosen[section] else count_tokens(headers[section]))
         if used + cost > token_budget:
-            continue
+            return False
         chosen[section].append(i)
         used += cost
+        return True
+
+    for score, section, i in ranked:
+        cites = citing.get(episodes[i].episode.id, []) if section == "episodes" else []
+        if not cites:
+            take(section, i)
+            continue
+        for key in cites:
+            if key[1] not in chosen[key[0]] and take(*key):
+                raised[key] = score
+        if not any(key[1] in chosen[key[0]] for key in cites):
+            take(section, i)  # no citing fact fits: the message stands for itself
 
     kept_profile = [profile[i] for i in sorted(chosen["profile"])]
-    kept_facts = [facts[i] for i in sorted(chosen["facts"])]
-    kept_old = [superseded[i] for i in sorted(chosen["superseded"])]
+    kept_facts = [_raise(facts[i], raised.get(("facts", i))) for i in sorted(chosen["facts"])]
+    kept_old = [
+        _raise(superseded[i], raised.get(("superseded", i))) for i in sorted(chosen["superseded"])
+    ]
     kept_eps = [episodes[i] for i in sorted(chosen["episodes"])]
     blocks: list[str] = []
     if kept_profile:

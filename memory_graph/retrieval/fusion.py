@@ -6,10 +6,11 @@ Pure functions and one small accumulator; no I/O.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from memlane.memory_graph.model import Fact, normalise_name
+from memlane.memory_graph.stores.base import Hit
 
 __all__ = ["Scores", "dedup", "overlaps", "recency"]
 
@@ -28,6 +29,19 @@ class Scores:
         for rank, rid in enumerate(ids):
             self.score[rid] += weight / (rrf_k + rank + 1)
             self.sources[rid].add(leg)
+
+    def add_hits(
+        self, hits: Sequence[Hit], weight: float, rrf_k: float, leg: str, by_score: float
+    ) -> None:
+        """Reciprocal rank fusion of a search leg, plus ``by_score`` times the hit's score as
+        a share of the leg's best, on the scale of the top rank (``1 / (k + 1)``): a leg
+        whose second hit is nearly as good as its first says so, which ranks alone cannot."""
+        self.add_leg([h.id for h in hits], weight, rrf_k, leg)
+        peak = max((h.score for h in hits), default=0.0)
+        if weight <= 0 or by_score <= 0 or peak <= 0:
+            return
+        for h in hits:
+            self.score[h.id] += weight * by_score * max(h.score, 0.0) / peak / (rrf_k + 1)
 
     def add(self, rid: str, value: float, leg: str) -> None:
         self.score[rid] += value

@@ -57,6 +57,10 @@ _PAST = re.compile(
 # Words that make a query about the user themself ("what do you know about me").
 _SELF = re.compile(r"\b(i|me|my|mine|myself|i'm|i've|user)\b", re.IGNORECASE)
 
+# A third-person pronoun: with no person named, a question to one user's memory asked in the
+# third person ("where does she work?") is about that user.
+_THIRD_PERSON = re.compile(r"\b(he|she|him|his|her|hers|they|them|their)\b", re.IGNORECASE)
+
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 _MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
@@ -80,6 +84,7 @@ class QueryInfo:
     about_past: bool
     about_self: bool
     window: tuple[datetime, datetime] | None
+    third_person: bool = False
 
 
 def words_of(text: str) -> list[str]:
@@ -185,6 +190,7 @@ def analyse_query(text: str) -> QueryInfo:
         about_past=asks_about_past(text),
         about_self=_SELF.search(text) is not None,
         window=date_window(text),
+        third_person=_THIRD_PERSON.search(text) is not None,
     )
 
 
@@ -209,8 +215,31 @@ def episode_index_text(episode: Episode, previous: Episode | None = None) -> str
     return f"{before}\n{own}"
 
 
-# Question words that name a predicate no statement would use ("how old am I" -> age).
-_QUESTION_WORDS = {"old": "age", "born": "birthday", "job": "job_title"}
+# Question words that name a predicate no statement would use ("how old am I" -> age), and
+# everyday words for a relation whose predicate has a more formal name ("mum" -> has_parent).
+_QUESTION_WORDS = {
+    "old": "age",
+    "born": "birthday",
+    "job": "job_title",
+    "mother": "has_parent",
+    "mom": "has_parent",
+    "mum": "has_parent",
+    "father": "has_parent",
+    "dad": "has_parent",
+    "parents": "has_parent",
+    "kids": "has_child",
+    "children": "has_child",
+    "married": "partner",
+    "dog": "has_pet",
+    "cat": "has_pet",
+    "university": "studies_at",
+    "college": "studies_at",
+}
+
+# "What does Grant do?", "what did she do for a living": a question about occupation.
+_OCCUPATION = re.compile(
+    r"\bwhat (?:do|does|did) .{1,40}? do(?: for (?:a )?(?:living|work))?\s*\??$", re.IGNORECASE
+)
 
 _LINK_WORDS = frozenset({"in", "at", "of", "to", "has", "is", "for", "with", "by"})
 
@@ -267,13 +296,21 @@ def predicate_hints(
     """
     lowered = [w.casefold() for w in words]
     hints: set[str] = {_QUESTION_WORDS[w] for w in lowered if w in _QUESTION_WORDS}
+    occupation = _OCCUPATION.search(" ".join(words)) is not None
+    if occupation:
+        hints.update(("job_title", "works_at"))
     for word in [*lowered, *(f"{a}_{b}" for a, b in itertools.pairwise(lowered))]:
         name = _meaning(registry, word)
         if name is not None:
             hints.add(name)
     content = [w for w in lowered if w not in _STOP or w in {"live", "work"}]
+    if occupation:  # "for a living" asks about work, not about where one lives
+        content = [w for w in content if w != "living"]
     # A short plural ("pets") is below _stem's length floor; its singular names it too.
     stems = {_stem(w) for w in content} | {w[:-1] for w in content if len(w) > 3 and w[-1] == "s"}
+    # A short "-ing" form is below _stem's floor too: "living" names "live", "working" "work".
+    ing = [w[:-3] for w in content if len(w) > 5 and w.endswith("ing")]
+    stems |= {*ing, *(f"{w}e" for w in ing)}
     parts = table if table is not None else hint_table(registry)
     for stem in stems:
         hints.update(parts.get(stem, ()))

@@ -83,6 +83,14 @@ class _Call:
     hints: set[str] = field(default_factory=set)
     lend: dict[str, float] = field(default_factory=dict)
     profile: list[Fact] = field(default_factory=list)
+    # The user is spoken of in the third person ("how old is Keisha?", "where does she
+    # work?"): they are the question's subject, so their facts gain as a named person's do.
+    self_named: bool = False
+    # A relational mention resolved ("her sister" -> Tamara): the anchors whose relation led
+    # there, and the predicates of those relations. The other predicates the query names
+    # ("where does her sister live") are asked of the target, not of the anchor.
+    anchors: set[str] = field(default_factory=set)
+    relations: set[str] = field(default_factory=set)
 
     @property
     def past_view(self) -> bool:
@@ -190,16 +198,22 @@ class Retriever:
             w = cfg.w_unnamed
             call.facts.add_leg([h.id for h in more_facts], cfg.w_fact * w, cfg.rrf_k, "unnamed")
             call.eps.add_leg([h.id for h in more_eps], w, cfg.rrf_k, "unnamed")
-        call.facts.add_leg([h.id for h in fact_vec], cfg.w_fact * cfg.w_vector, cfg.rrf_k, "vector")
-        call.facts.add_leg([h.id for h in fact_txt], cfg.w_fact * cfg.w_text, cfg.rrf_k, "text")
-        call.eps.add_leg([h.id for h in ep_vec], cfg.w_vector, cfg.rrf_k, "vector")
-        call.eps.add_leg([h.id for h in ep_txt], cfg.w_text, cfg.rrf_k, "text")
+        by_score, k = cfg.w_score, cfg.rrf_k
+        call.facts.add_hits(fact_vec, cfg.w_fact * cfg.w_vector, k, "vector", by_score)
+        call.facts.add_hits(fact_txt, cfg.w_fact * cfg.w_text, k, "text", by_score)
+        call.eps.add_hits(ep_vec, cfg.w_vector, k, "vector", by_score)
+        call.eps.add_hits(ep_txt, cfg.w_text, k, "text", by_score)
         call.linked = {e.id for e in linked}
         call.names = {e.id: e.name for e in linked}
         call.entities = {e.id: e for e in linked}
-        if call.info.about_self:
+        call.self_named = _refers_to_user(call.info, linked, profile)
+        if call.info.about_self or call.self_named:
             call.linked.add(SELF_ID)
         call.pool = {f.id: f for f in await store.get_facts(uid, list(call.facts.score))}
+        # A header fact the query asks about ranks even when no search leg found it.
+        for f in profile:
+            if f.predicate in call.hints:
+                call.pool.setdefault(f.id, f)
 
     async def _profile(self, call: _Call) -> list[Fact]:
         """The user's identity facts for the header, in ``profile_predicates`` order.
@@ -242,11 +256,7 @@ class Retriever:
         )
         for f in near:
             call.pool.setdefault(f.id, f)
-        # Relational mentions: "my sister" links the object of the user's has_sibling facts.
-        for f in list(call.pool.values()):
-            relational = f.predicate in call.hints and f.subject_id in call.linked
-            if relational and f.object_id and (call.holds(f) or call.past_view):
-                call.linked.add(f.object_id)
+        await self._relational(call)
         edges: list[tuple[tuple[str, str], tuple[str, str]]] = []
         for f in call.pool.values():
             if not f.is_retracted:
@@ -281,6 +291,43 @@ class Retriever:
         for fid in ranked:
             facts.add(fid, cfg.w_graph * (ranks[("f", fid)] / peak) / (cfg.rrf_k + 1), "graph")
 
+    async def _relational(self, call: _Call) -> None:
+        """Relational mentions: "my sister" links the object of the user's has_sibling facts,
+        an entity, or the entity a value names (a sibling stored by name as a value)."""
+        targets: set[str] = set()
+        values: list[str] = []
+        for f in list(call.pool.values()):
+            relational = f.predicate in call.hints and f.subject_id in call.linked
+            if not relational or not (call.holds(f) or call.past_view) or f.is_retracted:
+                continue
+            if f.object_id:
+                targets.add(f.object_id)
+            elif f.value:
+                values.append(f.value)
+            else:
+                continue
+            call.anchors.add(f.subject_id)
+            call.relations.add(f.predicate)
+        if values:
+            for e in await self.store.find_entities(call.user_id, values):
+                targets.add(e.id)
+                call.names.setdefault(e.id, e.name)
+        targets -= call.anchors
+        if not targets:
+            call.anchors.clear()
+            call.relations.clear()
+        call.linked |= targets
+
+    def _about(self, call: _Call, f: Fact) -> tuple[bool, bool]:
+        """Whether ``f`` is about a person the query names (mention) and whether it is that
+        person's fact of a predicate the query names (path)."""
+        if f.subject_id not in call.linked:
+            return False, False
+        anchor = f.subject_id in call.anchors
+        named = not anchor and (f.subject_id != SELF_ID or call.self_named)
+        path = f.predicate in call.hints and (not anchor or f.predicate in call.relations)
+        return named, path
+
     async def _load_names(self, call: _Call) -> None:
         wanted: set[str] = set()
         for f in [*call.pool.values(), *call.profile]:
@@ -306,11 +353,7 @@ class Retriever:
         # The query names a linked subject's predicate ("my diet", "my sister"): those facts
         # answer it, whether or not their wording matched the query's, so they join as a leg
         # of their own (current first) before the factors below.
-        named = [
-            f
-            for f in call.pool.values()
-            if f.subject_id in call.linked and f.predicate in call.hints
-        ]
+        named = [f for f in call.pool.values() if self._about(call, f)[1]]
         named.sort(key=lambda f: (not call.holds(f), -f.start.timestamp(), f.id))
         facts.add_leg([f.id for f in named], cfg.w_fact * cfg.w_text, cfg.rrf_k, "predicate")
         facts.keep(call.pool)
@@ -327,9 +370,10 @@ class Retriever:
                 current.append(fid)
             # What a fact lends its source messages: they get their own name/date factors.
             call.lend[fid] = score
-            if f.subject_id in call.linked and f.subject_id != SELF_ID:
+            mention, path = self._about(call, f)
+            if mention:
                 score *= 1.0 + cfg.mention_boost
-            if f.subject_id in call.linked and f.predicate in call.hints:
+            if path:
                 # The query names both ends of this edge: "where does my sister live".
                 score *= 1.0 + cfg.path_boost
             if window and overlaps(f, *window):
@@ -509,6 +553,7 @@ class Retriever:
             ],
             token_budget=token_budget or cfg.token_budget,
             snippet_chars=cfg.snippet_chars,
+            cited_messages=cfg.cited_messages,
         )
         return MemoryContext(
             user_id=call.user_id,
@@ -521,6 +566,15 @@ class Retriever:
             text=text,
             tokens=tokens,
         )
+
+
+def _refers_to_user(info: QueryInfo, linked: list[Entity], profile: list[Fact]) -> bool:
+    """The query speaks of the user in the third person: by their name (their ``name``
+    fact), or by a pronoun when it names no other person ("where does she work?")."""
+    names = [f.value for f in profile if f.predicate == "name" and f.value]
+    if any(mentions(info.text, name) for name in names):
+        return True
+    return info.third_person and not any(e.kind == "person" for e in linked)
 
 
 def _visible(fact: Fact, call: _Call) -> bool:

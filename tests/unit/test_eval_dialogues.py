@@ -98,7 +98,14 @@ def test_gold_run_keeps_time_right(data: Path, tmp_path: Path) -> None:
     out = _run("--data", str(data), "--gold", "--out", str(tmp_path / "r"))
     t = out["totals"]
     assert t["fact_recall"] == 1.0 and t["changes_handled"] == 1.0 and t["stale_kept_out"] == 1.0
-    assert out["questions"]["current"] == {"right": 1, "n": 1, "rate": 1.0}
+    assert out["questions"]["current"] == {
+        "right": 1,
+        "n": 1,
+        "rate": 1.0,
+        "first": 1.0,
+        "in_context": 1.0,
+    }
+    assert t["answer_first"] == 1.0 and t["answer_in_context"] == 1.0
     assert (tmp_path / "r" / "dialogues.md").exists() and (
         tmp_path / "r" / "dialogues.png"
     ).exists()

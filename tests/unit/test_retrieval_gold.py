@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from memlane.memory_graph.drafts import FactDraft
 from memlane.memory_graph.embedding.models import HashEmbedder
 from memlane.memory_graph.memory import Memory
-from memlane.memory_graph.model import Episode
 from memlane.memory_graph.stores import open_store
 from tests.tools_support.seed import StepClock
+from tests.tools_support.story import commit_story
 
 pytestmark = pytest.mark.unit
 
@@ -81,38 +80,12 @@ QUESTIONS: dict[str, str | tuple[str, ...]] = {
 }
 
 
-def _day(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
-
-
 @pytest.fixture
 async def memory(tmp_path: Path) -> AsyncIterator[Memory]:
     async with open_store(f"sqlite:///{tmp_path / 'gold.db'}") as store:
         mem = Memory(store, HashEmbedder(), clock=StepClock(datetime(2024, 1, 1, tzinfo=UTC)))
-        for n, (day, text, facts) in enumerate(STORY):
-            when = _day(day)
-            assert when is not None
-            episode = Episode(
-                id=f"ep{n}",
-                user_id="priya",
-                session_id=f"s{n}",
-                content=text,
-                occurred_at=when,
-                recorded_at=when,
-            )
-            drafts = [
-                FactDraft(
-                    predicate=pred,
-                    object=obj,
-                    object_kind=kind,  # type: ignore[arg-type]
-                    statement=statement,
-                    valid_at=_day(valid) or when,
-                    invalid_at=_day(ended),
-                    episode_ids=[episode.id],
-                )
-                for pred, obj, kind, statement, valid, ended in facts
-            ]
-            await mem.commit("priya", drafts, [episode])
+        story = [(d, text, [("user", *f) for f in facts]) for d, text, facts in STORY]
+        await commit_story(mem, "priya", story)
         yield mem
 
 

@@ -7,11 +7,15 @@ from datetime import UTC, datetime
 import pytest
 
 from memlane.memory_graph.model import Episode
+from memlane.memory_graph.predicates import default_registry
 from memlane.memory_graph.retrieval.query import (
     asks_about_past,
     date_window,
     episode_index_text,
     name_ngrams,
+    predicate_hints,
+    without_names,
+    words_of,
 )
 
 pytestmark = pytest.mark.unit
@@ -116,3 +120,30 @@ def test_predicate_hints(query: str, expected: set[str]) -> None:
     from memlane.memory_graph.retrieval.query import predicate_hints, words_of
 
     assert predicate_hints(words_of(query), default_registry()) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("What do Melanie's kids like?", "What do kids like"),
+        ("Where did Jon and Gina meet?", "Where did and meet"),
+        ("What did the LGBTQ group do?", ""),  # nothing but an acronym: no second text
+        ("where do I live?", ""),
+    ],
+)
+def test_the_query_without_its_names(query: str, expected: str) -> None:
+    assert without_names(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "hinted"),
+    [
+        ("where was she living in 2021?", {"lives_in"}),
+        ("what does Grant do?", {"job_title", "works_at"}),
+        ("what did he do for a living?", {"job_title", "works_at"}),
+        ("where does his mum live?", {"has_parent", "lives_in"}),
+        ("what do you do with leftover rice?", set()),
+    ],
+)
+def test_question_words_name_predicates(query: str, hinted: set[str]) -> None:
+    assert predicate_hints(words_of(query), default_registry()) == hinted
