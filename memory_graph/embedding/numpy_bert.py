@@ -2,8 +2,9 @@
 
 Loading torch and sentence-transformers takes seconds of CPU (10 s on the shared 2-core
 machine), more than a whole ``memlane recall`` should; a query is a handful of tokens, which a
-6-layer 384-wide BERT turns into a vector in about a millisecond of numpy matrix products. So
-small calls run here: the ``tokenizers`` package (Rust, no torch) with the model's own
+6-layer 384-wide BERT turns into a vector in 10-25 ms of numpy matrix products there (as long
+as torch in bfloat16 took for it in the same run; float32 torch took 30-40). So small calls
+run here: the ``tokenizers`` package (Rust, no torch) with the model's own
 ``tokenizer.json``, the weights read from its ``model.safetensors`` (memory-mapped: the rows of
 the 30k-word embedding table a query does not use are never read), and the forward pass of
 ``BertModel`` (absolute positions, exact GELU, post-layer-norm) with mean pooling and L2
@@ -17,6 +18,7 @@ safetensors weights and a ``tokenizer.json``. Anything else stays on torch.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
@@ -26,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NumpyBert", "gelu"]
+__all__ = ["NumpyBert", "erf", "gelu", "read_safetensors"]
 
-_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+_DTYPES = {"F32": np.float32, "I64": np.int64}  # others: not a model this module runs
 
 
 def _read_json(path: Path) -> Any:
@@ -161,10 +163,8 @@ class NumpyBert:
     def _max_length(root: Path, config: dict[str, Any]) -> int:
         """sentence-transformers' ``max_seq_length``: its config's, capped by the model's."""
         limit = int(config.get("max_position_embeddings", 512))
-        try:
+        with contextlib.suppress(OSError, KeyError, ValueError, TypeError):
             limit = min(limit, int(_read_json(root / "tokenizer_config.json")["model_max_length"]))
-        except (OSError, KeyError, ValueError, TypeError):
-            pass
         try:
             seq = _read_json(root / "sentence_bert_config.json").get("max_seq_length")
         except OSError:

@@ -63,9 +63,7 @@ def test_erf_and_gelu_are_exact_to_float32() -> None:
 
 
 @pytest.mark.slow
-def test_numpy_minilm_matches_sentence_transformers(
-    model_dir: Path, reference: np.ndarray
-) -> None:
+def test_numpy_minilm_matches_sentence_transformers(model_dir: Path, reference: np.ndarray) -> None:
     bert = NumpyBert(model_dir)
     one_by_one = np.concatenate([bert.embed([t]) for t in TEXTS])
     batched = bert.embed(TEXTS)
