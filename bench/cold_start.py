@@ -13,9 +13,10 @@ them), then times, as fresh processes, each ``--runs`` times:
   process: the model loads once).
 
 Prints one JSON document (wall seconds, min and median of the runs, each over the ``--help``
-baseline of the same run, and the CPU seconds each process used) on stdout; progress on
-stderr. Wall times include waiting for the CPU, so they rise when other processes keep the
-cores busy; CPU seconds do much less.
+baseline of the same run, and the CPU seconds each process used; the processor and the load
+average before and after) on stdout; progress on stderr. Wall times include waiting for the
+CPU, so they rise when other processes keep the cores busy (the load average says how busy);
+CPU seconds do much less.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import asyncio
 import importlib.util
 import json
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -94,6 +96,21 @@ def _summary(
     }
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--facts", type=int, default=1000)
@@ -101,6 +118,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     exe = str(Path(sys.executable).with_name("memlane"))
+    load_before = _load()
     with tempfile.TemporaryDirectory(prefix="memlane-cold-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'cold.db'}"
         questions = asyncio.run(build_store(url, args.facts))
@@ -125,6 +143,9 @@ def main() -> None:
         "batch_queries": args.queries,
         "runs": args.runs,
         "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "loadavg_1_5_15_before": load_before,
+        "loadavg_1_5_15_after": _load(),
         "help": _summary(runs["help"], runs["help"], cpu["help"], cpu["help"]),
         "recall_one": _summary(runs["recall"], runs["help"], cpu["recall"], cpu["help"]),
         "recall_batch": _summary(runs["batch"], runs["help"], cpu["batch"], cpu["help"]),

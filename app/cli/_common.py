@@ -145,10 +145,12 @@ def set_model_flags(flags: dict[str, Any]) -> None:
     _FLAGS.update({k: v for k, v in flags.items() if v})
 
 
-def load_settings(store: str | None = None) -> Settings:
+def load_settings(store: str | None = None, *, llm: bool = True) -> Settings:
     """Read settings once, at the edge; ``--store`` overrides ``MEMLANE_STORE``, and the
-    model flags before the command (``--model``, ``--api-base``, ``--llm``) override theirs."""
-    configure_process()
+    model flags before the command (``--model``, ``--api-base``, ``--llm``) override theirs.
+    ``llm=False``: the command calls no chat model, so LiteLLM is not loaded for it (see
+    :func:`~memlane.app.process.configure_process`)."""
+    configure_process(llm=llm)
     try:
         settings = read_settings()
     except InputError as exc:
@@ -191,11 +193,16 @@ def emit_json(data: Any) -> None:
 
 
 def show(
-    store: str | None, as_json: bool, action: Callable[[Memory], Awaitable[BaseModel]]
+    store: str | None,
+    as_json: bool,
+    action: Callable[[Memory], Awaitable[BaseModel]],
+    *,
+    llm: bool = True,
 ) -> None:
     """Run a tools-layer call on the store and print its result: tables, or with ``--json``
-    the result model (the same document the HTTP API returns for the operation)."""
-    settings = load_settings(store)
+    the result model (the same document the HTTP API returns for the operation). ``llm``: as
+    :func:`load_settings`'s."""
+    settings = load_settings(store, llm=llm)
 
     async def go() -> BaseModel:
         async with open_memory(settings) as memory:

@@ -188,7 +188,7 @@ def recall(
     as_json: bool = JsonOption,
 ) -> None:
     """Recall what memlane knows that is relevant to QUERY, as the agent would."""
-    settings = load_settings(store)
+    settings = load_settings(store, llm=False)
     if queries_file is not None:
         if query is not None:
             fail(InputError("give a QUERY or --queries FILE, not both", where="query"))

@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JsonOption,
     ) -> None:
         """Facts and messages of USER relevant to QUERY, with scores."""
-        show(store, as_json, lambda m: queries.search(m, user, query, as_of, k))
+        show(store, as_json, lambda m: queries.search(m, user, query, as_of, k), llm=False)
 
     @app.command()
     def why(

@@ -3,7 +3,10 @@ user set; Settings then hands the embedder its opt-in thread count."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -28,3 +31,31 @@ def test_thread_defaults_apply_only_where_the_user_set_nothing(
 def test_a_library_host_gets_no_thread_tuning(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MEMLANE_EMBED_THREADS", raising=False)
     assert Settings().embed_threads is None
+
+
+# In a fresh process: OpenBLAS reads its variable when numpy loads, and LiteLLM stays unloaded.
+LATE = """
+import json, os, sys
+os.environ.pop("OPENBLAS_NUM_THREADS", None)
+import numpy  # before configure_process, as the CLI's modules import it
+from threadpoolctl import threadpool_info, threadpool_limits
+threadpool_limits(limits=2, user_api="blas")  # what a 2-core machine starts with
+from memlane.app.process import configure_process
+configure_process(llm=False)
+print(json.dumps({
+    "blas": [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"],
+    "env": os.environ["OPENBLAS_NUM_THREADS"],
+    "heavy": [m for m in ("litellm", "torch") if m in sys.modules],
+}))
+"""
+
+
+def test_blas_threads_are_limited_even_when_numpy_loaded_first() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run(
+        [sys.executable, "-c", LATE], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["env"] == "1" and seen["blas"] and set(seen["blas"]) == {1}
+    assert seen["heavy"] == []
