@@ -46,6 +46,7 @@ from memlane.memory_graph.retrieval.query import (
     mentions,
     name_ngrams,
     predicate_hints,
+    subjects,
     without_names,
 )
 from memlane.memory_graph.retrieval.walk import personalised_pagerank
@@ -63,6 +64,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_PROFILE_READ = 1000
+"""Values of one profile predicate true at one time read for the header: all of them in any
+real memory (a handful), so the newest is never cut off by the oldest-first order."""
 
 
 @dataclass
@@ -91,6 +96,9 @@ class _Call:
     # ("where does her sister live") are asked of the target, not of the anchor.
     anchors: set[str] = field(default_factory=set)
     relations: set[str] = field(default_factory=set)
+    # The people a query names as its joined subject ("what do Jon and Gina both like"):
+    # each one's best items rank alike, so the context holds both halves of the answer.
+    joined: set[str] = field(default_factory=set)
 
     @property
     def past_view(self) -> bool:
@@ -206,6 +214,9 @@ class Retriever:
         call.linked = {e.id for e in linked}
         call.names = {e.id: e.name for e in linked}
         call.entities = {e.id: e for e in linked}
+        named = {e.name: e.id for e in linked if e.kind == "person"}
+        subject = subjects(text, named)
+        call.joined = {named[n] for n in subject} if len(subject) > 1 else set()
         call.self_named = _refers_to_user(call.info, linked, profile)
         if call.info.about_self or call.self_named:
             call.linked.add(SELF_ID)
@@ -219,7 +230,8 @@ class Retriever:
         """The user's identity facts for the header, in ``profile_predicates`` order.
 
         One small read per predicate (subject and predicate are indexed), not all of the
-        user's own facts: a long-lived user has thousands.
+        user's own facts: a long-lived user has thousands. Stores return oldest first, so the
+        read takes every value true at the time (not the first few) and keeps the newest.
         """
         cfg = self.config
         if cfg.max_profile <= 0:
@@ -228,7 +240,9 @@ class Retriever:
             *(
                 self.store.find_facts(
                     call.user_id,
-                    FactQuery(subject_id=SELF_ID, predicate=p, as_of=call.when, limit=5),
+                    FactQuery(
+                        subject_id=SELF_ID, predicate=p, as_of=call.when, limit=_PROFILE_READ
+                    ),
                 )
                 for p in cfg.profile_predicates
             )
@@ -380,6 +394,10 @@ class Retriever:
                 score *= 1.0 + cfg.date_boost
             score *= recency(f.start, reference, cfg.w_recency, cfg.recency_half_life_days)
             facts.score[fid] = score
+        if call.joined:
+            _balance(
+                facts.score, {fid: call.pool[fid].subject_id for fid in facts.score}, call.joined
+            )
         current.sort(key=lambda r: (-facts.score[r], r))
         superseded.sort(key=lambda r: (-facts.score[r], r))
         return current, superseded
@@ -399,6 +417,7 @@ class Retriever:
         eps.keep(call.episodes)
         speakers = {ep.speaker for ep in call.episodes.values() if ep.speaker}
         named = {s for s in speakers if mentions(call.info.text, s)}
+        subject = subjects(call.info.text, named)
         window = call.info.window
         reference = as_of or max((ep.occurred_at for ep in call.episodes.values()), default=None)
         for eid, ep in call.episodes.items():
@@ -409,6 +428,8 @@ class Retriever:
                 score *= 1.0 + cfg.date_boost
             score *= recency(ep.occurred_at, reference, cfg.w_recency, cfg.recency_half_life_days)
             eps.score[eid] = score
+        if len(subject) > 1:
+            _balance(eps.score, {eid: ep.speaker for eid, ep in call.episodes.items()}, subject)
         if cfg.adjacent_top > 0:
             await self._adjacent(call)
 
@@ -566,6 +587,24 @@ class Retriever:
             text=text,
             tokens=tokens,
         )
+
+
+def _balance(score: dict[str, float], owner: dict[str, str | None], people: set[str]) -> None:
+    """Scale each person's items so that every one of ``people`` has their best item at the
+    best score: "what have Jon and Gina both done" wants each one's evidence, and one of
+    them having more (or better-matching) messages must not crowd the other out."""
+    best: dict[str, float] = {}
+    for rid, value in score.items():
+        who = owner.get(rid)
+        if who in people:
+            best[who] = max(best.get(who, 0.0), value)
+    if len(best) < 2:
+        return
+    peak = max(best.values())
+    for rid in score:
+        who = owner.get(rid)
+        if who in best and best[who] > 0:
+            score[rid] *= peak / best[who]
 
 
 def _refers_to_user(info: QueryInfo, linked: list[Entity], profile: list[Fact]) -> bool:
