@@ -428,10 +428,10 @@ class Retriever:
                 score *= 1.0 + cfg.date_boost
             score *= recency(ep.occurred_at, reference, cfg.w_recency, cfg.recency_half_life_days)
             eps.score[eid] = score
-        if len(subject) > 1:
-            _balance(eps.score, {eid: ep.speaker for eid, ep in call.episodes.items()}, subject)
         if cfg.adjacent_top > 0:
             await self._adjacent(call)
+        if len(subject) > 1:
+            _balance(eps.score, {eid: ep.speaker for eid, ep in call.episodes.items()}, subject)
 
     async def _adjacent(self, call: _Call) -> None:
         """The turns just before and after the best messages gain a share of their score."""
