@@ -22,7 +22,7 @@ class RetrievalConfig(BaseModel):
     # -- candidate legs ----------------------------------------------------------------------
     fact_vector_k: int = Field(default=50, ge=0, le=1000)
     fact_text_k: int = Field(default=50, ge=0, le=1000)
-    episode_vector_k: int = Field(default=100, ge=0, le=1000)
+    episode_vector_k: int = Field(default=200, ge=0, le=1000)
     episode_text_k: int = Field(default=100, ge=0, le=1000)
     include_episodes: bool = True
     # -- fusion ------------------------------------------------------------------------------
