@@ -73,6 +73,11 @@ class RetrievalConfig(BaseModel):
     )
     adjacent_prev: float = Field(default=0.2, ge=0)
     adjacent_next: float = Field(default=0.2, ge=0)
+    adjacent_own: float = Field(
+        default=0.2,
+        ge=0,
+        description="share the same speaker's turns two before and after a best message gain",
+    )
     session_window: int = Field(default=100, ge=1, le=10_000)
     dedup_jaccard: float = Field(default=0.9, gt=0, le=1)
     # -- output ------------------------------------------------------------------------------

@@ -448,10 +448,16 @@ class Retriever:
         snapshot = {eid: eps.score[eid] for eid in top if eid in where}
         for eid, score in snapshot.items():
             session_turns, i = where[eid]
-            for j, share in ((i - 1, cfg.adjacent_prev), (i + 1, cfg.adjacent_next)):
+            speaker = call.episodes[eid].speaker
+            steps = ((i - 1, cfg.adjacent_prev), (i + 1, cfg.adjacent_next))
+            # The speaker's own turns either side (a reply in between) go on their story.
+            steps += ((i - 2, cfg.adjacent_own), (i + 2, cfg.adjacent_own))
+            for j, share in steps:
                 if share <= 0 or not 0 <= j < len(session_turns):
                     continue
                 nb = session_turns[j]
+                if abs(j - i) == 2 and (speaker is None or nb.speaker != speaker):
+                    continue
                 if call.as_of is None or nb.occurred_at <= call.as_of:
                     call.episodes.setdefault(nb.id, nb)
                     eps.add(nb.id, share * score, "adjacent")

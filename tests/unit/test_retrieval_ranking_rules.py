@@ -1,5 +1,6 @@
-"""Ranking rules of this round: a question's joined subjects each get their evidence, and a
-date the question names outranks better wording from another day."""
+"""Ranking rules of this round: a question's joined subjects each get their evidence, a date
+the question names outranks better wording from another day, and a best message's speaker's
+own turns either side of the reply gain."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from memlane.memory_graph.embedding.models import HashEmbedder
 from memlane.memory_graph.memory import Memory
 from memlane.memory_graph.model import Episode
+from memlane.memory_graph.retrieval.config import PRESETS, RetrievalConfig
 from memlane.memory_graph.retrieval.query import subjects
 from memlane.memory_graph.stores import open_store
 
@@ -93,3 +95,23 @@ async def test_a_named_date_outranks_better_wording_from_another_day(memory: Mem
     )
     ctx = await memory.recall(U, "Where did Mel have a picnic on 8 May, 2023?")
     assert ctx.ranked_episode_ids()[0] == "s1:1"
+
+
+async def test_the_speakers_own_next_turn_gains_across_a_reply(memory: Memory) -> None:
+    said = [
+        ("Caro", "How was the weekend?"),
+        ("Mel", "We went to the pottery workshop on Saturday"),
+        ("Caro", "Oh nice, tell me more"),
+        ("Mel", "I made a blue bowl and a cup for my son"),
+        ("Caro", "My brother made a vase once"),
+    ]
+    await memory.add_episodes(turns("s1", DAY, said))
+    query = "What did Mel do at the pottery workshop?"
+
+    async def scores(config: RetrievalConfig) -> dict[str, float]:
+        ctx = await memory.recall(U, query, preset=config)
+        return {ce.episode.id: ce.score for ce in ctx.episodes}
+
+    on = await scores(PRESETS["balanced"])
+    off = await scores(PRESETS["balanced"].model_copy(update={"adjacent_own": 0.0}))
+    assert on["s1:4"] > off["s1:4"]  # Mel's own turn two on from her best one
