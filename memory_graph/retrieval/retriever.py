@@ -434,7 +434,8 @@ class Retriever:
             _balance(eps.score, {eid: ep.speaker for eid, ep in call.episodes.items()}, subject)
 
     async def _adjacent(self, call: _Call) -> None:
-        """The turns just before and after the best messages gain a share of their score."""
+        """The turns just before and after the best messages, and their speakers' own turns
+        two before and after, gain a share of their score."""
         cfg, eps = self.config, call.eps
         top = [eid for eid in eps.top(cfg.adjacent_top) if call.episodes[eid].session_id]
         sessions = sorted({s for eid in top if (s := call.episodes[eid].session_id)})
@@ -449,9 +450,13 @@ class Retriever:
         for eid, score in snapshot.items():
             session_turns, i = where[eid]
             speaker = call.episodes[eid].speaker
-            steps = ((i - 1, cfg.adjacent_prev), (i + 1, cfg.adjacent_next))
             # The speaker's own turns either side (a reply in between) go on their story.
-            steps += ((i - 2, cfg.adjacent_own), (i + 2, cfg.adjacent_own))
+            steps = (
+                (i - 1, cfg.adjacent_prev),
+                (i + 1, cfg.adjacent_next),
+                (i - 2, cfg.adjacent_own),
+                (i + 2, cfg.adjacent_own),
+            )
             for j, share in steps:
                 if share <= 0 or not 0 <= j < len(session_turns):
                     continue
