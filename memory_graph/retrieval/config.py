@@ -22,8 +22,8 @@ class RetrievalConfig(BaseModel):
     # -- candidate legs ----------------------------------------------------------------------
     fact_vector_k: int = Field(default=50, ge=0, le=1000)
     fact_text_k: int = Field(default=50, ge=0, le=1000)
-    episode_vector_k: int = Field(default=50, ge=0, le=1000)
-    episode_text_k: int = Field(default=50, ge=0, le=1000)
+    episode_vector_k: int = Field(default=200, ge=0, le=1000)
+    episode_text_k: int = Field(default=100, ge=0, le=1000)
     include_episodes: bool = True
     # -- fusion ------------------------------------------------------------------------------
     rrf_k: float = Field(default=5.0, gt=0, description="reciprocal rank fusion constant")
@@ -58,7 +58,7 @@ class RetrievalConfig(BaseModel):
         default=1.0, ge=0, description="score x (1 + this) for a linked entity's named predicate"
     )
     date_boost: float = Field(
-        default=1.0, ge=0, description="score x (1 + this) for items dated when the query says"
+        default=3.0, ge=0, description="score x (1 + this) for items dated when the query says"
     )
     superseded_weight: float = Field(
         default=0.3, ge=0, le=1, description="score factor of no-longer-true facts"
@@ -66,13 +66,18 @@ class RetrievalConfig(BaseModel):
     w_recency: float = Field(default=0.1, ge=0)
     recency_half_life_days: float = Field(default=180.0, gt=0)
     fact_to_episode: float = Field(
-        default=1.0, ge=0, description="share of a fact's score its source episodes gain"
+        default=0.6, ge=0, description="share of a fact's score its source episodes gain"
     )
     adjacent_top: int = Field(
         default=10, ge=0, le=200, description="episodes whose neighbouring turns gain score"
     )
     adjacent_prev: float = Field(default=0.2, ge=0)
     adjacent_next: float = Field(default=0.2, ge=0)
+    adjacent_own: float = Field(
+        default=0.2,
+        ge=0,
+        description="share the same speaker's turns two before and after a best message gain",
+    )
     session_window: int = Field(default=100, ge=1, le=10_000)
     dedup_jaccard: float = Field(default=0.9, gt=0, le=1)
     # -- output ------------------------------------------------------------------------------

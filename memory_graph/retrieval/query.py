@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,7 @@ __all__ = [
     "mentions",
     "name_ngrams",
     "predicate_hints",
+    "subjects",
     "without_names",
 ]
 
@@ -180,6 +182,32 @@ def mentions(text: str, name: str) -> bool:
     if not name:
         return False
     return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+# What joins two names into one subject: "Jon and Gina", "Tim, John", "both X and Y".
+_JOINED = re.compile(r"^\s*(?:,|&|and|or|,\s*and|,\s*or)\s*$", re.IGNORECASE)
+
+
+def subjects(text: str, names: Iterable[str]) -> set[str]:
+    """The names among ``names`` that are the query's subject: the first one it mentions and
+    any joined to it ("Jon and Gina", "Tim or John"); the others it mentions are what the
+    question is about or addressed to ("what did Nate give *Joanna*", "what does Melanie
+    think of *Caroline's* decision"). English questions put the asker's subject first.
+    """
+    where: list[tuple[int, int, str]] = []
+    for name in names:
+        m = re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE)
+        if name.strip() and m:
+            where.append((m.start(), m.end(), name))
+    if not where:
+        return set()
+    where.sort()
+    found = {where[0][2]}
+    for (_, end, _), (start, _, name) in itertools.pairwise(where):
+        if not _JOINED.match(text[end:start]):
+            break
+        found.add(name)
+    return found
 
 
 def analyse_query(text: str) -> QueryInfo:

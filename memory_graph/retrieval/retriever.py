@@ -46,6 +46,7 @@ from memlane.memory_graph.retrieval.query import (
     mentions,
     name_ngrams,
     predicate_hints,
+    subjects,
     without_names,
 )
 from memlane.memory_graph.retrieval.walk import personalised_pagerank
@@ -63,6 +64,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_PROFILE_READ = 1000
+"""Values of one profile predicate true at one time read for the header: all of them in any
+real memory (a handful), so the newest is never cut off by the oldest-first order."""
 
 
 @dataclass
@@ -91,6 +96,9 @@ class _Call:
     # ("where does her sister live") are asked of the target, not of the anchor.
     anchors: set[str] = field(default_factory=set)
     relations: set[str] = field(default_factory=set)
+    # The people a query names as its joined subject ("what do Jon and Gina both like"):
+    # each one's best items rank alike, so the context holds both halves of the answer.
+    joined: set[str] = field(default_factory=set)
 
     @property
     def past_view(self) -> bool:
@@ -206,6 +214,9 @@ class Retriever:
         call.linked = {e.id for e in linked}
         call.names = {e.id: e.name for e in linked}
         call.entities = {e.id: e for e in linked}
+        named = {e.name: e.id for e in linked if e.kind == "person"}
+        subject = subjects(text, named)
+        call.joined = {named[n] for n in subject} if len(subject) > 1 else set()
         call.self_named = _refers_to_user(call.info, linked, profile)
         if call.info.about_self or call.self_named:
             call.linked.add(SELF_ID)
@@ -219,7 +230,8 @@ class Retriever:
         """The user's identity facts for the header, in ``profile_predicates`` order.
 
         One small read per predicate (subject and predicate are indexed), not all of the
-        user's own facts: a long-lived user has thousands.
+        user's own facts: a long-lived user has thousands. Stores return oldest first, so the
+        read takes every value true at the time (not the first few) and keeps the newest.
         """
         cfg = self.config
         if cfg.max_profile <= 0:
@@ -228,7 +240,9 @@ class Retriever:
             *(
                 self.store.find_facts(
                     call.user_id,
-                    FactQuery(subject_id=SELF_ID, predicate=p, as_of=call.when, limit=5),
+                    FactQuery(
+                        subject_id=SELF_ID, predicate=p, as_of=call.when, limit=_PROFILE_READ
+                    ),
                 )
                 for p in cfg.profile_predicates
             )
@@ -380,6 +394,10 @@ class Retriever:
                 score *= 1.0 + cfg.date_boost
             score *= recency(f.start, reference, cfg.w_recency, cfg.recency_half_life_days)
             facts.score[fid] = score
+        if call.joined:
+            _balance(
+                facts.score, {fid: call.pool[fid].subject_id for fid in facts.score}, call.joined
+            )
         current.sort(key=lambda r: (-facts.score[r], r))
         superseded.sort(key=lambda r: (-facts.score[r], r))
         return current, superseded
@@ -399,6 +417,7 @@ class Retriever:
         eps.keep(call.episodes)
         speakers = {ep.speaker for ep in call.episodes.values() if ep.speaker}
         named = {s for s in speakers if mentions(call.info.text, s)}
+        subject = subjects(call.info.text, named)
         window = call.info.window
         reference = as_of or max((ep.occurred_at for ep in call.episodes.values()), default=None)
         for eid, ep in call.episodes.items():
@@ -411,9 +430,12 @@ class Retriever:
             eps.score[eid] = score
         if cfg.adjacent_top > 0:
             await self._adjacent(call)
+        if len(subject) > 1:
+            _balance(eps.score, {eid: ep.speaker for eid, ep in call.episodes.items()}, subject)
 
     async def _adjacent(self, call: _Call) -> None:
-        """The turns just before and after the best messages gain a share of their score."""
+        """The turns just before and after the best messages, and their speakers' own turns
+        two before and after, gain a share of their score."""
         cfg, eps = self.config, call.eps
         top = [eid for eid in eps.top(cfg.adjacent_top) if call.episodes[eid].session_id]
         sessions = sorted({s for eid in top if (s := call.episodes[eid].session_id)})
@@ -427,10 +449,20 @@ class Retriever:
         snapshot = {eid: eps.score[eid] for eid in top if eid in where}
         for eid, score in snapshot.items():
             session_turns, i = where[eid]
-            for j, share in ((i - 1, cfg.adjacent_prev), (i + 1, cfg.adjacent_next)):
+            speaker = call.episodes[eid].speaker
+            # The speaker's own turns either side (a reply in between) go on their story.
+            steps = (
+                (i - 1, cfg.adjacent_prev),
+                (i + 1, cfg.adjacent_next),
+                (i - 2, cfg.adjacent_own),
+                (i + 2, cfg.adjacent_own),
+            )
+            for j, share in steps:
                 if share <= 0 or not 0 <= j < len(session_turns):
                     continue
                 nb = session_turns[j]
+                if abs(j - i) == 2 and (speaker is None or nb.speaker != speaker):
+                    continue
                 if call.as_of is None or nb.occurred_at <= call.as_of:
                     call.episodes.setdefault(nb.id, nb)
                     eps.add(nb.id, share * score, "adjacent")
@@ -566,6 +598,24 @@ class Retriever:
             text=text,
             tokens=tokens,
         )
+
+
+def _balance(score: dict[str, float], owner: dict[str, str | None], people: set[str]) -> None:
+    """Scale each person's items so that every one of ``people`` has their best item at the
+    best score: "what have Jon and Gina both done" wants each one's evidence, and one of
+    them having more (or better-matching) messages must not crowd the other out."""
+    best: dict[str, float] = {}
+    for rid, value in score.items():
+        who = owner.get(rid)
+        if who in people:
+            best[who] = max(best.get(who, 0.0), value)
+    if len(best) < 2:
+        return
+    peak = max(best.values())
+    for rid in score:
+        who = owner.get(rid)
+        if who in best and best[who] > 0:
+            score[rid] *= peak / best[who]
 
 
 def _refers_to_user(info: QueryInfo, linked: list[Entity], profile: list[Fact]) -> bool:
