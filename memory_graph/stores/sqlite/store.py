@@ -2,7 +2,8 @@
 
 Threading: ``sqlite3`` is synchronous, so every database call runs on one dedicated worker
 thread that owns the single connection and the vector cache; the event loop never blocks
-on disk and no lock is needed. Calls are served in order, one at a time.
+on disk and no lock is needed. Calls are served in order, one at a time; calls made together
+travel to the thread and back as one batch (``_batch``).
 
 Durability: WAL with ``synchronous=NORMAL``. In WAL mode NORMAL never corrupts the file and
 never splits a transaction on any crash (a killed process loses nothing committed); only a
@@ -12,14 +13,12 @@ turn's commit for that case alone, which a chat memory does not need.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +37,7 @@ from memlane.memory_graph.stores._types import Hit, Record, SearchTarget, StoreI
 from memlane.memory_graph.stores.base import TARGETS, GraphStore
 from memlane.memory_graph.stores.sqlite import _jobs
 from memlane.memory_graph.stores.sqlite import _sql as q
+from memlane.memory_graph.stores.sqlite._batch import BatchWorker
 from memlane.memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
 from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
 from memlane.memory_graph.timeutil import to_ms
@@ -125,16 +125,15 @@ class SQLiteStore(GraphStore):
         self.path = Path(path)
         self.url = url or f"sqlite:///{self.path}"
         self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker: BatchWorker | None = None
         self._cache = VectorCache(vector_cache_bytes)
         self._data_version = 0
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None or self._conn is None:
+        if self._worker is None or self._conn is None:
             raise StoreError("the store is not open (call open() first)", where=self.url)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        return await self._worker.call(functools.partial(fn, *args))
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -174,13 +173,12 @@ class SQLiteStore(GraphStore):
     async def open(self) -> None:
         if self._conn is not None:
             return
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="memlane-sqlite")
-        loop = asyncio.get_running_loop()
+        self._worker = BatchWorker("memlane-sqlite")
         try:
-            self._conn = await loop.run_in_executor(self._executor, self._connect)
+            self._conn = await self._worker.run(self._connect)
         except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            self._worker.shutdown(wait=False)
+            self._worker = None
             raise
 
     def _connect(self) -> sqlite3.Connection:
@@ -200,17 +198,16 @@ class SQLiteStore(GraphStore):
         return conn
 
     async def close(self) -> None:
-        if self._conn is None or self._executor is None:
+        if self._conn is None or self._worker is None:
             return
-        conn, executor = self._conn, self._executor
-        loop = asyncio.get_running_loop()
+        conn, worker = self._conn, self._worker
         try:
-            await loop.run_in_executor(executor, conn.close)
+            await worker.call(conn.close)  # after the calls already made
         finally:
             self._conn = None
-            self._executor = None
+            self._worker = None
             self._cache.clear()
-            executor.shutdown(wait=True)
+            worker.shutdown(wait=True)
 
     # -- writes ------------------------------------------------------------------------------
     async def apply(self, writes: WriteSet) -> None:
