@@ -49,7 +49,7 @@ from memlane.memory_graph.retrieval.query import (
     without_names,
 )
 from memlane.memory_graph.retrieval.walk import personalised_pagerank
-from memlane.memory_graph.stores.base import GraphStore
+from memlane.memory_graph.stores.base import GraphStore, Hit
 from memlane.memory_graph.timeutil import utcnow
 
 __all__ = [
@@ -160,8 +160,9 @@ class Retriever:
         call.hints = predicate_hints(call.info.words, self.registry, self._hints)
         unnamed = without_names(query) if self.config.w_unnamed > 0 else ""
         # One embedder call for both texts: a second call would cost a second forward pass.
-        vectors = await embed_off_loop(self.embedder, [query, unnamed] if unnamed else [query])
-        await self._candidates(call, vectors[0], vectors[1] if unnamed else None)
+        # The reads that need no vector run while the query is embedded.
+        texts = [query, unnamed] if unnamed else [query]
+        await self._candidates(call, asyncio.ensure_future(embed_off_loop(self.embedder, texts)))
         if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
             await self._expand(call)
         call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, call)}
@@ -179,24 +180,41 @@ class Retriever:
         return self._context(call, query, current, old, token_budget, names)
 
     # -- 1. candidates -----------------------------------------------------------------------
-    async def _candidates(
-        self, call: _Call, vector: np.ndarray, unnamed: np.ndarray | None
-    ) -> None:
+    async def _candidates(self, call: _Call, embedding: asyncio.Future[np.ndarray]) -> None:
+        """The search legs, linked names and the header; ``embedding``: the query's vector
+        (and the vector of the query without its names, when that leg is on)."""
         cfg, store, uid, text = self.config, self.store, call.user_id, call.info.text
         use_eps = cfg.include_episodes
-        # Both query vectors in one search per target (one pass over each matrix).
-        queries = [vector] if unnamed is None else [vector, unnamed]
-        fact_vecs, fact_txt, ep_vecs, ep_txt, linked, (profile, call.named) = await asyncio.gather(
-            store.search_vectors(uid, "fact", queries, cfg.fact_vector_k),
-            store.search_text(uid, "fact", text, cfg.fact_text_k),
-            store.search_vectors(uid, "episode", queries, cfg.episode_vector_k if use_eps else 0),
-            store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
-            store.find_entities(uid, name_ngrams(text)),
-            asyncio.gather(self._profile(call), self._names(call)),
-        )
+
+        async def by_vector() -> tuple[list[list[Hit]], list[list[Hit]]]:
+            # Both query vectors in one search per target (one pass over each matrix).
+            queries = list(await embedding)
+            return await asyncio.gather(
+                store.search_vectors(uid, "fact", queries, cfg.fact_vector_k),
+                store.search_vectors(
+                    uid, "episode", queries, cfg.episode_vector_k if use_eps else 0
+                ),
+            )
+
+        try:
+            (
+                (fact_vecs, ep_vecs),
+                fact_txt,
+                ep_txt,
+                linked,
+                (profile, call.named),
+            ) = await asyncio.gather(
+                by_vector(),
+                store.search_text(uid, "fact", text, cfg.fact_text_k),
+                store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
+                store.find_entities(uid, name_ngrams(text)),
+                asyncio.gather(self._profile(call), self._names(call)),
+            )
+        finally:
+            embedding.cancel()  # a no-op once done; else nobody waits for it any more
         call.profile = profile
         fact_vec, ep_vec = fact_vecs[0], ep_vecs[0]
-        if unnamed is not None:
+        if len(fact_vecs) > 1:
             more_facts, more_eps = fact_vecs[1], ep_vecs[1]
             w = cfg.w_unnamed
             call.facts.add_leg([h.id for h in more_facts], cfg.w_fact * w, cfg.rrf_k, "unnamed")

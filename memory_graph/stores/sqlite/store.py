@@ -497,10 +497,11 @@ class SQLiteStore(GraphStore):
         self, user_id: str, entities: list[str], exclude: set[str], limit: int
     ) -> list[Fact]:
         # One short walk of an endpoint index per entity and side: a hub such as "self" with
-        # 100k facts costs `limit` index rows, not a sort of everything it touches.
+        # 100k facts costs `limit` index rows, not a sort of everything it touches. The walks
+        # read the index alone (it holds the order and the id); only the facts kept are read.
         start = "COALESCE(valid_at, recorded_at)"
         walks = [
-            f"SELECT {start}, recorded_at, {q.FACT_COLS} FROM facts "
+            f"SELECT {start}, recorded_at, id FROM facts "
             f"WHERE user_id = ? AND {side} = ? "
             f"ORDER BY {start} DESC, recorded_at DESC, id DESC LIMIT ?"
             for side in ("subject_id", "object_id")
@@ -512,7 +513,7 @@ class SQLiteStore(GraphStore):
                     if row[2] not in exclude:
                         found[row[2]] = row
         newest = sorted(found.values(), key=lambda r: (-r[0], -r[1], r[2]))[:limit]
-        return [q.fact_row(row[2:]) for row in newest]
+        return self._by_ids("facts", q.FACT_COLS, q.fact_row, user_id, [r[2] for r in newest])
 
     # -- whole-store -------------------------------------------------------------------------
     async def find_jobs(
