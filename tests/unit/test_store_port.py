@@ -87,9 +87,7 @@ async def test_default_search_vectors_searches_each_vector(tmp_path: Path, sampl
     try:
         for store in (own, plain):
             await _filled(store, sample)
-            await store.apply(
-                WriteSet("alice", fact_vectors={"f2": sample.vec("tea and cake")})
-            )
+            await store.apply(WriteSet("alice", fact_vectors={"f2": sample.vec("tea and cake")}))
         queries = [sample.vec("green tea"), sample.vec("cake")]
         expected = [await own.search_vector("alice", "fact", q, 5) for q in queries]
         assert all(len(hits) == 2 for hits in expected)
