@@ -361,6 +361,9 @@ async def run_size(
         # embedded the same way: the measured facts' vectors and the bulk reuse.)
         all_facts = await store.find_facts(USER, FactQuery(limit=1_000_000, include_retracted=True))
         ids = [f.id for f in all_facts]
+        # Not kept: 100k records held by the benchmark itself would make each of the
+        # collector's full passes (hundreds of ms) land on whichever query is running.
+        del all_facts
         rng = np.random.default_rng(0)
         matrix = pool[rng.integers(len(pool), size=len(ids))]
         qs = [synth.question() for _ in range(queries)]
@@ -368,6 +371,8 @@ async def run_size(
             await memory.recall(USER, q)
             await _baseline(store, embedder, matrix, ids, q)
         lat, base, tokens = [], [], []
+        load_before = os.getloadavg()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
         for q in qs:
             # Alternate per query so both see the same machine load.
             t = time.perf_counter()
@@ -377,6 +382,8 @@ async def run_size(
             t = time.perf_counter()
             await _baseline(store, embedder, matrix, ids, q)
             base.append((time.perf_counter() - t) * 1000)
+        cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
+        load_after = os.getloadavg()
         if not url.startswith("sqlite"):
             for user in (USER, *OTHERS):
                 await store.forget_user(user)
@@ -402,6 +409,14 @@ async def run_size(
         "baseline_ms": {"p50": _pct(base, 50), "p95": _pct(base, 95)},
         "p95_ratio_recall_over_baseline": round(_pct(lat, 95) / max(_pct(base, 95), 1e-9), 2),
         "context_tokens_median": statistics.median(tokens),
+        # How loaded the machine was while the queries ran: the 1-minute load average
+        # before and after (on os.cpu_count() cores) and this process's CPU seconds per
+        # wall second over the timed loop (recall and baseline together).
+        "machine": {
+            "loadavg_1m_before": round(load_before[0], 2),
+            "loadavg_1m_after": round(load_after[0], 2),
+            "process_cpu_per_wall": round(cpu_s / max(wall_s, 1e-9), 2),
+        },
     }
 
 

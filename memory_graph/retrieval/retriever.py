@@ -50,7 +50,7 @@ from memlane.memory_graph.retrieval.query import (
     without_names,
 )
 from memlane.memory_graph.retrieval.walk import personalised_pagerank
-from memlane.memory_graph.stores.base import GraphStore
+from memlane.memory_graph.stores.base import GraphStore, Hit
 from memlane.memory_graph.timeutil import utcnow
 
 __all__ = [
@@ -88,6 +88,7 @@ class _Call:
     hints: set[str] = field(default_factory=set)
     lend: dict[str, float] = field(default_factory=dict)
     profile: list[Fact] = field(default_factory=list)
+    named: list[Fact] = field(default_factory=list)  # the user's name facts (``_names``)
     # The user is spoken of in the third person ("how old is Keisha?", "where does she
     # work?"): they are the question's subject, so their facts gain as a named person's do.
     self_named: bool = False
@@ -167,42 +168,62 @@ class Retriever:
         call.hints = predicate_hints(call.info.words, self.registry, self._hints)
         unnamed = without_names(query) if self.config.w_unnamed > 0 else ""
         # One embedder call for both texts: a second call would cost a second forward pass.
-        vectors = await embed_off_loop(self.embedder, [query, unnamed] if unnamed else [query])
-        await self._candidates(call, vectors[0], vectors[1] if unnamed else None)
+        # The reads that need no vector run while the query is embedded.
+        texts = [query, unnamed] if unnamed else [query]
+        await self._candidates(call, asyncio.ensure_future(embed_off_loop(self.embedder, texts)))
         if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
             await self._expand(call)
         call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, call)}
-        await self._load_names(call)
         current, superseded = self._rank_facts(call)
-        await self._rank_episodes(call, current)
-        history = await self._history(call, current)
-        ended = await self._missing_current(call, current)
-        names = await self._names(call)
+        # Independent reads, made together (a store serves them in one round trip): names,
+        # messages, earlier values, ended values. Each touches its own part of the call.
+        _, _, history, ended = await asyncio.gather(
+            self._load_names(call),
+            self._rank_episodes(call, current),
+            self._history(call, current),
+            self._missing_current(call, current),
+        )
+        names = names_from(call.when, call.entities, call.named)
         old = [*ended, *history, *superseded]
         return self._context(call, query, current, old, token_budget, names)
 
     # -- 1. candidates -----------------------------------------------------------------------
-    async def _candidates(
-        self, call: _Call, vector: np.ndarray, unnamed: np.ndarray | None
-    ) -> None:
+    async def _candidates(self, call: _Call, embedding: asyncio.Future[np.ndarray]) -> None:
+        """The search legs, linked names and the header; ``embedding``: the query's vector
+        (and the vector of the query without its names, when that leg is on)."""
         cfg, store, uid, text = self.config, self.store, call.user_id, call.info.text
         use_eps = cfg.include_episodes
-        fact_vec, fact_txt, ep_vec, ep_txt, linked, profile = await asyncio.gather(
-            store.search_vector(uid, "fact", vector, cfg.fact_vector_k),
-            store.search_text(uid, "fact", text, cfg.fact_text_k),
-            store.search_vector(uid, "episode", vector, cfg.episode_vector_k if use_eps else 0),
-            store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
-            store.find_entities(uid, name_ngrams(text)),
-            self._profile(call),
-        )
-        call.profile = profile
-        if unnamed is not None:
-            more_facts, more_eps = await asyncio.gather(
-                store.search_vector(uid, "fact", unnamed, cfg.fact_vector_k),
-                store.search_vector(
-                    uid, "episode", unnamed, cfg.episode_vector_k if use_eps else 0
+
+        async def by_vector() -> tuple[list[list[Hit]], list[list[Hit]]]:
+            # Both query vectors in one search per target (one pass over each matrix).
+            queries = list(await embedding)
+            return await asyncio.gather(
+                store.search_vectors(uid, "fact", queries, cfg.fact_vector_k),
+                store.search_vectors(
+                    uid, "episode", queries, cfg.episode_vector_k if use_eps else 0
                 ),
             )
+
+        try:
+            (
+                (fact_vecs, ep_vecs),
+                fact_txt,
+                ep_txt,
+                linked,
+                (profile, call.named),
+            ) = await asyncio.gather(
+                by_vector(),
+                store.search_text(uid, "fact", text, cfg.fact_text_k),
+                store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
+                store.find_entities(uid, name_ngrams(text)),
+                asyncio.gather(self._profile(call), self._names(call)),
+            )
+        finally:
+            embedding.cancel()  # a no-op once done; else nobody waits for it any more
+        call.profile = profile
+        fact_vec, ep_vec = fact_vecs[0], ep_vecs[0]
+        if len(fact_vecs) > 1:
+            more_facts, more_eps = fact_vecs[1], ep_vecs[1]
             w = cfg.w_unnamed
             call.facts.add_leg([h.id for h in more_facts], cfg.w_fact * w, cfg.rrf_k, "unnamed")
             call.eps.add_leg([h.id for h in more_eps], w, cfg.rrf_k, "unnamed")
@@ -351,14 +372,13 @@ class Retriever:
                 call.names[e.id] = e.name
                 call.entities[e.id] = e
 
-    async def _names(self, call: _Call) -> Names:
-        """Current names to read the chosen statements with (a name corrected since a
-        statement was written reads right): the entities loaded, and the user's names."""
-        named = await self.store.find_facts(
+    async def _names(self, call: _Call) -> list[Fact]:
+        """The user's name facts, to read the chosen statements with current names (a name
+        corrected since a statement was written reads right; ``names_from``)."""
+        return await self.store.find_facts(
             call.user_id,
             FactQuery(subject_id=SELF_ID, predicate="name", include_retracted=True, limit=50),
         )
-        return names_from(call.when, call.entities, named)
 
     # -- 3. fusion and rerank ----------------------------------------------------------------
     def _rank_facts(self, call: _Call) -> tuple[list[str], list[str]]:

@@ -40,7 +40,7 @@ __all__ = [
     "words",
 ]
 
-SCORE_WINDOW = 3000
+SCORE_WINDOW = 1000
 """At most this many full-text matches are scored per search; words found in more of a
 user's records are dropped while rarer ones remain (every store's ``search_text``)."""
 

@@ -5,11 +5,11 @@ A backend supplies two primitives (``GraphStore.text_matches`` and, optionally, 
 matches are scored and with which statistics, so every backend ranks alike and a user's
 scores depend on that user's records alone.
 
-The window: at most ``store.score_window`` matching records, the newest, are scored. When
-more match, words found in more than that many of the user's records are dropped while
-rarer ones remain (their BM25 weight is small and they would flood the window), and each
-term's document frequency is the index's count (capped at ``score_window + 1``) instead of
-the count among the scored candidates.
+The window: at most ``store.score_window`` matching records, the newest, are scored. Words
+found in more than that many of the user's records are dropped while rarer ones remain
+(their BM25 weight is small and they would flood the window); when more records match than
+are scored, each term's document frequency is the index's count (capped at
+``score_window + 1``) instead of the count among the scored candidates.
 """
 
 from __future__ import annotations
@@ -101,25 +101,31 @@ async def search_text(
     if not query.terms or k <= 0:
         return []
     window = store.score_window
-    found = await store.text_matches(user_id, target, query, window + 1)
-    df: Sequence[int] | None = None
-    if len(found.ids) > window:
+    by_word: dict[str, int] = {}
+    if len(query.words) > 1:
+        # Counted first (capped, one cheap index count per word, all in one round trip), so
+        # a word too common to score is dropped before any match is fetched: one fetch of
+        # at most the window, instead of a full window and then a second fetch without it.
         counts = await asyncio.gather(
             *(store.count_matches(user_id, target, w, window + 1) for w in query.words)
         )
         by_word = dict(zip(query.words, counts, strict=True))
-        kept = keep_rare(query.words, by_word, window) if len(query.words) > 1 else query.words
-        if list(kept) == list(query.words):
-            found = found.head(window)
-        else:
+        kept = keep_rare(query.words, by_word, window)
+        if not any(by_word.values()):
+            return []
+        if list(kept) != list(query.words):
             query = TextQuery(tuple(kept))
-            found = await store.text_matches(user_id, target, query, window)
-        if len(found.ids) >= window:
-            freq: dict[str, int] = {}
-            for w in query.words:
-                for t in stems_of(w):
-                    freq[t] = max(freq.get(t, 0), by_word[w])
-            df = [freq.get(t, 0) for t in query.terms]
+    found = await store.text_matches(user_id, target, query, window + 1)
     if not found.ids:
         return []
+    df: Sequence[int] | None = None
+    if len(found.ids) > window:
+        # More match than are scored: the newest window, with each term's document
+        # frequency from the index's counts (a single word: more than the window).
+        found = found.head(window)
+        freq: dict[str, int] = {}
+        for w in query.words:
+            for t in stems_of(w):
+                freq[t] = max(freq.get(t, 0), by_word.get(w, window + 1))
+        df = [freq.get(t, 0) for t in query.terms]
     return top_hits(found.ids, bm25(found.tf, found.dl, found.corpus, df), k)

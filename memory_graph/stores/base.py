@@ -12,9 +12,11 @@ Required primitives (abstract, :data:`REQUIRED`): lifecycle (``open``, ``close``
 
 Optional primitives (:data:`OPTIONAL`) have a correct default written on the required ones;
 a backend overrides one only to do the same faster or more strongly: ``count_matches``
-(default: count ``text_matches``), ``export`` (default: paged ``scan``; SQLite overrides it
-to read one snapshot), ``find_jobs`` (default: none: a store that keeps no extraction jobs
-offers no retry list and no resume; SQLite and the Cypher stores keep them).
+(default: count ``text_matches``), ``search_vectors`` (default: one ``search_vector`` per
+query vector; SQLite scores them all in one pass over its matrix), ``export`` (default:
+paged ``scan``; SQLite overrides it to read one snapshot), ``find_jobs`` (default: none:
+a store that keeps no extraction jobs offers no retry list and no resume; SQLite and the
+Cypher stores keep them).
 The public reads (``get_facts``, ``list_entities``, ``search_text``,
 ``neighbourhood``, ...) are written here once and are not meant to be overridden.
 
@@ -31,6 +33,7 @@ Rules every backend keeps:
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any, cast
@@ -80,7 +83,7 @@ REQUIRED = frozenset(
 )
 """The abstract primitives: a backend is these and nothing else."""
 
-OPTIONAL = frozenset({"count_matches", "export", "find_jobs"})
+OPTIONAL = frozenset({"count_matches", "export", "find_jobs", "search_vectors"})
 """Primitives with a default over the required ones, which a backend may override."""
 
 TARGETS: tuple[SearchTarget, ...] = ("episode", "entity", "fact")
@@ -227,6 +230,15 @@ class GraphStore(ABC):
         """How many of the user's records hold ``word`` (one of a query's words), up to
         ``cap``. Default: count :meth:`text_matches`."""
         return len((await self.text_matches(user_id, target, TextQuery((word,)), cap)).ids)
+
+    async def search_vectors(
+        self, user_id: str, target: SearchTarget, vectors: Sequence[np.ndarray], k: int
+    ) -> list[list[Hit]]:
+        """:meth:`search_vector` for each of ``vectors`` (results in the same order).
+        Default: one search per vector, made together."""
+        return list(
+            await asyncio.gather(*(self.search_vector(user_id, target, v, k) for v in vectors))
+        )
 
     async def export(self, user_id: str) -> AsyncIterator[dict[str, Any]]:
         """Every record of a user as JSON-ready dicts in a stable order

@@ -162,3 +162,24 @@ async def test_a_capped_candidate_set_keeps_the_users_document_frequencies(
     # "else" is in 6 records, more than the window: the rarer word decides alone.
     rare = await store.search_text("alice", "fact", "else sushi", 9)
     assert sorted(h.id for h in rare) == ["f0", "f3"]
+
+
+async def test_several_query_vectors_search_as_each_alone(
+    store: GraphStore, sample: Sample
+) -> None:
+    # ``search_vectors`` (one pass over the matrix on SQLite) answers each query vector
+    # exactly as ``search_vector`` does, in the order given, scoped to the user.
+    angles = {"a": 0.0, "b": 30.0, "c": 75.0, "d": 140.0, "e": 200.0}
+    vectors = {rid: _unit(deg) * (1.0 + i) for i, (rid, deg) in enumerate(angles.items())}
+    facts = [sample.fact("alice", rid, f"fact {rid}") for rid in vectors]
+    await store.apply(WriteSet("alice", facts=facts, fact_vectors=vectors))
+    bob = sample.fact("bob", "a", "fact a")
+    await store.apply(WriteSet("bob", facts=[bob], fact_vectors={"a": _unit(100.0)}))
+    queries = [_unit(100.0), _unit(10.0) * 3, _unit(180.0)]
+    together = await store.search_vectors("alice", "fact", queries, 3)
+    alone = [await store.search_vector("alice", "fact", q, 3) for q in queries]
+    assert [[h.id for h in hits] for hits in together] == [[h.id for h in hits] for hits in alone]
+    for hits, each in zip(together, alone, strict=True):
+        assert [h.score for h in hits] == pytest.approx([h.score for h in each], abs=1e-5)
+    assert [h.id for h in together[1]] == ["a", "b", "c"]
+    assert await store.search_vectors("alice", "fact", [], 3) == []

@@ -20,6 +20,7 @@ class DefaultsStore(SQLiteStore):
     """SQLite with its optional overrides removed: the port's defaults run on its primitives."""
 
     count_matches = GraphStore.count_matches
+    search_vectors = GraphStore.search_vectors
     export = GraphStore.export  # type: ignore[assignment]
     export_page = 2
 
@@ -75,6 +76,26 @@ async def test_default_count_matches_counts_text_matches(tmp_path: Path, sample:
         assert await plain.search_text("alice", "fact", "tea cake", 5) == await own.search_text(
             "alice", "fact", "tea cake", 5
         )
+    finally:
+        await own.close()
+        await plain.close()
+
+
+async def test_default_search_vectors_searches_each_vector(tmp_path: Path, sample: Sample) -> None:
+    own = SQLiteStore(tmp_path / "own.db")
+    plain = DefaultsStore(tmp_path / "plain.db")
+    try:
+        for store in (own, plain):
+            await _filled(store, sample)
+            await store.apply(WriteSet("alice", fact_vectors={"f2": sample.vec("tea and cake")}))
+        queries = [sample.vec("green tea"), sample.vec("cake")]
+        expected = [await own.search_vector("alice", "fact", q, 5) for q in queries]
+        assert all(len(hits) == 2 for hits in expected)
+        for store in (own, plain):
+            found = await store.search_vectors("alice", "fact", queries, 5)
+            assert [[h.id for h in hits] for hits in found] == [
+                [h.id for h in hits] for hits in expected
+            ]
     finally:
         await own.close()
         await plain.close()

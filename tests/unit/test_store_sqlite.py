@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from memlane.memory_graph.errors import InputError
-from memlane.memory_graph.model import WriteSet
+from memlane.memory_graph.model import Fact, FactQuery, WriteSet
 from memlane.memory_graph.stores import open_store
 from memlane.memory_graph.stores._text import query_terms
 from memlane.memory_graph.stores.sqlite import SQLiteStore
@@ -20,7 +22,7 @@ from memlane.memory_graph.stores.sqlite.migrations import (
     applied_migrations,
     migrate,
 )
-from tests.conftest import Sample
+from tests.conftest import Sample, days
 
 pytestmark = pytest.mark.unit
 
@@ -312,3 +314,72 @@ async def test_upgrading_computes_search_words_and_per_user_stats(
             got = await upgraded.search_text("alice", target, text, 10)  # type: ignore[arg-type]
             assert got and got == await fresh.search_text("alice", target, text, 10)  # type: ignore[arg-type]
     assert _stats(old) == _stats(new)
+
+
+# -- reads and their indexes ------------------------------------------------------------------
+async def test_facts_by_subject_and_predicate_walk_their_own_index(
+    tmp_path: Path, sample: Sample
+) -> None:
+    # The profile header reads the user's facts of one predicate at a time, in start order;
+    # without the predicate in the ordering index every read walked all the user's facts.
+    store = SQLiteStore(tmp_path / "m.db")
+    await store.open()
+    try:
+        facts = [sample.fact("alice", f"f{i}", f"likes {i}", valid=i) for i in range(20)]
+        facts.append(sample.fact("alice", "n", "Alice", predicate="name", value="Alice", valid=3))
+        await store.apply(WriteSet("alice", facts=facts))
+        statements: list[str] = []
+        store._db.set_trace_callback(statements.append)
+        query = FactQuery(subject_id="self", predicate="name", as_of=days(10), limit=5)
+        assert [f.id for f in await store.find_facts("alice", query)] == ["n"]
+        store._db.set_trace_callback(None)
+        (sql,) = [s for s in statements if s.lstrip().startswith("SELECT")]
+        plan = " ".join(row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "facts_by_subject_predicate_start" in plan
+        assert "TEMP B-TREE" not in plan  # the index gives the order: no sort
+    finally:
+        await store.close()
+
+
+async def test_calls_made_together_reach_the_database_thread_as_one_batch(
+    tmp_path: Path, sample: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memlane.memory_graph.stores.sqlite import _batch
+
+    store = SQLiteStore(tmp_path / "m.db")
+    await store.open()
+    try:
+        await store.apply(WriteSet("alice", facts=[sample.fact("alice", "f1", "likes tea")]))
+        sizes: list[int] = []
+        work = _batch.BatchWorker._work
+
+        def counted(loop: asyncio.AbstractEventLoop, batch: list[Any]) -> None:
+            sizes.append(len(batch))
+            work(loop, batch)
+
+        monkeypatch.setattr(_batch.BatchWorker, "_work", staticmethod(counted))
+
+        async def nested() -> list[list[Fact]]:  # a gather inside a gather, like the header
+            return list(
+                await asyncio.gather(*(store.find_facts("alice", FactQuery()) for _ in range(3)))
+            )
+
+        found = await asyncio.gather(
+            store.get_facts("alice", ["f1", "nope"]),
+            store.search_text("alice", "fact", "tea", 5),
+            nested(),
+        )
+        assert sizes == [5]
+        assert [f.id for f in found[0]] == ["f1"]
+        assert [h.id for h in found[1]] == ["f1"]
+        assert [[f.id for f in fs] for fs in found[2]] == [["f1"]] * 3
+        # A failing call fails alone; the others of its batch still answer.
+        bad, good = await asyncio.gather(
+            store.search_vector("alice", "nowhere", np.ones(4), 3),  # type: ignore[arg-type]
+            store.get_facts("alice", ["f1"]),
+            return_exceptions=True,
+        )
+        assert isinstance(bad, InputError)
+        assert [f.id for f in good] == ["f1"]  # type: ignore[union-attr]
+    finally:
+        await store.close()

@@ -14,7 +14,7 @@ from memlane.memory_graph.model import Entity, Episode, Fact
 from memlane.memory_graph.stores._codec import (
     FIELDS,
     LIST_FIELDS,
-    from_row,
+    from_values,
     name_keys,
     search_parts,
     to_row,
@@ -133,11 +133,8 @@ def fact_params(f: Fact) -> tuple[Any, ...]:
 
 
 def record_row(target: str, row: Sequence[Any]) -> Record:
-    """The record a row of ``{target}_COLS`` holds (``_codec.from_row``)."""
-    values = dict(zip(FIELDS[target], row, strict=False))
-    for name in LIST_FIELDS.intersection(values):
-        values[name] = json.loads(values[name])
-    return from_row(target, values)
+    """The record a row of ``{target}_COLS`` holds (``_codec.from_values``)."""
+    return from_values(target, list(row[: len(FIELDS[target])]), json.loads)
 
 
 def episode_row(row: Sequence[Any]) -> Episode:

@@ -376,6 +376,23 @@ _WRITE_VERSIONS = Migration(
     ),
 )
 
+_PREDICATE_INDEX = Migration(
+    "0011_facts_by_subject_predicate_start",
+    (
+        # find_facts by subject and predicate (the profile header, a predicate's history)
+        # returns them in start order; without the predicate in that index the planner
+        # walked facts_by_subject_start over every fact of the subject and filtered: for the
+        # user themself, 30k index rows per read at 100k facts (six profile reads 408 ms ->
+        # 0.4 ms).
+        f"""
+        CREATE INDEX facts_by_subject_predicate_start
+            ON facts (user_id, subject_id, predicate, {_START}, recorded_at, id)
+        """,
+        # Its prefix serves every read facts_by_subject served.
+        "DROP INDEX facts_by_subject",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CORE,
     _FTS,
@@ -387,6 +404,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _START_PRECISION,
     _WRITE_VERSIONS,
     _EXTRACTION_JOBS,
+    _PREDICATE_INDEX,
 )
 
 

@@ -2,7 +2,8 @@
 
 Threading: ``sqlite3`` is synchronous, so every database call runs on one dedicated worker
 thread that owns the single connection and the vector cache; the event loop never blocks
-on disk and no lock is needed. Calls are served in order, one at a time.
+on disk and no lock is needed. Calls are served in order, one at a time; calls made together
+travel to the thread and back as one batch (``_batch``).
 
 Durability: WAL with ``synchronous=NORMAL``. In WAL mode NORMAL never corrupts the file and
 never splits a transaction on any crash (a killed process loses nothing committed); only a
@@ -12,14 +13,12 @@ turn's commit for that case alone, which a chat memory does not need.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +37,7 @@ from memlane.memory_graph.stores._types import Hit, Record, SearchTarget, StoreI
 from memlane.memory_graph.stores.base import TARGETS, GraphStore
 from memlane.memory_graph.stores.sqlite import _jobs
 from memlane.memory_graph.stores.sqlite import _sql as q
+from memlane.memory_graph.stores.sqlite._batch import BatchWorker
 from memlane.memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
 from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
 from memlane.memory_graph.timeutil import to_ms
@@ -125,16 +125,15 @@ class SQLiteStore(GraphStore):
         self.path = Path(path)
         self.url = url or f"sqlite:///{self.path}"
         self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._worker: BatchWorker | None = None
         self._cache = VectorCache(vector_cache_bytes)
         self._data_version = 0
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None or self._conn is None:
+        if self._worker is None or self._conn is None:
             raise StoreError("the store is not open (call open() first)", where=self.url)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        return await self._worker.call(functools.partial(fn, *args))
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -174,13 +173,12 @@ class SQLiteStore(GraphStore):
     async def open(self) -> None:
         if self._conn is not None:
             return
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="memlane-sqlite")
-        loop = asyncio.get_running_loop()
+        self._worker = BatchWorker("memlane-sqlite")
         try:
-            self._conn = await loop.run_in_executor(self._executor, self._connect)
+            self._conn = await self._worker.run(self._connect)
         except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            self._worker.shutdown(wait=False)
+            self._worker = None
             raise
 
     def _connect(self) -> sqlite3.Connection:
@@ -200,17 +198,16 @@ class SQLiteStore(GraphStore):
         return conn
 
     async def close(self) -> None:
-        if self._conn is None or self._executor is None:
+        if self._conn is None or self._worker is None:
             return
-        conn, executor = self._conn, self._executor
-        loop = asyncio.get_running_loop()
+        conn, worker = self._conn, self._worker
         try:
-            await loop.run_in_executor(executor, conn.close)
+            await worker.call(conn.close)  # after the calls already made
         finally:
             self._conn = None
-            self._executor = None
+            self._worker = None
             self._cache.clear()
-            executor.shutdown(wait=True)
+            worker.shutdown(wait=True)
 
     # -- writes ------------------------------------------------------------------------------
     async def apply(self, writes: WriteSet) -> None:
@@ -449,15 +446,30 @@ class SQLiteStore(GraphStore):
     async def search_vector(
         self, user_id: str, target: SearchTarget, vector: np.ndarray, k: int
     ) -> list[Hit]:
-        _target(target)
-        query = vector_f32(vector, where="query vector")
-        if k <= 0:
-            return []
-        return await self._run(self._search_vector, user_id, target, query, k)
+        return (await SQLiteStore.search_vectors(self, user_id, target, [vector], k))[0]
 
-    def _search_vector(self, user_id: str, target: str, query: np.ndarray, k: int) -> list[Hit]:
+    async def search_vectors(
+        self, user_id: str, target: SearchTarget, vectors: Sequence[np.ndarray], k: int
+    ) -> list[list[Hit]]:
+        """One pass over the user's matrix for every query vector: scoring is bound by
+        reading the matrix (150 MB at 100k facts), so a second vector costs almost nothing."""
+        _target(target)
+        queries = [vector_f32(v, where="query vector") for v in vectors]
+        if k <= 0 or not queries:
+            return [[] for _ in queries]
+        dims = {int(v.shape[0]) for v in queries}
+        if len(dims) > 1:
+            raise InputError(
+                f"query vectors of different dimensions {sorted(dims)} in one search",
+                where="query vector",
+            )
+        return await self._run(self._search_vectors, user_id, target, queries, k)
+
+    def _search_vectors(
+        self, user_id: str, target: str, queries: list[np.ndarray], k: int
+    ) -> list[list[Hit]]:
         self._check_cache()
-        dim = int(query.shape[0])
+        dim = int(queries[0].shape[0])
         key = (user_id, target, dim)
         index = self._cache.get(key)
         if index is None:
@@ -470,7 +482,7 @@ class SQLiteStore(GraphStore):
             matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype="<f4").reshape(-1, dim)
             index = VectorIndex(dim, [r[0] for r in rows], matrix)
             self._cache.put(key, index)
-        return [Hit(rid, score) for rid, score in index.top(query, k)]
+        return [[Hit(rid, score) for rid, score in top] for top in index.top_many(queries, k)]
 
     async def facts_touching(
         self, user_id: str, entity_ids: Sequence[str], exclude: Collection[str], limit: int
@@ -485,10 +497,11 @@ class SQLiteStore(GraphStore):
         self, user_id: str, entities: list[str], exclude: set[str], limit: int
     ) -> list[Fact]:
         # One short walk of an endpoint index per entity and side: a hub such as "self" with
-        # 100k facts costs `limit` index rows, not a sort of everything it touches.
+        # 100k facts costs `limit` index rows, not a sort of everything it touches. The walks
+        # read the index alone (it holds the order and the id); only the facts kept are read.
         start = "COALESCE(valid_at, recorded_at)"
         walks = [
-            f"SELECT {start}, recorded_at, {q.FACT_COLS} FROM facts "
+            f"SELECT {start}, recorded_at, id FROM facts "
             f"WHERE user_id = ? AND {side} = ? "
             f"ORDER BY {start} DESC, recorded_at DESC, id DESC LIMIT ?"
             for side in ("subject_id", "object_id")
@@ -500,7 +513,7 @@ class SQLiteStore(GraphStore):
                     if row[2] not in exclude:
                         found[row[2]] = row
         newest = sorted(found.values(), key=lambda r: (-r[0], -r[1], r[2]))[:limit]
-        return [q.fact_row(row[2:]) for row in newest]
+        return self._by_ids("facts", q.FACT_COLS, q.fact_row, user_id, [r[2] for r in newest])
 
     # -- whole-store -------------------------------------------------------------------------
     async def find_jobs(
