@@ -348,6 +348,8 @@ class FactQuery(BaseModel):
     as_of: datetime | None = None
     current_only: bool = False
     include_retracted: bool = False
+    newest_first: bool = False
+    """Order by start descending (then recorded, id): the ``limit`` newest, not the oldest."""
     limit: int = Field(default=1000, ge=1, le=1_000_000)
 
     def matches(self, fact: Fact) -> bool:

@@ -65,9 +65,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_PROFILE_READ = 1000
-"""Values of one profile predicate true at one time read for the header: all of them in any
-real memory (a handful), so the newest is never cut off by the oldest-first order."""
+_PROFILE_READ = 3
+"""Values of one profile predicate read for the header, newest first: the newest true at the
+time is the first; a few more cost nothing."""
 
 
 @dataclass
@@ -250,9 +250,9 @@ class Retriever:
     async def _profile(self, call: _Call) -> list[Fact]:
         """The user's identity facts for the header, in ``profile_predicates`` order.
 
-        One small read per predicate (subject and predicate are indexed), not all of the
-        user's own facts: a long-lived user has thousands. Stores return oldest first, so the
-        read takes every value true at the time (not the first few) and keeps the newest.
+        One small read per predicate, newest first (subject, predicate and start are indexed),
+        not all of the user's own facts: a long-lived user has thousands, and a predicate can
+        hold many values true at once; the newest true at the time is kept.
         """
         cfg = self.config
         if cfg.max_profile <= 0:
@@ -262,7 +262,11 @@ class Retriever:
                 self.store.find_facts(
                     call.user_id,
                     FactQuery(
-                        subject_id=SELF_ID, predicate=p, as_of=call.when, limit=_PROFILE_READ
+                        subject_id=SELF_ID,
+                        predicate=p,
+                        as_of=call.when,
+                        newest_first=True,
+                        limit=_PROFILE_READ,
                     ),
                 )
                 for p in cfg.profile_predicates

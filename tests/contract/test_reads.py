@@ -117,7 +117,9 @@ def timeline(s: Sample, user: str = "alice") -> list[Fact]:
 
 
 def reference(facts: list[Fact], query: FactQuery) -> list[str]:
-    ordered = sorted(facts, key=lambda f: (f.start, f.recorded_at, f.id))
+    ordered = sorted(
+        facts, key=lambda f: (f.start, f.recorded_at, f.id), reverse=query.newest_first
+    )
     return [f.id for f in ordered if query.matches(f)][: query.limit]
 
 
@@ -137,6 +139,10 @@ QUERIES = [
     FactQuery(kinds=("trait", "event")),
     FactQuery(limit=3),
     FactQuery(limit=1, predicate="lives_in"),
+    FactQuery(newest_first=True),
+    FactQuery(newest_first=True, limit=2),
+    FactQuery(newest_first=True, limit=1, subject_id="self", predicate="lives_in"),
+    FactQuery(newest_first=True, as_of=days(5.5), include_retracted=True),
     *[
         FactQuery(as_of=days(t), include_retracted=r)
         for t, r in itertools.product([-1, 0, 0.5, 5, 5.5, 6, 9.99, 10, 15, 20, 31], [False, True])

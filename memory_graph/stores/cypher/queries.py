@@ -469,13 +469,15 @@ RETURN count(c) AS deleted
             f"MERGE (m:{META_LABEL} {{key: 'schema'}}) SET m.version = $version RETURN m.version"
         )
 
-    def find_facts(self, where: list[str]) -> str:
-        """Facts matching fixed WHERE fragments (see ``store._fact_filter``), ordered."""
+    def find_facts(self, where: list[str], newest_first: bool = False) -> str:
+        """Facts matching fixed WHERE fragments (see ``store._fact_filter``), ordered oldest
+        first, or newest first (``FactQuery.newest_first``)."""
         clause = f"WHERE {' AND '.join(where)}" if where else ""
+        desc = " DESC" if newest_first else ""
         return f"""
 MATCH {node("n", "Fact")}
 {clause}
 RETURN {project("n", "Fact")}
-ORDER BY coalesce(n.valid_at, n.recorded_at), n.recorded_at, n.id
+ORDER BY coalesce(n.valid_at, n.recorded_at){desc}, n.recorded_at{desc}, n.id{desc}
 LIMIT $limit
 """

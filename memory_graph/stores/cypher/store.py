@@ -340,7 +340,9 @@ class CypherStore(GraphStore, CypherThreads):
 
     async def find_facts(self, user_id: str, query: FactQuery) -> list[Fact]:
         where, params = fact_filter(query)
-        rows = await self.session.read(self.q.find_facts(where), self._params(user_id, **params))
+        rows = await self.session.read(
+            self.q.find_facts(where, query.newest_first), self._params(user_id, **params)
+        )
         return [_fact(user_id, r) for r in rows]
 
     async def find_entities(self, user_id: str, names: Sequence[str]) -> list[Entity]:

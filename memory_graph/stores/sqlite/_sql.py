@@ -28,6 +28,7 @@ __all__ = [
     "EPISODE_COLS",
     "FACT_COLS",
     "FACT_ORDER",
+    "FACT_ORDER_NEWEST",
     "FTS_WEIGHTS",
     "TARGETS",
     "entity_params",
@@ -56,6 +57,7 @@ ENTITY_COLS = ", ".join(FIELDS["entity"])
 FACT_COLS = ", ".join(FIELDS["fact"])
 COLS = {"episode": EPISODE_COLS, "entity": ENTITY_COLS, "fact": FACT_COLS}
 FACT_ORDER = "COALESCE(valid_at, recorded_at), recorded_at, id"
+FACT_ORDER_NEWEST = "COALESCE(valid_at, recorded_at) DESC, recorded_at DESC, id DESC"
 
 
 # Written beside every record: its searchable words and their count (``_ranking``), which

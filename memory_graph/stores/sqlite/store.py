@@ -373,7 +373,7 @@ class SQLiteStore(GraphStore):
             where.append("NOT (expired_at IS NOT NULL AND invalid_at IS NULL)")
         sql = (
             f"SELECT {q.FACT_COLS} FROM facts WHERE {' AND '.join(where)} "
-            f"ORDER BY {q.FACT_ORDER} LIMIT ?"
+            f"ORDER BY {q.FACT_ORDER_NEWEST if query.newest_first else q.FACT_ORDER} LIMIT ?"
         )
         params.append(query.limit)
         return await self._run(self._select, sql, params, q.fact_row)
