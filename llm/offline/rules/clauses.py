@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from memlane.llm.offline.rules.dates import DateHit, find_dates, strip_dates
+from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.prompt import ParsedPrompt
 
 __all__ = [
@@ -117,11 +118,16 @@ _ELLIPSIS_I = re.compile(
     r"took\b|made\b|began\b|came\b|brought\b|bought\b|met\b|flew\b|found\b|quit\b|moved\b)"
     r"|(?=(?:moved|relocated|started|joined|got|took|went|left|quit|switched|adopted|"
     r"visited|booked|signed|found|flew|brought|picked|landed|turned|decided|bought|"
-    r"rescued|spent|travell?ed|finished|became)\b)",
+    r"rescued|spent|travell?ed|finished|became|accepted|handed|rented|signed|unpacked)\b)",
     re.I,
 )
 _ELLIPSIS_IM = re.compile(
     r"(?=still\s+(?!(?:live|work|love|like|eat|have|do|enjoy|go|play)\b))"
+    # "currently data analyst at Flipkart", "trauma nurse at Atrium, start sept 11": a title
+    # at an employer, with the "I'm" chat drops.
+    r"|(?!(?:i|i'm|we|we're|you|he|she|they|it|my|our|his|her|their|this|that|the)\b)"
+    rf"(?=(?:currently\s+|now\s+|still\s+)?(?:an?\s+)?(?:[a-z\-]+\s+){{0,3}}(?:{JOBS})s?"
+    r"\s+(?:at|for|with)\s+(?-i:[A-Z]))"
     r"|(?=(?:loving|enjoying|living|working|settling|starting|moving|eating|dating|"
     r"back from|home from|off to|heading)\b)",
     re.I,

@@ -45,14 +45,17 @@ _ROLE_WORDS = "|".join(
     )
 )
 _ADJ = r"(?:(?:new|little|big|older|younger|eldest|youngest|oldest|baby|sweet|old|rescue)\s+)*"
+# "my sister", and a role whose "my" chat drops: "brother arjun got into IIT" at the start of
+# a sentence, "my daughter Zuzia is 8 and son Kuba is 5" after "and".
+_OWNED = r"(?:\b(?:my|our)\s+|(?<=\band\s)|^|(?<=[.!?]\s))"
 _ROLE = re.compile(
-    rf"\b(?:my|our)\s+{_ADJ}(?P<role>{_ROLE_WORDS})\b(?:(?:,|\s+(?:is\s+)?(?:named|called))?"
+    rf"{_OWNED}{_ADJ}(?P<role>{_ROLE_WORDS})\b(?:(?:,|\s+(?:is\s+)?(?:named|called))?"
     rf"\s+(?P<name>{NAME}))?",
     re.I,
 )
 _NAMING = re.compile(r"\b(?:named|called|name is|name's|names)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
 _AFTER_ROLE = re.compile(
-    rf"\b(?:my|our)\s+{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
+    rf"{_OWNED}{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
 )
 _NOT_NAME_WORDS = word_set(
     "a an the my our his her their it that this something someone after like me him them you us "
@@ -64,9 +67,23 @@ def _cap(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
+# "his name is Jaylen", "her name's Pickle": a name given with the pronoun's gender.
+_NAMED_BY_PRONOUN = re.compile(rf"\b(?P<p>[Hh]is|[Hh]er) name(?: is|['’]s)\s+(?P<name>{NAME})")
+# "a retired greyhound called Pippin", "a young woman named Mireille": named, gender unknown.
+_NAMED = re.compile(rf"\b(?:named|called)\s+(?P<name>{NAME})")
+
+
 def named_people(text: str) -> dict[str, str | None]:
-    """Names the message gives people or pets by a role ("my sister Marta"): name -> role."""
-    return {m["name"]: m["role"].lower() for m in _ROLE.finditer(text) if m["name"]}
+    """Names the message gives people or pets by a role ("my sister Marta") or by a pronoun
+    ("his name is Jaylen"): name -> role (or "he" / "she")."""
+    out: dict[str, str | None] = {
+        m["name"]: m["role"].lower() for m in _ROLE.finditer(text) if m["name"]
+    }
+    for m in _NAMED_BY_PRONOUN.finditer(text):
+        out.setdefault(m["name"], "he" if m["p"].lower() == "his" else "she")
+    for m in _NAMED.finditer(text):
+        out.setdefault(m["name"], None)
+    return out
 
 
 def truecase_names(text: str, known: Iterable[str] = ()) -> str:
@@ -108,12 +125,21 @@ class _Mention:
 
 def _gender(role: str | None) -> str | None:
     role = (role or "").lower().split()[-1] if role else ""
+    if role in ("he", "she"):
+        return "m" if role == "he" else "f"
     return "f" if role in _FEMALE else "m" if role in _MALE else None
 
 
 def _mentions(text: str, known: dict[str, str | None]) -> list[_Mention]:
     out = [_Mention(m.start(), m["name"], _gender(m["role"])) for m in _ROLE.finditer(text)]
     covered = [(m.start(), m.end()) for m in _ROLE.finditer(text)]
+    for m in _NAMED_BY_PRONOUN.finditer(text):
+        out.append(_Mention(m.start(), m["name"], "m" if m["p"].lower() == "his" else "f"))
+        covered.append((m.start(), m.end()))
+    for m in _NAMED.finditer(text):
+        if not any(a <= m.start() < b for a, b in covered):
+            out.append(_Mention(m.start("name"), m["name"], None))
+            covered.append((m.start(), m.end()))
     for name, role in known.items():
         for m in re.finditer(rf"\b{re.escape(name)}\b", text):
             if not any(a <= m.start() < b for a, b in covered):
@@ -128,20 +154,48 @@ _PRONOUN = re.compile(
 )
 
 
+# "his place is in Decatur", "her job at Swiggy": a possessive before what a person has
+# (a home, a job) is resolved like a subject, to "Darnell's place", "Rohan's job".
+_BELONGING = (
+    r"place|home|flat|apartment|apt|house|dorm|room|unit|condo|townhouse|job|work|office|"
+    r"company|employer|clinic|practice|school|shift|salary|pay"
+)
+_POSSESSIVE = re.compile(
+    r"(?:^|(?<=\s))(?P<p>[Hh]is|[Hh]er)\s+(?=(?:(?:new|own|old|current|first)\s+)?"
+    rf"(?:{_BELONGING})\b)"
+)
+
+
+def _referent(mentions: list[_Mention], at: int, want: str) -> str | None:
+    before = [x for x in mentions if x.at < at and x.gender in (want, None)]
+    if not before or before[-1].name is None:
+        return None  # nobody named, or the latest fit is an unnamed role ("my boss")
+    return before[-1].name
+
+
+def _possessives(text: str, mentions: list[_Mention]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = _referent(mentions, m.start(), "m" if m["p"].lower() == "his" else "f")
+        return f"{name}'s " if name else m.group(0)
+
+    return _POSSESSIVE.sub(sub, text)
+
+
 def resolve_pronouns(text: str, known: dict[str, str | None]) -> str:
-    """``text`` with a subject "he" / "she" replaced by the one person it can only mean."""
+    """``text`` with a subject "he" / "she", or a possessive "his" / "her" before a home or a
+    job, replaced by the one person it can only mean."""
     people = {**known, **named_people(text)}
     if not people:
         return text
+    text = _possessives(text, _mentions(text, people))
     mentions = _mentions(text, people)
     pieces: list[str] = []
     last = 0
     for m in _PRONOUN.finditer(text):
         want = "f" if m["p"].lower() == "she" else "m"
-        before = [x for x in mentions if x.at < m.start() and x.gender in (want, None)]
-        if not before or before[-1].name is None:
-            continue  # nobody named, or the latest fit is an unnamed role ("my boss")
-        name = before[-1].name
+        name = _referent(mentions, m.start(), want)
+        if name is None:
+            continue
         verb = m["v"]
         has = "been" in verb or (verb[:1] in "'’" and text.startswith(" got", m.end()))
         said = (

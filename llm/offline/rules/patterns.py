@@ -22,7 +22,14 @@ from functools import lru_cache
 from typing import Any
 
 # Importing the topic modules registers their rules (order = precedence of equal facts).
-from memlane.llm.offline.rules import changes, events, people, self_facts, tastes  # noqa: F401
+from memlane.llm.offline.rules import (  # noqa: F401
+    changes,
+    events,
+    homes,
+    people,
+    self_facts,
+    tastes,
+)
 from memlane.llm.offline.rules.clauses import RULES, Ctx, Draft, prepare
 from memlane.llm.offline.rules.corrections import apply_corrections
 from memlane.llm.offline.rules.mentions import resolve_pronouns, truecase_names
@@ -103,8 +110,14 @@ def placeable(draft: Draft, prompt: ParsedPrompt) -> bool:
     )
 
 
+# Chat ends a sentence with an emoji as often as with a full stop ("I GOT THE JOB 😭 trauma
+# nurse at Atrium"): a run of pictographs is a sentence boundary.
+_EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff"
+_SENTENCE_END = re.compile(rf"(?<=[.!?])\s+|\n+|\s*[{_EMOJI}][{_EMOJI}\ufe0f\u200d\s]*")
+
+
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 @lru_cache(maxsize=1)

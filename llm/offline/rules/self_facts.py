@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, clean, ok, rule
 from memlane.llm.offline.rules.dates import find_dates
+from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.normalise import is_word
 from memlane.llm.offline.rules.places import known_place
 
 __all__ = ["JOBS"]
 
-JOBS = (
-    r"engineer|developer|programmer|teacher|nurse|doctor|designer|manager|lawyer|chef|cook|"
-    r"writer|copywriter|journalist|accountant|scientist|researcher|analyst|consultant|"
-    r"architect|artist|musician|photographer|pilot|farmer|electrician|plumber|dentist|"
-    r"pharmacist|therapist|librarian|professor|lecturer|editor|translator|baker|barista|"
-    r"waiter|waitress|firefighter|officer|mechanic|entrepreneur|founder|freelancer|director|"
-    r"product owner|intern|surgeon|veterinarian|vet|paramedic|economist|administrator|"
-    r"recruiter|salesperson|specialist|coordinator|assistant|technician|strategist|"
-    r"marketer|clerk|cashier|carpenter|driver|tutor|coach|counsel+or|psychologist|"
-    r"physiotherapist|midwife|caregiver|social worker|secretary|auditor|banker|broker|"
-    r"attorney|paralegal|programmer|statistician|illustrator|animator|producer|curator"
-)
 _TITLE_WORDS = r"(?:[a-zA-Z\-]+ ){0,3}"
 _PAST = re.compile(r"\b(?:used to|back when|when i (?:was|lived|worked)|back in)\b", re.I)
 
@@ -279,7 +269,8 @@ def _works(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     r"\b(?:i|and|then)(?:'ve| have)? (?:just |recently |finally |officially )?(?:joined|started "
     r"(?:a new job |working |my new job |a job |work )?(?:at|with|for)|got (?:a|the|my) "
     r"(?:new )?job (?:at|with)|was hired by|got hired (?:at|by)|"
-    rf"accepted an offer from|moved to work (?:at|for)) (?P<o>{CAP})"
+    r"(?:got|accepted|took|signed) (?:the |an |a |their )?(?:job )?offer (?:from|at|with)|"
+    rf"moved to work (?:at|for)) (?P<o>{CAP})"
     rf"|\bmy first day at (?P<o2>{CAP})"
     # "I left Google to join Stripe": the new job (``_left`` ends the old one).
     r"|\bi(?:'ve| have)? (?:just |recently |finally )?(?:left|quit)\b[^.;!?]*?"
@@ -290,8 +281,10 @@ def _joined(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     org = m["o"] or m["o2"] or m["o3"]
     if _PAST.search(c.clause(m)) or _place_like(org, c):
         return
-    yield _place_of_work(org, m, c, f"{c.who} works at {org}.",
-                         valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+    # An offer is a job still to start: its month is ahead ("we go in january").
+    offer = "offer" in m.group(0).lower()
+    when = job_start(c) or c.date(m, near=True, future=offer) or c.day()
+    yield _place_of_work(org, m, c, f"{c.who} works at {org}.", valid_at=when)
 
 
 @rule(
@@ -323,15 +316,43 @@ def _worked_past(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
                 valid_at=since, invalid_at=c.day(), past=True)  # fmt: skip
 
 
+# Shorthand in job titles, written out as a title is stored: "backend dev", "sr eng".
+_TITLE_SHORTHAND = {"dev": "developer", "eng": "engineer", "mgr": "manager", "sr": "senior",
+                    "jr": "junior", "asst": "assistant", "admin": "administrator"}  # fmt: skip
+
+
 def _title(raw: str | None) -> str:
     title = clean(raw)
     title = re.sub(r"\s+(?:there|here|full[- ]time|part[- ]time)$", "", title, flags=re.I)
+    title = re.sub(
+        r"\b(?:dev|eng|mgr|sr|jr|asst|admin)\b", lambda w: _TITLE_SHORTHAND[w.group(0).lower()],
+        title, flags=re.I,
+    )  # fmt: skip
     return title.strip()
+
+
+_HIRED = re.compile(
+    r"\b(?:got|landed|accepted|took|signed)(?: the| a| an| my)?(?: new)? (?:job|offer|position|"
+    r"role|contract)\b|\b(?:job )?offer (?:from|at)\b|\bhired\b|\bnew job\b",
+    re.I,
+)
+_START = re.compile(r"\bstart(?:s|ing)?(?: date)?(?: is)?(?: on| in)?\s*$", re.I)
+
+
+def job_start(c: Ctx) -> datetime | None:
+    """The day a new job begins when the message says so ("start sept 11", "starts jan 8")."""
+    if not _HIRED.search(c.message):
+        return None
+    for hit in find_dates(c.message, c.at, future=True):
+        if _START.search(c.message[: hit.start]):
+            return hit.when
+    return None
 
 
 def _title_draft(title: str, m: re.Match[str], c: Ctx, changed: bool) -> Iterator[Draft]:
     if ok(title) and not _PAST.search(c.clause(m)):
-        when = c.date(m, near=changed) or (c.day() if changed else None)
+        start = job_start(c) if changed else None
+        when = start or c.date(m, near=changed) or (c.day() if changed else None)
         yield Draft("job_title", title, f"{c.who} works as {article(title)}.", valid_at=when)
 
 
@@ -383,14 +404,27 @@ def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     # "I joined X yesterday - I'm a nurse there now": the role began with the job.
     changed = bool(
         re.search(r"\b(?:new job|promoted|became|officially|joined|started at)\b", c.sentence, re.I)
+        or _HIRED.search(c.message)
     )
     yield from _title_draft(_title(m["t"]), m, c, changed)
     org = m["o"]
     in_place = m["p"] and m["p"].lower() == "in" and known_place(org or "")
     if org and not _place_like(org, c) and not in_place:  # "a nurse in Leeds": a city
-        job_change = re.search(r"\bnew job\b", c.sentence, re.I)
+        job_change = re.search(r"\bnew job\b", c.sentence, re.I) or _HIRED.search(c.message)
+        when = (job_start(c) or c.date(m, near=True) or c.day()) if job_change else c.date(m)
         yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
-                    valid_at=c.date(m) or (c.day() if job_change else None))  # fmt: skip
+                    valid_at=when)  # fmt: skip
+
+
+@rule(
+    r"(?:^|(?<=[,;:] ))(?:as )?(?:an? )?(?P<t>(?:[a-z\-]+ ){0,3}"
+    rf"(?:{JOBS}))(?=\s*(?:[,.;:!?]|$))"
+)
+def _hired_as(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "got the offer from Tidewave, senior backend engineer, 62k": a clause that is only a
+    title, in a message about being hired, names the new job."""
+    if _HIRED.search(c.message) and not re.match(r"(?:my|his|her|their|our|the)\b", m["t"], re.I):
+        yield from _title_draft(_title(m["t"]), m, c, True)
 
 
 @rule(
