@@ -26,6 +26,7 @@ from memlane.llm.offline.rules import (  # noqa: F401
     changes,
     events,
     homes,
+    money,
     people,
     self_facts,
     tastes,

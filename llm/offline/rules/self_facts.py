@@ -336,15 +336,18 @@ _HIRED = re.compile(
     r"role|contract)\b|\b(?:job )?offer (?:from|at)\b|\bhired\b|\bnew job\b",
     re.I,
 )
-_START = re.compile(r"\bstart(?:s|ing)?(?: date)?(?: is)?(?: on| in)?\s*$", re.I)
+_START = re.compile(
+    r"\b(?:start(?:s|ing)?(?: date)?(?: is)?(?: on| in)?|from|as of|beginning)\s*$", re.I
+)
 
 
 def job_start(c: Ctx) -> datetime | None:
-    """The day a new job begins when the message says so ("start sept 11", "starts jan 8")."""
-    if not _HIRED.search(c.message):
+    """The day a new job or role begins when the message says so ("start sept 11", "starts
+    jan 8", "I got promoted! from july I am director")."""
+    if not (_HIRED.search(c.message) or re.search(r"\bpromot", c.message, re.I)):
         return None
     for hit in find_dates(c.message, c.at, future=True):
-        if _START.search(c.message[: hit.start]):
+        if _START.search(c.message[: hit.start]) or re.match(r"from\b", hit.text, re.I):
             return hit.when
     return None
 
