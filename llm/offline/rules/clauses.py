@@ -24,6 +24,7 @@ from memlane.llm.offline.rules.prompt import ParsedPrompt
 
 __all__ = [
     "CAP",
+    "EMOJI",
     "FILLER",
     "NAME",
     "OBJ",
@@ -38,6 +39,8 @@ __all__ = [
     "split_list",
 ]
 
+# Pictographs: chat ends a sentence with one as often as with a full stop.
+EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff"
 # Names are capitalised even though rules match case-insensitively: (?-i:...) keeps case.
 _W = r"(?-i:(?!I\b|I'm\b|I've\b|I'd\b|I'll\b)[A-Z][\w'’&\-.]*(?<![.'’])(?<!['’]s))"
 CAP = rf"{_W}(?:\s+(?:of|de|da|del|la|le|the|von|van|&)?\s*{_W})*"  # Berlin, Bank of America

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.people import _SUBJ, _person, _someone
 from memlane.llm.offline.rules.places import known_place
 
@@ -27,7 +28,8 @@ _ADJ = r"(?:(?:new|own|little|tiny|small|big|first|current|rented|lovely|cute|\d
 # A trip, not a home: "here in Rome for the weekend", "she's in Paris for work".
 _TRIP = re.compile(
     r"\b(?:holiday|vacation|trip|visit|visiting|conference|honeymoon|tour|travell?ing|layover|"
-    r"for (?:the|a|two|three|few|couple)\b[^.!?]*\b(?:days?|weeks?|nights?|weekend)|"
+    r"for (?:the|a|two|three|few|couple)\b[^.!?]*\b(?:days?|weeks?|nights?|weekend|summer|"
+    r"winter|months?)|"
     r"this week|for work|on business)\b",
     re.I,
 )
@@ -129,3 +131,24 @@ def _someone_is_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if not (known_place(place) or c.prompt.known_as(place) & {"lives_in", "hometown"}):
         return
     yield _lives(c, m, c.subject(name), place, changed=False)
+
+
+@rule(
+    rf"(?:\b(?P<me>i)(?:'m| am)|{_SUBJ} (?:is|works as))(?: (?:now|currently|still|also))* "
+    rf"(?:an? |the )?(?:[\w\-]+ ){{0,3}}?(?:{JOBS})s?\b(?P<rest>[^,.;!?]{{0,60}})"
+)
+def _works_in_city(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "I am shift manager in DSV warehouse in Wrocław", "Rafael is dentist in Curitiba":
+    where someone works as a job is, unless the message is about a trip, where they live."""
+    places = [p["o"] for p in re.finditer(rf"\bin (?P<o>{CAP})", m["rest"]) if known_place(p["o"])]
+    if not places or _TRIP.search(c.sentence[m.start() :]) or _OLD.search(c.clause(m)):
+        return
+    place = places[0]
+    if re.search(r"\b(?:was|used to|no longer|not)\b", c.clause(m), re.I):
+        return
+    if m["me"]:
+        yield _lives(c, m, "user", place, changed=False)
+        return
+    name = _someone(m, c)
+    if name is not None:
+        yield _lives(c, m, c.subject(name), place, changed=False)

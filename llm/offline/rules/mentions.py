@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from memlane.llm.offline.rules.clauses import NAME
+from memlane.llm.offline.rules.clauses import EMOJI, NAME
 from memlane.llm.offline.rules.normalise import is_word, word_set
 from memlane.llm.offline.rules.people import _CHILD, _PARTNER, ROLES, SPECIES
 
@@ -54,6 +54,7 @@ _ROLE = re.compile(
     re.I,
 )
 _NAMING = re.compile(r"\b(?:named|called|name is|name's|names)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
+_NAMED_HIM = re.compile(r"\b(?:named|called)\s+(?:him|her|it)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
 _AFTER_ROLE = re.compile(
     rf"{_OWNED}{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
 )
@@ -104,7 +105,15 @@ def truecase_names(text: str, known: Iterable[str] = ()) -> str:
         found.add(word.casefold())
         return m.group(0)[: m.start("n") - m.start()] + _cap(word)
 
+    def named_him(m: re.Match[str]) -> str:
+        word = m["n"]
+        if is_word(word):
+            return m.group(0)  # "called her yesterday", "named him after"
+        found.add(word.casefold())
+        return m.group(0)[: m.start("n") - m.start()] + _cap(word)
+
     text = _NAMING.sub(naming, text)
+    text = _NAMED_HIM.sub(named_him, text)
     text = _AFTER_ROLE.sub(after_role, text)
     names = found | {k.casefold() for k in known if k and " " not in k}
     if not names:
@@ -148,7 +157,7 @@ def _mentions(text: str, known: dict[str, str | None]) -> list[_Mention]:
 
 
 _PRONOUN = re.compile(
-    r"(?:^|(?<=[.!?;,:(]\s)|(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s)|(?<=\bnow\s)"
+    rf"(?:^|(?<=[.!?;,:({EMOJI}]\s)|(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s)|(?<=\bnow\s)"
     r"|(?<=\bbecause\s)|(?<=\bsince\s)|(?<=\bwhere\s)|(?<=\bthen\s))"
     r"(?P<p>[Ss]he|[Hh]e)(?P<v>['’]s been\b|['’]s\b|\s+(?=[a-z]))",
 )

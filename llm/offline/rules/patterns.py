@@ -31,7 +31,7 @@ from memlane.llm.offline.rules import (  # noqa: F401
     self_facts,
     tastes,
 )
-from memlane.llm.offline.rules.clauses import RULES, Ctx, Draft, prepare
+from memlane.llm.offline.rules.clauses import EMOJI, RULES, Ctx, Draft, prepare
 from memlane.llm.offline.rules.corrections import apply_corrections
 from memlane.llm.offline.rules.mentions import resolve_pronouns, truecase_names
 from memlane.llm.offline.rules.normalise import fix_typos, spell_out, vocabulary
@@ -113,8 +113,7 @@ def placeable(draft: Draft, prompt: ParsedPrompt) -> bool:
 
 # Chat ends a sentence with an emoji as often as with a full stop ("I GOT THE JOB 😭 trauma
 # nurse at Atrium"): a run of pictographs is a sentence boundary.
-_EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff"
-_SENTENCE_END = re.compile(rf"(?<=[.!?])\s+|\n+|\s*[{_EMOJI}][{_EMOJI}\ufe0f\u200d\s]*")
+_SENTENCE_END = re.compile(rf"(?<=[.!?])\s+|\n+|\s*[{EMOJI}][{EMOJI}\ufe0f\u200d\s]*")
 
 
 def _sentences(text: str) -> list[str]:

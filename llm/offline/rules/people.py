@@ -209,6 +209,27 @@ def _adopted(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _pet(c, m, what.split()[-1], m["n"], got=True)
 
 
+_GOT_PET = re.compile(
+    r"\b(?:got|get|adopted|adopt|take|took|rescued|picked up|bought|brought home|found|welcomed)"
+    rf"\b[^.!?]{{0,30}}?\b(?:a |an |the |our |my )?(?:[\w\-]+ )?(?:{SPECIES})\b",
+    re.I,
+)
+
+
+@rule(
+    rf"\b(?:(?:his|her|its|the) )?name(?: is|['’]s) (?P<n>{NAME})"
+    rf"|\b(?:named|called) (?:him|her|it) (?P<n2>{NAME})"
+)
+def _pet_named(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "We take dog from shelter! ... name is Bursztyn", "got a pup. named her Dixie": a name
+    given in a message about getting an animal is the new pet's."""
+    got = _GOT_PET.search(c.message)
+    if got is None or got.start() > c.message.find(m.group(0)) >= 0:
+        return
+    species = re.search(rf"\b(?:{SPECIES})\b", got.group(0), re.I)
+    yield from _pet(c, m, species.group(0) if species else "pet", m["n"] or m["n2"], got=True)
+
+
 # -- relatives, friends, and what they do ----------------------------------------------------
 _SUBJ = (
     rf"(?:(?:\bmy |(?<=\band )|^)(?P<r>{_ROLE}),? (?P<n>{NAME}),?"
@@ -311,14 +332,23 @@ def _someone(m: re.Match[str], c: Ctx) -> str | None:
 
 
 @rule(
-    rf"{_SUBJ}{_ADV} (?:is|turned|just turned|has just turned) (?P<a>\d{{1,3}})(?: years? old)?"
-    r"(?= now\b| today\b| this\b| last\b| yesterday\b| and\b| but\b|[,.;!?)]|$)"
+    rf"{_SUBJ}{_ADV} (?:is|turned|just turned|has just turned) (?P<a>\d{{1,3}})(?: years?(?: old)?)?"
+    r"(?P<t> now\b| today\b| yesterday\b)?"
+    r"(?=\s*(?:and\b|but\b|this\b|last\b|[,.;!?)]|$))"
 )
 def _other_age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    """ "My daughter Zuzia is 8", "Mochi turned 3 yesterday": a person's or pet's age."""
+    """ "My daughter Zuzia is 8", "Mochi turned 3 yesterday": a person's or pet's age. A name
+    nobody has introduced counts only with a word that says age ("Rory turned 1", "Rory is
+    one today"): "Google is 25" could be anything."""
     name = _someone(m, c)
     if name is None:
-        return
+        birthday = (m["t"] or "").strip().lower() in ("today", "yesterday")
+        said = birthday or re.search(r"\b(?:turned|years? old)\b", m.group(0), re.I)
+        name, _ = _who(m, c)
+        if not (said and name and m["n3"] and c.subject(name) != "user"):
+            return
+        if int(m["a"]) > 120 or c.prompt.known_as(name) & {"works_at", "studies_at", "lives_in"}:
+            return  # "Berlin turned 800": no one's age
     turned = "turned" in m.group(0).lower()
     yield Draft("age", m["a"], f"{name} is {m['a']} years old.", subject=name,
                 valid_at=c.date(m, near=turned) or (c.day() if turned else None))  # fmt: skip
