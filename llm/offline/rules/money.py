@@ -52,9 +52,11 @@ def _money_like(value: str) -> bool:
 @rule(
     r"\b(?:i|i'm|i am)(?: now| currently| still)? (?:earn|earning|make|making|receive|get paid|"
     rf"take home|bring in|on)(?: about| around| like| only)? {amount('a')}"
-    rf"|\b(?:my )?(?:salary|pay|wage|income)(?: is| was raised to|'s)?(?: now)?"
+    rf"|\b(?:my )?(?:salary|pay|wage|income)(?: is| was raised to|'s| went up to| rose to| got bumped to|"
+    rf" jumped to)?(?: now)?"
     rf"(?: about| around| like)?\s*[:=]?\s*{amount('a2')}"
-    rf"|\b(?:they|it|the job|the company) (?:pays?|offers?|offered)(?: me)?(?: about| like)? "
+    rf"|\b(?:they|it|the job|the company)(?: are|'re|'s| is)? (?:pays?|paying|offers?|offering|"
+    rf"offered)(?: me)?(?: about| like)? "
     rf"{amount('a3')}"
 )
 def _salary(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
@@ -70,7 +72,8 @@ def _salary(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return  # "I paid 4000 for the car", "I make 2000 calories a day": money, not pay
     if not (_money_like(m[group]) or m["a2"]):
         return  # "I make 2000": a bare figure is pay only after "salary" / "pay"
-    changed = bool(_HIRED.search(c.message) or re.search(r"\bpromot", c.message, re.I))
+    raised = re.search(r"\b(?:went up|rose|raised|bumped|jumped)\b", m.group(0), re.I)
+    changed = bool(_HIRED.search(c.message) or re.search(r"\bpromot", c.message, re.I) or raised)
     when = (job_start(c) or c.date(m, near=True) or c.day()) if changed else c.date(m)
     yield _pay(c, m[group], when)
 

@@ -302,6 +302,41 @@ def _left(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 
 
 @rule(
+    rf"\b(?P<w>my|(?P<n>{NAME})['’]s) (?P<adj>(?:(?:new|current|old|former|previous|first|day|"
+    r"full[- ]time|part[- ]time)\s+)*)(?:job|work|position|role|internship|placement|gig) "
+    rf"(?:is |was )?(?:at|with|for) (?P<o>{CAP})"
+    rf"|\bi(?:'ve| have) been (?:at|with) (?P<o2>{CAP}) (?:for )?(?:\d+|a|an|one|two|three|four|"
+    r"five|six|seven|eight|nine|ten|\d+\.\d+) (?:years?|months?)"
+)
+def _job_at(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "my new job at Bolt", "Rohan's job at Swiggy" (from "his job at swiggy"), "I've been
+    at Grady 3 years": where someone works. An old job is history; leaving it ends it."""
+    org = m["o"] or m["o2"]
+    if _place_like(org, c) or re.search(r"\b(?:old|former|previous)\b", m["adj"] or "", re.I):
+        return
+    subject = "user" if not m["n"] else c.subject(m["n"])
+    if m["n"] and (m["n"].lower() in _NOT_NAMES or is_word(m["n"])):
+        return  # "Today's job at X", "Mom's": no one named
+    who = c.who if subject == "user" else m["n"]
+    before = c.sentence[: m.start()]
+    left = re.search(r"\b(?:left|quit|leaving|leave|lost)\s*$", before, re.I)
+    kept = re.search(r"\b(?:can't|cannot|won't|don't|wouldn't|not)\b[^.,;]*$", before, re.I)
+    new = bool(re.search(r"\bnew\b", m["adj"] or "", re.I))
+    if left and not kept:
+        if re.search(r"\b(?:left|quit|lost)\s*$", before, re.I):
+            yield Draft("works_at", org, f"{who} no longer works at {org}.", subject=subject,
+                        object_kind="org", polarity="negative",
+                        valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+        return
+    when = (job_start(c) or c.date(m, near=True) or c.day()) if new else c.date(m)
+    if subject == "user":
+        yield _place_of_work(org, m, c, f"{who} works at {org}.", valid_at=when)
+    else:
+        yield Draft("works_at", org, f"{who} works at {org}.", subject=subject,
+                    object_kind="org", valid_at=when)  # fmt: skip
+
+
+@rule(
     rf"\b(?:back when i|when i|i used to|in (?:19|20)\d\d,? i) (?:worked|was working|work|"
     rf"was still|was) (?:at|for) (?P<o>{CAP})"
 )
