@@ -169,6 +169,17 @@ def _turned(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     )
 
 
+@rule(r"(?:\bi(?:'m| am)? |^)turning (?P<n>\d{1,3})\b")
+def _turning(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "turning 24 next sunday": the new age from the day said (not current before it); with
+    no day, nothing: the old age is still the age."""
+    when = c.date(m, future=True, near=True)
+    if when is None or when < c.day():
+        return
+    age = m["n"]
+    yield Draft("age", age, f"{c.who} is {age} years old.", valid_at=when)
+
+
 # -- home ------------------------------------------------------------------------------------
 @rule(
     rf"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|finally\s+|recently\s+|also\s+|officially\s+)?"
