@@ -49,6 +49,7 @@ NAME = rf"{_W}(?:\s+{_W})?"  # Sam, Sam Lee
 FILLER = r"lol+|lmf?ao+|rofl|ha(?:ha)+h?|he(?:he)+|k{3,}|xd+|tbh|imo|ngl|fr|rn|omg|idk|tho"
 _STOP = (
     r"(?=\s+(?:anymore|any more|now|these days|nowadays|a lot|very much|so much|too|because|"
+    r"already|anyway|"
     r"but|since|when|while|and i|and my|every|on weekends|at all|again|lately|recently|"
     rf"honestly|though|as well|by the way|{FILLER})\b|\s+[-–—]\s|[,.;:!?]|$"
     r"|\s*[^\w\s'’\-])"  # an emoji or a bracket ends a value too
@@ -247,6 +248,7 @@ def clean(raw: str | None) -> str:
     text = re.sub(r"[^\w\s'’\-.,&]+.*$", "", text)  # from an emoji on
     text = re.sub(
         rf"(?:\s+(?:now|again|anymore|any more|too|as well|these days|lately|recently|there|"
+        rf"already|anyway|still|honestly|though|"
         rf"{FILLER}))+$",
         "",
         text,

@@ -107,8 +107,8 @@ def truecase_names(text: str, known: Iterable[str] = ()) -> str:
 
     def named_him(m: re.Match[str]) -> str:
         word = m["n"]
-        if is_word(word):
-            return m.group(0)  # "called her yesterday", "named him after"
+        if word in _NOT_NAME_WORDS or (m.group(0).lower().startswith("called") and is_word(word)):
+            return m.group(0)  # "called her yesterday", "named him after" ("named her kiwi" names)
         found.add(word.casefold())
         return m.group(0)[: m.start("n") - m.start()] + _cap(word)
 

@@ -149,7 +149,7 @@ _NUMBER_WORD = (
 _AGE_WORDS = re.compile(
     rf"\b(?P<head>(?:is|am|i'm|he's|she's|turned|turning|turns|aged)\s+)?(?:{_NUMBER_WORD})\b"
     r"(?(head)(?=\s*(?:[,.;:!?)]|$|and\b|but\b|so\b|now\b|today\b|tomorrow\b|yesterday\b|"
-    r"this\b|last\b|next\b|already\b|soon\b|in\b|on\b|years?\b|months?\b))"
+    r"this\b|last\b|next\b|already\b|soon\b|years?\b|months?\b))"
     r"|(?=[- ](?:years?|months?)[- ]old\b))",
     re.I,
 )
