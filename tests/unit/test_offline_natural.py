@@ -231,3 +231,27 @@ def test_moved_in_fulfils_the_one_move_plan() -> None:
 def test_an_emoji_ends_a_sentence() -> None:
     facts = _facts("OMG I GOT THE JOB 😭 senior nurse at Tartu Ülikool, start may 2")
     assert (U, "job_title", "senior nurse", P, "2024-05-02", None) in facts
+
+
+def _facts_after(previous: str, text: str) -> set[tuple]:
+    data = em.ExtractionInput(
+        user_name="Sam",
+        turn_time=NOW,
+        new_turns=[em.Turn(content=text, at=NOW)],
+        recent_turns=[em.Turn(content=previous, at=NOW, role="user")],
+        predicates=em.ExtractionInput.predicate_lines(default_registry()),
+    )
+    out = json.loads(answer(em.build_messages(data)))
+    return {(f["subject"], f["predicate"], f["object"]) for f in out["facts"]}
+
+
+def test_a_pronoun_opening_a_message_is_the_one_person_the_last_message_named() -> None:
+    assert ("Jonas", "lives_in", "Kaunas") in _facts_after(
+        "my brother Jonas got a new job!", "he lives in Kaunas now, far away"
+    )
+    # Two people named before: whom "she" means is not known, so nothing is said.
+    assert not {
+        f
+        for f in _facts_after("my sister Ema and my mom Rita came over", "she lives in Kaunas")
+        if f[1] == "lives_in"
+    }

@@ -22,7 +22,7 @@ from memlane.llm.offline.rules.clauses import EMOJI, NAME
 from memlane.llm.offline.rules.normalise import is_word, word_set
 from memlane.llm.offline.rules.people import _CHILD, _PARTNER, ROLES, SPECIES
 
-__all__ = ["named_people", "resolve_pronouns", "truecase_names"]
+__all__ = ["last_named", "named_people", "resolve_pronouns", "truecase_names"]
 
 _FEMALE = word_set(
     "sister mother mom mum mama wife girlfriend daughter girl aunt niece grandma grandmother "
@@ -190,14 +190,29 @@ def _possessives(text: str, mentions: list[_Mention]) -> str:
     return _POSSESSIVE.sub(sub, text)
 
 
-def resolve_pronouns(text: str, known: dict[str, str | None]) -> str:
+def last_named(previous: str, known: dict[str, str | None]) -> _Mention | None:
+    """The one person an earlier message of the conversation names, if exactly one: whom a
+    message opening with "He leaves on the 3rd" goes on about."""
+    people = {**known, **named_people(previous)}
+    found = {x.name: x for x in _mentions(previous, people) if x.name}
+    if len(found) != 1:
+        return None
+    only = next(iter(found.values()))
+    return _Mention(-1, only.name, only.gender)
+
+
+def resolve_pronouns(
+    text: str, known: dict[str, str | None], before: _Mention | None = None
+) -> str:
     """``text`` with a subject "he" / "she", or a possessive "his" / "her" before a home or a
-    job, replaced by the one person it can only mean."""
+    job, replaced by the one person it can only mean; ``before`` is the one person the
+    previous message named (see :func:`last_named`), for a pronoun nobody in ``text`` fits."""
     people = {**known, **named_people(text)}
-    if not people:
+    if not people and before is None:
         return text
-    text = _possessives(text, _mentions(text, people))
-    mentions = _mentions(text, people)
+    earlier = [before] if before is not None else []
+    text = _possessives(text, earlier + _mentions(text, people))
+    mentions = earlier + _mentions(text, people)
     pieces: list[str] = []
     last = 0
     for m in _PRONOUN.finditer(text):

@@ -33,7 +33,7 @@ from memlane.llm.offline.rules import (  # noqa: F401
 )
 from memlane.llm.offline.rules.clauses import EMOJI, RULES, Ctx, Draft, prepare
 from memlane.llm.offline.rules.corrections import apply_corrections
-from memlane.llm.offline.rules.mentions import resolve_pronouns, truecase_names
+from memlane.llm.offline.rules.mentions import last_named, resolve_pronouns, truecase_names
 from memlane.llm.offline.rules.normalise import fix_typos, spell_out, vocabulary
 from memlane.llm.offline.rules.orgs import truecase_orgs
 from memlane.llm.offline.rules.places import truecase_places
@@ -142,7 +142,12 @@ def read(text: str, prompt: ParsedPrompt) -> str:
     known = _known_people(prompt)
     text = fix_typos(truecase_names(spell_out(text), known), _vocabulary())
     text = truecase_orgs(truecase_places(text))
-    return resolve_pronouns(text, known)
+    previous = [m.text for m in prompt.recent if m.role == "user"]
+    before = None
+    if previous:
+        said = fix_typos(truecase_names(spell_out(previous[-1]), known), _vocabulary())
+        before = last_named(said, known)
+    return resolve_pronouns(text, known, before)
 
 
 def _drafts(prompt: ParsedPrompt) -> list[Draft]:
