@@ -548,9 +548,7 @@ def _gold_polarity(relation: str, registry: PredicateRegistry) -> str:
     return "negative" if negated else "positive"
 
 
-def _current_value(
-    graph: _Graph, subject: str, value: str, polarity: str = "positive"
-) -> bool:
+def _current_value(graph: _Graph, subject: str, value: str, polarity: str = "positive") -> bool:
     """Whether memory holds ``value`` for ``subject`` as current, with the gold relation's
     polarity: "no longer dating Darnell" (a current negative fact) does not hold Darnell as
     the partner, and a current "likes running" does not hold the old "dislikes running"."""

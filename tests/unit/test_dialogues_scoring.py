@@ -35,8 +35,13 @@ DATA = {
             ],
             "facts": [_fact("partner", "Tom", "2024-03-01", 0, 1)],
             "questions": [
-                {"q": "who is Ola dating?", "as_of": None, "expect": [], "not": [],
-                 "type": "abstain"},  # fmt: skip
+                {
+                    "q": "who is Ola dating?",
+                    "as_of": None,
+                    "expect": [],
+                    "not": [],
+                    "type": "abstain",
+                }
             ],
         }
     ]

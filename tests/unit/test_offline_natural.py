@@ -34,9 +34,14 @@ def _facts(text: str, *known: tuple[str, str, str]) -> set[tuple]:
         turn_time=NOW,
         new_turns=[em.Turn(content=text, at=NOW)],
         candidates=[
-            em.CandidateFact(short_id=f"F{i + 1}", subject=s, predicate=p, object=o,
-                             statement=f"{s} {p} {o}",
-                             valid_at=datetime(2023, 1, 1, tzinfo=UTC))  # fmt: skip
+            em.CandidateFact(
+                short_id=f"F{i + 1}",
+                subject=s,
+                predicate=p,
+                object=o,
+                statement=f"{s} {p} {o}",
+                valid_at=datetime(2023, 1, 1, tzinfo=UTC),
+            )
             for i, (s, p, o) in enumerate(known)
         ],
         predicates=em.ExtractionInput.predicate_lines(default_registry()),

@@ -89,9 +89,7 @@ _RESIGNING = re.compile(
     r"put in my notice|leaving|laid off|made redundant|redundancy)\b",
     re.I,
 )
-_EMPLOYER = re.compile(
-    rf"\b(?:to|from|at|leaving|quit|quitting|left) (?:the )?(?P<o>{CAP})", re.I
-)
+_EMPLOYER = re.compile(rf"\b(?:to|from|at|leaving|quit|quitting|left) (?:the )?(?P<o>{CAP})", re.I)
 
 
 @rule(r"\blast day(?: at work| of work)?(?: is| will be| was)?(?: on)?\s+")

@@ -24,7 +24,10 @@ HOMES = (
     r"place|home|flat|apartment|apt|house|dorm|room|unit|condo|townhouse|studio|"
     r"one-bedroom|two-bedroom|bungalow|cottage"
 )
-_ADJ = r"(?:(?:new|own|little|tiny|small|big|first|current|rented|lovely|cute|\d+[- ]?bed(?:room)?)\s+)*"
+_ADJ = (
+    r"(?:(?:new|own|little|tiny|small|big|first|current|rented|lovely|cute|"
+    r"\d+[- ]?bed(?:room)?)\s+)*"
+)
 # A trip, not a home: "here in Rome for the weekend", "she's in Paris for work".
 _TRIP = re.compile(
     r"\b(?:holiday|vacation|trip|visit|visiting|conference|honeymoon|tour|travell?ing|layover|"

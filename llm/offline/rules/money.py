@@ -52,8 +52,8 @@ def _money_like(value: str) -> bool:
 @rule(
     r"\b(?:i|i'm|i am)(?: now| currently| still)? (?:earn|earning|make|making|receive|get paid|"
     rf"take home|bring in|on)(?: about| around| like| only)? {amount('a')}"
-    rf"|\b(?:my )?(?:salary|pay|wage|income)(?: is| was raised to|'s| went up to| rose to| got bumped to|"
-    rf" jumped to)?(?: now)?"
+    r"|\b(?:my )?(?:salary|pay|wage|income)"
+    r"(?: is| was raised to|'s| went up to| rose to| got bumped to| jumped to)?(?: now)?"
     rf"(?: about| around| like)?\s*[:=]?\s*{amount('a2')}"
     rf"|\b(?:they|it|the job|the company)(?: are|'re|'s| is)? (?:pays?|paying|offers?|offering|"
     rf"offered)(?: me)?(?: about| like)? "

@@ -135,11 +135,12 @@ def _fix(token: str, vocab: frozenset[str]) -> str:
     return _near(low, vocab) or token
 
 
-_UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_UNITS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+]  # fmt: skip
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _NUMBER_WORD = (
     rf"(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<unit1>{'|'.join(_UNITS[1:10])}))?"
     rf"|(?P<unit>{'|'.join(sorted(_UNITS, key=len, reverse=True))})"

@@ -332,7 +332,8 @@ def _someone(m: re.Match[str], c: Ctx) -> str | None:
 
 
 @rule(
-    rf"{_SUBJ}{_ADV} (?:is|turned|just turned|has just turned) (?P<a>\d{{1,3}})(?: years?(?: old)?)?"
+    rf"{_SUBJ}{_ADV} (?:is|turned|just turned|has just turned) (?P<a>\d{{1,3}})"
+    r"(?: years?(?: old)?)?"
     r"(?P<t> now\b| today\b| yesterday\b)?"
     r"(?=\s*(?:and\b|but\b|this\b|last\b|[,.;!?)]|$))"
 )
@@ -347,7 +348,8 @@ def _other_age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         name, _ = _who(m, c)
         if not (said and name and m["n3"] and c.subject(name) != "user"):
             return
-        if int(m["a"]) > 120 or c.prompt.known_as(name) & {"works_at", "studies_at", "lives_in"}:
+        where = c.prompt.known_as(name) & {"works_at", "studies_at", "lives_in"}
+        if int(m["a"]) > 120 or where:
             return  # "Berlin turned 800": no one's age
     turned = "turned" in m.group(0).lower()
     yield Draft("age", m["a"], f"{name} is {m['a']} years old.", subject=name,
