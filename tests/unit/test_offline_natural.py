@@ -260,3 +260,10 @@ def test_a_pronoun_opening_a_message_is_the_one_person_the_last_message_named() 
         for f in _facts_after("my sister Ema and my mom Rita came over", "she lives in Kaunas")
         if f[1] == "lives_in"
     }
+
+
+def test_the_new_message_among_the_recent_turns_is_no_earlier_message() -> None:
+    # The agent's recent turns can repeat the message being read: its own "my sister Marta"
+    # must not be taken for the one person an earlier message named.
+    text = "sorry, not Opole, she lives in Olesnica. Opole is where my sister Marta lives"
+    assert ("Marta", "lives_in", "Olesnica") not in _facts_after(text, text)

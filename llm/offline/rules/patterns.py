@@ -142,7 +142,10 @@ def read(text: str, prompt: ParsedPrompt) -> str:
     known = _known_people(prompt)
     text = fix_typos(truecase_names(spell_out(text), known), _vocabulary())
     text = truecase_orgs(truecase_places(text))
-    previous = [m.text for m in prompt.recent if m.role == "user"]
+    # The recent turns can hold the new message itself (and the reply to it): only an
+    # earlier user message says whom a pronoun opening this one goes on about.
+    new = {m.text.strip() for m in prompt.new}
+    previous = [m.text for m in prompt.recent if m.role == "user" and m.text.strip() not in new]
     before = None
     if previous:
         said = fix_typos(truecase_names(spell_out(previous[-1]), known), _vocabulary())
