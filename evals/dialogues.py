@@ -539,9 +539,22 @@ def _recalled(user: DialogueUser, graph: _Graph, fact: _GoldFact) -> bool:
     )
 
 
-def _current_value(graph: _Graph, subject: str, value: str) -> bool:
+def _gold_polarity(relation: str, registry: PredicateRegistry) -> str:
+    """The polarity a gold relation is stored with: ``dislikes`` is ``likes``, negative."""
+    try:
+        negated = registry.resolve(_predicate(relation, registry)).negated
+    except MemlaneError:
+        negated = False
+    return "negative" if negated else "positive"
+
+
+def _current_value(graph: _Graph, subject: str, value: str, polarity: str = "positive") -> bool:
+    """Whether memory holds ``value`` for ``subject`` as current, with the gold relation's
+    polarity: "no longer dating Darnell" (a current negative fact) does not hold Darnell as
+    the partner, and a current "likes running" does not hold the old "dislikes running"."""
     return any(
-        f.is_current and _value_matches(value, graph.value_text(f)) for f in graph.about(subject)
+        f.is_current and f.polarity == polarity and _value_matches(value, graph.value_text(f))
+        for f in graph.about(subject)
     )
 
 
@@ -666,7 +679,10 @@ async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mo
         score.changes += 1
         back = (old.subject, _fold(old.value)) in current_values
         handled = _recalled(user, graph, old) and (
-            back or not _current_value(graph, old.subject, old.value)
+            back
+            or not _current_value(
+                graph, old.subject, old.value, _gold_polarity(old.relation, registry)
+            )
         )
         handled = handled and (new is None or _recalled(user, graph, new))
         score.changes_handled += handled
@@ -684,7 +700,19 @@ async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mo
         if g.to is None or (g.subject, _fold(g.value)) in current_values:
             continue
         score.stale_total += 1
-        score.stale_kept_out += not _current_value(graph, g.subject, g.value)
+        kept_out = not _current_value(
+            graph, g.subject, g.value, _gold_polarity(g.relation, registry)
+        )
+        score.stale_kept_out += kept_out
+        if not kept_out:
+            score.misses.append(
+                {
+                    "user": user.user,
+                    "what": "stale",
+                    "fact": f"{g.subject} {g.relation} {g.value} (ended {g.to}) is still current",
+                    "message": user.messages[g.ended_by].text if g.ended_by is not None else "",
+                }
+            )
     for q in user.questions:
         answer = await _ask(memory, registry, graph, user_id, user, q, mode)
         score.ask(q.type, answer)

@@ -77,6 +77,7 @@ _DEFAULTS: dict[str, tuple[bool, str]] = {
     "lives_in": (True, "city or place where the subject lives now"),
     "works_at": (True, "employer or organisation the subject works for"),
     "job_title": (True, "the subject's job or occupation"),
+    "salary": (True, "what the subject earns (object: the amount as said, e.g. 62k a year)"),
     "studies_at": (True, "school or university the subject attends"),
     "relationship_status": (True, "single, dating, engaged, married, divorced, widowed"),
     "partner": (True, "the subject's current romantic partner or spouse"),

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.people import _PARTNER, SPECIES
 from memlane.llm.offline.rules.tastes import DIETS
 
@@ -81,6 +82,60 @@ def _last_day(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield Draft(
         "works_at", org, f"{c.who} is leaving {org}.", object_kind="org", invalid_at=when or c.day()
     )
+
+
+_RESIGNING = re.compile(
+    r"\b(?:resign(?:ed|ing|ation)?|quit(?:ting)?|hand(?:ed|ing) in my notice|gave (?:my )?notice|"
+    r"put in my notice|leaving|laid off|made redundant|redundancy)\b",
+    re.I,
+)
+_EMPLOYER = re.compile(rf"\b(?:to|from|at|leaving|quit|quitting|left) (?:the )?(?P<o>{CAP})", re.I)
+
+
+@rule(r"\blast day(?: at work| of work)?(?: is| will be| was)?(?: on)?\s+")
+def _last_day_dated(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "resigned today. last day aug 11", "resignation letter to DSV, last day 31 march":
+    the job ends on the day said. The employer is the one the message names, else the one
+    memory holds; with neither, or no date right after, nothing is said."""
+    if not _RESIGNING.search(c.message):
+        return
+    hits = [h for h in find_dates(c.sentence, c.at, future=True) if 0 <= h.start - m.end() < 4]
+    if not hits:
+        return
+    known = {x.object.casefold(): x.object for x in c.prompt.objects_of("works_at")}
+    named = [e["o"] for e in _EMPLOYER.finditer(c.message) if e["o"].casefold() in known]
+    named += [e["o"] for e in _EMPLOYER.finditer(c.message) if e["o"].casefold() not in known]
+    org = next(iter(named), None) or _current(c, "works_at")
+    if org is None or c.prompt.known_as(org) & {"lives_in", "visited"}:
+        return
+    yield Draft("works_at", known.get(org.casefold(), org), f"{c.who} is leaving {org}.",
+                object_kind="org", invalid_at=hits[0].when)  # fmt: skip
+
+
+@rule(r"\bwe(?:'ve| have)? (?:just |finally |officially )?(?:broke up|broken up|split up|split|"
+      r"separated|divorced|called it off)\b")  # fmt: skip
+def _we_broke_up(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "we broke up": the partner memory holds, when it holds exactly one."""
+    partner = _current(c, "partner")
+    if partner is None or re.search(r"\b(?:if|never|almost|nearly)\b", c.clause(m), re.I):
+        return
+    yield Draft("partner", partner, f"{c.who} and {partner} split up.", object_kind="person",
+                polarity="negative", valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+@rule(r"\b(?:i|we)(?:'ve| have)? (?:just |finally |officially )?(?:moved in|moved|made the move)"
+      r"(?=\s*(?:[,.;:!?]|$|today|yesterday|this|last|and\b))|^moved in\b")  # fmt: skip
+def _plan_done(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Moved in.", "we finally moved!": the move memory holds as the one current plan
+    ("move to Burnaby") happened, so its place is home now."""
+    plans = [x.object for x in c.prompt.objects_of("plans")]
+    places = {re.sub(r"^move (?:back )?to ", "", p, flags=re.I) for p in plans
+              if re.match(r"move (?:back )?to ", p, re.I)}  # fmt: skip
+    if len(places) != 1:
+        return
+    place = next(iter(places))
+    yield Draft("lives_in", place, f"{c.who} moved to {place} and lives there.",
+                object_kind="place", valid_at=c.date(m, near=True) or c.day())  # fmt: skip
 
 
 # -- homes -----------------------------------------------------------------------------------

@@ -19,10 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from memlane.llm.offline.rules.dates import DateHit, find_dates, strip_dates
+from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.prompt import ParsedPrompt
 
 __all__ = [
     "CAP",
+    "EMOJI",
     "FILLER",
     "NAME",
     "OBJ",
@@ -37,6 +39,8 @@ __all__ = [
     "split_list",
 ]
 
+# Pictographs: chat ends a sentence with one as often as with a full stop.
+EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff"
 # Names are capitalised even though rules match case-insensitively: (?-i:...) keeps case.
 _W = r"(?-i:(?!I\b|I'm\b|I've\b|I'd\b|I'll\b)[A-Z][\w'’&\-.]*(?<![.'’])(?<!['’]s))"
 CAP = rf"{_W}(?:\s+(?:of|de|da|del|la|le|the|von|van|&)?\s*{_W})*"  # Berlin, Bank of America
@@ -45,6 +49,7 @@ NAME = rf"{_W}(?:\s+{_W})?"  # Sam, Sam Lee
 FILLER = r"lol+|lmf?ao+|rofl|ha(?:ha)+h?|he(?:he)+|k{3,}|xd+|tbh|imo|ngl|fr|rn|omg|idk|tho"
 _STOP = (
     r"(?=\s+(?:anymore|any more|now|these days|nowadays|a lot|very much|so much|too|because|"
+    r"already|anyway|"
     r"but|since|when|while|and i|and my|every|on weekends|at all|again|lately|recently|"
     rf"honestly|though|as well|by the way|{FILLER})\b|\s+[-–—]\s|[,.;:!?]|$"
     r"|\s*[^\w\s'’\-])"  # an emoji or a bracket ends a value too
@@ -117,11 +122,16 @@ _ELLIPSIS_I = re.compile(
     r"took\b|made\b|began\b|came\b|brought\b|bought\b|met\b|flew\b|found\b|quit\b|moved\b)"
     r"|(?=(?:moved|relocated|started|joined|got|took|went|left|quit|switched|adopted|"
     r"visited|booked|signed|found|flew|brought|picked|landed|turned|decided|bought|"
-    r"rescued|spent|travell?ed|finished|became)\b)",
+    r"rescued|spent|travell?ed|finished|became|accepted|handed|rented|signed|unpacked)\b)",
     re.I,
 )
 _ELLIPSIS_IM = re.compile(
     r"(?=still\s+(?!(?:live|work|love|like|eat|have|do|enjoy|go|play)\b))"
+    # "currently data analyst at Flipkart", "trauma nurse at Atrium, start sept 11": a title
+    # at an employer, with the "I'm" chat drops.
+    r"|(?!(?:i|i'm|we|we're|you|he|she|they|it|my|our|his|her|their|this|that|the)\b)"
+    rf"(?=(?:currently\s+|now\s+|still\s+)?(?:an?\s+)?(?:[a-z\-]+\s+){{0,3}}(?:{JOBS})s?"
+    r"\s+(?:at|for|with)\s+(?-i:[A-Z]))"
     r"|(?=(?:loving|enjoying|living|working|settling|starting|moving|eating|dating|"
     r"back from|home from|off to|heading)\b)",
     re.I,
@@ -238,6 +248,7 @@ def clean(raw: str | None) -> str:
     text = re.sub(r"[^\w\s'’\-.,&]+.*$", "", text)  # from an emoji on
     text = re.sub(
         rf"(?:\s+(?:now|again|anymore|any more|too|as well|these days|lately|recently|there|"
+        rf"already|anyway|still|honestly|though|"
         rf"{FILLER}))+$",
         "",
         text,

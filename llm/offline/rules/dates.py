@@ -205,7 +205,7 @@ def _sentence_before(text: str, end: int) -> str:
 # I'm head chef", "I start Sept 11", "it's due in March", "I'll be there on Friday".
 _AHEAD = re.compile(
     r"\b(?:from|starting|start|starts|begin|begins|beginning|until|till|due|next|will|"
-    r"going to|gonna|planning|plan to|hoping to|about to|soon)\b|['’]ll\b",
+    r"going to|gonna|planning|plan to|hoping to|about to|soon|moving|relocating)\b|['’]ll\b",
     re.I,
 )
 _CALENDAR = {"month_day", "day_month", "month_year", "rel_weekday"}

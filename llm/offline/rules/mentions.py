@@ -18,11 +18,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from memlane.llm.offline.rules.clauses import NAME
+from memlane.llm.offline.rules.clauses import EMOJI, NAME
 from memlane.llm.offline.rules.normalise import is_word, word_set
 from memlane.llm.offline.rules.people import _CHILD, _PARTNER, ROLES, SPECIES
 
-__all__ = ["named_people", "resolve_pronouns", "truecase_names"]
+__all__ = ["last_named", "named_people", "resolve_pronouns", "truecase_names"]
 
 _FEMALE = word_set(
     "sister mother mom mum mama wife girlfriend daughter girl aunt niece grandma grandmother "
@@ -45,14 +45,18 @@ _ROLE_WORDS = "|".join(
     )
 )
 _ADJ = r"(?:(?:new|little|big|older|younger|eldest|youngest|oldest|baby|sweet|old|rescue)\s+)*"
+# "my sister", and a role whose "my" chat drops: "brother arjun got into IIT" at the start of
+# a sentence, "my daughter Zuzia is 8 and son Kuba is 5" after "and".
+_OWNED = r"(?:\b(?:my|our)\s+|(?<=\band\s)|^|(?<=[.!?]\s))"
 _ROLE = re.compile(
-    rf"\b(?:my|our)\s+{_ADJ}(?P<role>{_ROLE_WORDS})\b(?:(?:,|\s+(?:is\s+)?(?:named|called))?"
+    rf"{_OWNED}{_ADJ}(?P<role>{_ROLE_WORDS})\b(?:(?:,|\s+(?:is\s+)?(?:named|called))?"
     rf"\s+(?P<name>{NAME}))?",
     re.I,
 )
 _NAMING = re.compile(r"\b(?:named|called|name is|name's|names)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
+_NAMED_HIM = re.compile(r"\b(?:named|called)\s+(?:him|her|it)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
 _AFTER_ROLE = re.compile(
-    rf"\b(?:my|our)\s+{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
+    rf"{_OWNED}{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
 )
 _NOT_NAME_WORDS = word_set(
     "a an the my our his her their it that this something someone after like me him them you us "
@@ -64,9 +68,23 @@ def _cap(word: str) -> str:
     return word[:1].upper() + word[1:]
 
 
+# "his name is Jaylen", "her name's Pickle": a name given with the pronoun's gender.
+_NAMED_BY_PRONOUN = re.compile(rf"\b(?P<p>[Hh]is|[Hh]er) name(?: is|['’]s)\s+(?P<name>{NAME})")
+# "a retired greyhound called Pippin", "a young woman named Mireille": named, gender unknown.
+_NAMED = re.compile(rf"\b(?:named|called)\s+(?P<name>{NAME})")
+
+
 def named_people(text: str) -> dict[str, str | None]:
-    """Names the message gives people or pets by a role ("my sister Marta"): name -> role."""
-    return {m["name"]: m["role"].lower() for m in _ROLE.finditer(text) if m["name"]}
+    """Names the message gives people or pets by a role ("my sister Marta") or by a pronoun
+    ("his name is Jaylen"): name -> role (or "he" / "she")."""
+    out: dict[str, str | None] = {
+        m["name"]: m["role"].lower() for m in _ROLE.finditer(text) if m["name"]
+    }
+    for m in _NAMED_BY_PRONOUN.finditer(text):
+        out.setdefault(m["name"], "he" if m["p"].lower() == "his" else "she")
+    for m in _NAMED.finditer(text):
+        out.setdefault(m["name"], None)
+    return out
 
 
 def truecase_names(text: str, known: Iterable[str] = ()) -> str:
@@ -87,7 +105,15 @@ def truecase_names(text: str, known: Iterable[str] = ()) -> str:
         found.add(word.casefold())
         return m.group(0)[: m.start("n") - m.start()] + _cap(word)
 
+    def named_him(m: re.Match[str]) -> str:
+        word = m["n"]
+        if word in _NOT_NAME_WORDS or (m.group(0).lower().startswith("called") and is_word(word)):
+            return m.group(0)  # "called her yesterday", "named him after" ("named her kiwi" names)
+        found.add(word.casefold())
+        return m.group(0)[: m.start("n") - m.start()] + _cap(word)
+
     text = _NAMING.sub(naming, text)
+    text = _NAMED_HIM.sub(named_him, text)
     text = _AFTER_ROLE.sub(after_role, text)
     names = found | {k.casefold() for k in known if k and " " not in k}
     if not names:
@@ -108,12 +134,21 @@ class _Mention:
 
 def _gender(role: str | None) -> str | None:
     role = (role or "").lower().split()[-1] if role else ""
+    if role in ("he", "she"):
+        return "m" if role == "he" else "f"
     return "f" if role in _FEMALE else "m" if role in _MALE else None
 
 
 def _mentions(text: str, known: dict[str, str | None]) -> list[_Mention]:
     out = [_Mention(m.start(), m["name"], _gender(m["role"])) for m in _ROLE.finditer(text)]
     covered = [(m.start(), m.end()) for m in _ROLE.finditer(text)]
+    for m in _NAMED_BY_PRONOUN.finditer(text):
+        out.append(_Mention(m.start(), m["name"], "m" if m["p"].lower() == "his" else "f"))
+        covered.append((m.start(), m.end()))
+    for m in _NAMED.finditer(text):
+        if not any(a <= m.start() < b for a, b in covered):
+            out.append(_Mention(m.start("name"), m["name"], None))
+            covered.append((m.start(), m.end()))
     for name, role in known.items():
         for m in re.finditer(rf"\b{re.escape(name)}\b", text):
             if not any(a <= m.start() < b for a, b in covered):
@@ -122,26 +157,69 @@ def _mentions(text: str, known: dict[str, str | None]) -> list[_Mention]:
 
 
 _PRONOUN = re.compile(
-    r"(?:^|(?<=[.!?;,:(]\s)|(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s)|(?<=\bnow\s)"
+    rf"(?:^|(?<=[.!?;,:({EMOJI}]\s)|(?<=\band\s)|(?<=\bbut\s)|(?<=\bso\s)|(?<=\bnow\s)"
     r"|(?<=\bbecause\s)|(?<=\bsince\s)|(?<=\bwhere\s)|(?<=\bthen\s))"
     r"(?P<p>[Ss]he|[Hh]e)(?P<v>['’]s been\b|['’]s\b|\s+(?=[a-z]))",
 )
 
 
-def resolve_pronouns(text: str, known: dict[str, str | None]) -> str:
-    """``text`` with a subject "he" / "she" replaced by the one person it can only mean."""
+# "his place is in Decatur", "her job at Swiggy": a possessive before what a person has
+# (a home, a job) is resolved like a subject, to "Darnell's place", "Rohan's job".
+_BELONGING = (
+    r"place|home|flat|apartment|apt|house|dorm|room|unit|condo|townhouse|job|work|office|"
+    r"company|employer|clinic|practice|school|shift|salary|pay"
+)
+_POSSESSIVE = re.compile(
+    r"(?:^|(?<=\s))(?P<p>[Hh]is|[Hh]er)\s+(?=(?:(?:new|own|old|current|first)\s+)?"
+    rf"(?:{_BELONGING})\b)"
+)
+
+
+def _referent(mentions: list[_Mention], at: int, want: str) -> str | None:
+    before = [x for x in mentions if x.at < at and x.gender in (want, None)]
+    if not before or before[-1].name is None:
+        return None  # nobody named, or the latest fit is an unnamed role ("my boss")
+    return before[-1].name
+
+
+def _possessives(text: str, mentions: list[_Mention]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = _referent(mentions, m.start(), "m" if m["p"].lower() == "his" else "f")
+        return f"{name}'s " if name else m.group(0)
+
+    return _POSSESSIVE.sub(sub, text)
+
+
+def last_named(previous: str, known: dict[str, str | None]) -> _Mention | None:
+    """The one person an earlier message of the conversation names, if exactly one: whom a
+    message opening with "He leaves on the 3rd" goes on about."""
+    people = {**known, **named_people(previous)}
+    found = {x.name: x for x in _mentions(previous, people) if x.name}
+    if len(found) != 1:
+        return None
+    only = next(iter(found.values()))
+    return _Mention(-1, only.name, only.gender)
+
+
+def resolve_pronouns(
+    text: str, known: dict[str, str | None], before: _Mention | None = None
+) -> str:
+    """``text`` with a subject "he" / "she", or a possessive "his" / "her" before a home or a
+    job, replaced by the one person it can only mean; ``before`` is the one person the
+    previous message named (see :func:`last_named`), for a pronoun nobody in ``text`` fits."""
     people = {**known, **named_people(text)}
-    if not people:
+    if not people and before is None:
         return text
-    mentions = _mentions(text, people)
+    earlier = [before] if before is not None else []
+    text = _possessives(text, earlier + _mentions(text, people))
+    mentions = earlier + _mentions(text, people)
     pieces: list[str] = []
     last = 0
     for m in _PRONOUN.finditer(text):
         want = "f" if m["p"].lower() == "she" else "m"
-        before = [x for x in mentions if x.at < m.start() and x.gender in (want, None)]
-        if not before or before[-1].name is None:
-            continue  # nobody named, or the latest fit is an unnamed role ("my boss")
-        name = before[-1].name
+        name = _referent(mentions, m.start(), want)
+        if name is None:
+            continue
         verb = m["v"]
         has = "been" in verb or (verb[:1] in "'’" and text.startswith(" got", m.end()))
         said = (

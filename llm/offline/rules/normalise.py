@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from memlane.llm.offline.rules.places import known_place
 
-__all__ = ["fix_typos", "is_word", "spell_out", "vocabulary", "word_set"]
+__all__ = ["ages_as_figures", "fix_typos", "is_word", "spell_out", "vocabulary", "word_set"]
 
 # Apostrophe-less contractions: each spelling here is not itself an English word ("were",
 # "well", "id", "wed", "hell", "shell" are, so they stay as typed).
@@ -135,12 +135,47 @@ def _fix(token: str, vocab: frozenset[str]) -> str:
     return _near(low, vocab) or token
 
 
+_UNITS = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen",
+]  # fmt: skip
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_NUMBER_WORD = (
+    rf"(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<unit1>{'|'.join(_UNITS[1:10])}))?"
+    rf"|(?P<unit>{'|'.join(sorted(_UNITS, key=len, reverse=True))})"
+)
+# An age said in words: "he is six", "Rory is one today", "thirty-two years old", "turned
+# forty". Only where a figure would be an age: "one of them", "is one thing" stay words.
+_AGE_WORDS = re.compile(
+    rf"\b(?P<head>(?:is|am|i'm|he's|she's|turned|turning|turns|aged)\s+)?(?:{_NUMBER_WORD})\b"
+    r"(?(head)(?=\s*(?:[,.;:!?)]|$|and\b|but\b|so\b|now\b|today\b|tomorrow\b|yesterday\b|"
+    r"this\b|last\b|next\b|already\b|soon\b|years?\b|months?\b))"
+    r"|(?=[- ](?:years?|months?)[- ]old\b))",
+    re.I,
+)
+
+
+def _number(m: re.Match[str]) -> str:
+    if m["tens"]:
+        value = 20 + 10 * _TENS.index(m["tens"].lower())
+        value += _UNITS.index(m["unit1"].lower()) if m["unit1"] else 0
+    else:
+        value = _UNITS.index(m["unit"].lower())
+    return (m["head"] or "") + str(value)
+
+
+def ages_as_figures(text: str) -> str:
+    """``text`` with an age written in words given as a figure ("he is six" -> "he is 6")."""
+    return _AGE_WORDS.sub(_number, text)
+
+
 def spell_out(text: str) -> str:
     """``text`` with shouting lowered and chat contractions and shorthand written out."""
     parts = re.split(r"(?<=[.!?\n])", text)
     text = "".join(p.lower() if _shouted(p) else p for p in parts)
     text = re.sub(r"\bi\b(?!['’]|\.\w)", "I", text)  # "i moved" -> "I moved" (not "i.e.")
-    return _TOKEN.sub(lambda m: _spell(m.group(0)), text)
+    return ages_as_figures(_TOKEN.sub(lambda m: _spell(m.group(0)), text))
 
 
 def fix_typos(text: str, vocab: frozenset[str]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.normalise import word_set
 from memlane.llm.offline.rules.places import known_place
 
@@ -21,7 +22,8 @@ _CONTEXT = re.compile(
     r"\b(?:work(?:s|ed|ing)?|employed|job|position|role|internship|placement)"
     r"(?: (?:full[- ]time|part[- ]time|now|still|currently))? (?:at|for|with) "
     r"|\b(?:shifts?|started|starting|first day|last day) at |\b(?:hired|employed) by "
-    r"|\boffer from ",
+    r"|\boffer (?:from|at) |\bbeen at "
+    rf"|\b(?:{JOBS})s? (?:at|for|with) ",  # "data analyst at flipkart"
     re.I,
 )
 _WORD = re.compile(r"[a-z][a-z&\-]*")

@@ -22,10 +22,18 @@ from functools import lru_cache
 from typing import Any
 
 # Importing the topic modules registers their rules (order = precedence of equal facts).
-from memlane.llm.offline.rules import changes, events, people, self_facts, tastes  # noqa: F401
-from memlane.llm.offline.rules.clauses import RULES, Ctx, Draft, prepare
+from memlane.llm.offline.rules import (  # noqa: F401
+    changes,
+    events,
+    homes,
+    money,
+    people,
+    self_facts,
+    tastes,
+)
+from memlane.llm.offline.rules.clauses import EMOJI, RULES, Ctx, Draft, prepare
 from memlane.llm.offline.rules.corrections import apply_corrections
-from memlane.llm.offline.rules.mentions import resolve_pronouns, truecase_names
+from memlane.llm.offline.rules.mentions import last_named, resolve_pronouns, truecase_names
 from memlane.llm.offline.rules.normalise import fix_typos, spell_out, vocabulary
 from memlane.llm.offline.rules.orgs import truecase_orgs
 from memlane.llm.offline.rules.places import truecase_places
@@ -103,8 +111,13 @@ def placeable(draft: Draft, prompt: ParsedPrompt) -> bool:
     )
 
 
+# Chat ends a sentence with an emoji as often as with a full stop ("I GOT THE JOB 😭 trauma
+# nurse at Atrium"): a run of pictographs is a sentence boundary.
+_SENTENCE_END = re.compile(rf"(?<=[.!?])\s+|\n+|\s*[{EMOJI}][{EMOJI}\ufe0f\u200d\s]*")
+
+
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
 @lru_cache(maxsize=1)
@@ -129,7 +142,15 @@ def read(text: str, prompt: ParsedPrompt) -> str:
     known = _known_people(prompt)
     text = fix_typos(truecase_names(spell_out(text), known), _vocabulary())
     text = truecase_orgs(truecase_places(text))
-    return resolve_pronouns(text, known)
+    # The recent turns can hold the new message itself (and the reply to it): only an
+    # earlier user message says whom a pronoun opening this one goes on about.
+    new = {m.text.strip() for m in prompt.new}
+    previous = [m.text for m in prompt.recent if m.role == "user" and m.text.strip() not in new]
+    before = None
+    if previous:
+        said = fix_typos(truecase_names(spell_out(previous[-1]), known), _vocabulary())
+        before = last_named(said, known)
+    return resolve_pronouns(text, known, before)
 
 
 def _drafts(prompt: ParsedPrompt) -> list[Draft]:

@@ -196,9 +196,43 @@ def _got_pet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _pet(c, m, m["s"] or m["s2"], m["n"] or m["n2"], got=True)
 
 
+@rule(
+    r"\b(?:i|we)(?:'ve| have)? (?:just |recently |finally )?(?:adopted|rescued|took in) "
+    rf"(?:a|an) (?P<what>(?:[\w\-]+ ){{1,3}}?)(?:named|called) (?P<n>{NAME})"
+)
+def _adopted(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "We adopted a retired greyhound called Pippin": whatever was adopted (a breed no list
+    holds) is a pet, unless the words say a child."""
+    what = m["what"].strip()
+    if re.search(rf"\b(?:{_CHILD})\b", what, re.I):
+        return  # "adopted a baby girl named Ada": the child rules' business
+    yield from _pet(c, m, what.split()[-1], m["n"], got=True)
+
+
+_GOT_PET = re.compile(
+    r"\b(?:got|get|adopted|adopt|take|took|rescued|picked up|bought|brought home|found|welcomed)"
+    rf"\b[^.!?]{{0,30}}?\b(?:a |an |the |our |my )?(?:[\w\-]+ )?(?:{SPECIES})\b",
+    re.I,
+)
+
+
+@rule(
+    rf"\b(?:(?:his|her|its|the) )?name(?: is|['’]s) (?P<n>{NAME})"
+    rf"|\b(?:named|called) (?:him|her|it) (?P<n2>{NAME})"
+)
+def _pet_named(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "We take dog from shelter! ... name is Bursztyn", "got a pup. named her Dixie": a name
+    given in a message about getting an animal is the new pet's."""
+    got = _GOT_PET.search(c.message)
+    if got is None or got.start() > c.message.find(m.group(0)) >= 0:
+        return
+    species = re.search(rf"\b(?:{SPECIES})\b", got.group(0), re.I)
+    yield from _pet(c, m, species.group(0) if species else "pet", m["n"] or m["n2"], got=True)
+
+
 # -- relatives, friends, and what they do ----------------------------------------------------
 _SUBJ = (
-    rf"(?:\bmy (?P<r>{_ROLE}),? (?P<n>{NAME}),?"
+    rf"(?:(?:\bmy |(?<=\band )|^)(?P<r>{_ROLE}),? (?P<n>{NAME}),?"
     rf"|\b(?P<n2>{NAME}),? [-–—(]?\s*my (?P<r2>{_ROLE})\s*[-–—)]?,?"
     rf"|\b(?:my|our) (?:[a-z]+ )?(?:{_PARTNER}|{_CHILD}|{SPECIES}),? (?P<n4>{NAME}),?"
     rf"|\bmy (?P<r3>{_ROLE})"
@@ -239,8 +273,9 @@ def _about(m: re.Match[str], c: Ctx, predicate: str, obj: str, kind: str, verb: 
 
 
 @rule(
-    rf"{_SUBJ}{_ADV} (?:lives|is living|is based|is settled|resides)"
-    rf"(?: (?:alone|together|nearby|over|still|now|there|with \w+))* in (?P<o>{CAP})"
+    rf"{_SUBJ}{_ADV} (?:lives|is living|is based|is settled|resides|has lived|has been living)"
+    rf"(?: (?:alone|together|nearby|over|still|now|there|with \w+|on (?:her|his|their) own|"
+    rf"by (?:her|him|them)sel(?:f|ves)))* in (?P<o>{CAP})"
 )
 def _other_lives(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _about(m, c, "lives_in", m["o"], "place", "lives in", changed=False)
@@ -265,12 +300,14 @@ def _other_joined(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _about(m, c, "works_at", m["o"], "org", "works at", changed=True)
 
 
-@rule(rf"\bmy (?P<r>{_ROLE}),? (?P<n>{NAME})\b(?! and i\b)")
+@rule(rf"(?:\bmy |(?<=\band )|^)(?P<r>{_ROLE}),? (?P<n>{NAME})\b(?! and i\b)")
 def _relative(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    # "My sister Maya ..." names a relative even when nothing else about her is said.
+    # "My sister Maya ..." names a relative even when nothing else about her is said; so
+    # does "brother Arjun got into IIT" or "... and son Kuba is 5", where chat drops the "my".
     name = m["n"]
     role = m["r"].lower()
-    if ROLES[role] == "has_child" or not _person(name) or c.subject(name) == "user":
+    owned = m.group(0).lower().startswith("my ")
+    if (ROLES[role] == "has_child" and owned) or not _person(name) or c.subject(name) == "user":
         return
     if c.prompt.known_as(name) & {"lives_in", "works_at", "visited"}:
         return
@@ -282,7 +319,8 @@ def _known_person(name: str, c: Ctx) -> bool:
     key = normalise_name(name)
     roles = re.finditer(rf"\b(?:my|our)\s+(?:[a-z]+\s+)?(?:{_ROLE}|{_PARTNER}|{_CHILD}|{SPECIES})"
                         rf",?\s+{re.escape(name)}\b", c.message, re.I)  # fmt: skip
-    return key in c.prompt.people() or any(True for _ in roles)
+    named = re.search(rf"\b(?:name is|name['’]s|named|called)\s+{re.escape(name)}\b", c.message)
+    return key in c.prompt.people() or any(True for _ in roles) or bool(named)
 
 
 def _someone(m: re.Match[str], c: Ctx) -> str | None:
@@ -294,14 +332,25 @@ def _someone(m: re.Match[str], c: Ctx) -> str | None:
 
 
 @rule(
-    rf"{_SUBJ}{_ADV} (?:is|turned|just turned|has just turned) (?P<a>\d{{1,3}})(?: years? old)?"
-    r"(?= now\b| today\b| this\b| last\b| yesterday\b| and\b| but\b|[,.;!?)]|$)"
+    rf"{_SUBJ}{_ADV} (?:is|turned|just turned|has just turned) (?P<a>\d{{1,3}})"
+    r"(?: years?(?: old)?)?"
+    r"(?P<t> now\b| today\b| yesterday\b)?"
+    r"(?=\s*(?:and\b|but\b|this\b|last\b|[,.;!?)]|$))"
 )
 def _other_age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    """ "My daughter Zuzia is 8", "Mochi turned 3 yesterday": a person's or pet's age."""
+    """ "My daughter Zuzia is 8", "Mochi turned 3 yesterday": a person's or pet's age. A name
+    nobody has introduced counts only with a word that says age ("Rory turned 1", "Rory is
+    one today"): "Google is 25" could be anything."""
     name = _someone(m, c)
     if name is None:
-        return
+        birthday = (m["t"] or "").strip().lower() in ("today", "yesterday")
+        said = birthday or re.search(r"\b(?:turned|years? old)\b", m.group(0), re.I)
+        name, _ = _who(m, c)
+        if not (said and name and m["n3"] and c.subject(name) != "user"):
+            return
+        where = c.prompt.known_as(name) & {"works_at", "studies_at", "lives_in"}
+        if int(m["a"]) > 120 or where:
+            return  # "Berlin turned 800": no one's age
     turned = "turned" in m.group(0).lower()
     yield Draft("age", m["a"], f"{name} is {m['a']} years old.", subject=name,
                 valid_at=c.date(m, near=turned) or (c.day() if turned else None))  # fmt: skip

@@ -17,8 +17,9 @@ from functools import lru_cache
 __all__ = ["known_place", "truecase_places"]
 
 _CONTEXT = re.compile(
-    r"\b(?:liv(?:e|es|ed|ing)|based|settled|unpacked|stationed|posted|grew up|born|"
-    r"(?:flat|apartment|apt|house|home|place|condo)(?: is)?)\s+(?:here )?in\s+"
+    r"\b(?:liv(?:e|es|ed|ing)|based|settled|unpacked|stationed|posted|grew up|born|here|"
+    r"(?:flat|apartment|apt|house|home|place|condo|dorm|room|unit|townhouse|studio)(?: is)?)"
+    r"\s+(?:here )?in\s+"
     r"|\b(?:mov(?:e|es|ed|ing)|relocat(?:e|es|ed|ing)|made it|got|back|transferr?(?:ed|ing))"
     r"(?: back| over| out)?\s+to\s+"
     r"|\b(?:i'?m|i am|we'?re|we are|originally|she'?s|he'?s|they'?re) from\s+",
@@ -92,19 +93,33 @@ def _known(phrase: str) -> tuple[str, str] | None:
     return None
 
 
-def truecase_places(text: str) -> str:
-    """``text`` with lowercase place names after place contexts spelled as places."""
-    if not _CONTEXT.search(text):
-        return text
+# Elsewhere, after a preposition of place or at the start of a clause, a gazetteer name is
+# taken only when it is no English word ("shes in houston", "landed munich", "outta tulsa"),
+# or has several words ("broken arrow"): "in time", "to reading" stay as they are.
+_WIDE = re.compile(
+    r"(?:\b(?:in|to|from|outta|near|around|landed|reached|visiting|visit|leaving|left)|^|[,.;:!?])\s+",
+    re.I,
+)
+
+
+def _wordlike(said: str) -> bool:
+    from memlane.llm.offline.rules.normalise import is_word  # normalise imports this module
+
+    return " " not in said and is_word(said)
+
+
+def _respell(text: str, contexts: re.Pattern[str], strict: bool) -> str:
     out: list[str] = []
     last = 0
-    for m in _CONTEXT.finditer(text):
+    for m in contexts.finditer(text):
         start = m.end()
+        if start < last:
+            continue
         words = _WORDS.match(text, start)
         if not words or not words.group(0)[:1].islower():
             continue
         hit = _known(words.group(0))
-        if hit is None:
+        if hit is None or (strict and _wordlike(hit[0])):
             continue
         said, name = hit
         out.append(text[last:start])
@@ -112,6 +127,14 @@ def truecase_places(text: str) -> str:
         last = start + len(said)
     out.append(text[last:])
     return "".join(out)
+
+
+def truecase_places(text: str) -> str:
+    """``text`` with lowercase place names spelled as places: after a place context any
+    gazetteer name, elsewhere after a preposition only one that is no English word."""
+    if _CONTEXT.search(text):
+        text = _respell(text, _CONTEXT, strict=False)
+    return _respell(text, _WIDE, strict=True)
 
 
 def known_place(name: str) -> bool:

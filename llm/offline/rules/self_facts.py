@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime
 
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, clean, ok, rule
 from memlane.llm.offline.rules.dates import find_dates
+from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.normalise import is_word
 from memlane.llm.offline.rules.places import known_place
 
 __all__ = ["JOBS"]
 
-JOBS = (
-    r"engineer|developer|programmer|teacher|nurse|doctor|designer|manager|lawyer|chef|cook|"
-    r"writer|copywriter|journalist|accountant|scientist|researcher|analyst|consultant|"
-    r"architect|artist|musician|photographer|pilot|farmer|electrician|plumber|dentist|"
-    r"pharmacist|therapist|librarian|professor|lecturer|editor|translator|baker|barista|"
-    r"waiter|waitress|firefighter|officer|mechanic|entrepreneur|founder|freelancer|director|"
-    r"product owner|intern|surgeon|veterinarian|vet|paramedic|economist|administrator|"
-    r"recruiter|salesperson|specialist|coordinator|assistant|technician|strategist|"
-    r"marketer|clerk|cashier|carpenter|driver|tutor|coach|counsel+or|psychologist|"
-    r"physiotherapist|midwife|caregiver|social worker|secretary|auditor|banker|broker|"
-    r"attorney|paralegal|programmer|statistician|illustrator|animator|producer|curator"
-)
 _TITLE_WORDS = r"(?:[a-zA-Z\-]+ ){0,3}"
 _PAST = re.compile(r"\b(?:used to|back when|when i (?:was|lived|worked)|back in)\b", re.I)
 
@@ -179,6 +169,17 @@ def _turned(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     )
 
 
+@rule(r"(?:\bi(?:'m| am)? |^)turning (?P<n>\d{1,3})\b")
+def _turning(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "turning 24 next sunday": the new age from the day said (not current before it); with
+    no day, nothing: the old age is still the age."""
+    when = c.date(m, future=True, near=True)
+    if when is None or when < c.day():
+        return
+    age = m["n"]
+    yield Draft("age", age, f"{c.who} is {age} years old.", valid_at=when)
+
+
 # -- home ------------------------------------------------------------------------------------
 @rule(
     rf"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|finally\s+|recently\s+|also\s+|officially\s+)?"
@@ -279,7 +280,8 @@ def _works(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     r"\b(?:i|and|then)(?:'ve| have)? (?:just |recently |finally |officially )?(?:joined|started "
     r"(?:a new job |working |my new job |a job |work )?(?:at|with|for)|got (?:a|the|my) "
     r"(?:new )?job (?:at|with)|was hired by|got hired (?:at|by)|"
-    rf"accepted an offer from|moved to work (?:at|for)) (?P<o>{CAP})"
+    r"(?:got|accepted|took|signed) (?:the |an |a |their )?(?:job )?offer (?:from|at|with)|"
+    rf"moved to work (?:at|for)) (?P<o>{CAP})"
     rf"|\bmy first day at (?P<o2>{CAP})"
     # "I left Google to join Stripe": the new job (``_left`` ends the old one).
     r"|\bi(?:'ve| have)? (?:just |recently |finally )?(?:left|quit)\b[^.;!?]*?"
@@ -290,8 +292,10 @@ def _joined(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     org = m["o"] or m["o2"] or m["o3"]
     if _PAST.search(c.clause(m)) or _place_like(org, c):
         return
-    yield _place_of_work(org, m, c, f"{c.who} works at {org}.",
-                         valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+    # An offer is a job still to start: its month is ahead ("we go in january").
+    offer = "offer" in m.group(0).lower()
+    when = job_start(c) or c.date(m, near=True, future=offer) or c.day()
+    yield _place_of_work(org, m, c, f"{c.who} works at {org}.", valid_at=when)
 
 
 @rule(
@@ -309,6 +313,41 @@ def _left(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 
 
 @rule(
+    rf"\b(?P<w>my|(?P<n>{NAME})['’]s) (?P<adj>(?:(?:new|current|old|former|previous|first|day|"
+    r"full[- ]time|part[- ]time)\s+)*)(?:job|work|position|role|internship|placement|gig) "
+    rf"(?:is |was )?(?:at|with|for) (?P<o>{CAP})"
+    rf"|\bi(?:'ve| have) been (?:at|with) (?P<o2>{CAP}) (?:for )?(?:\d+|a|an|one|two|three|four|"
+    r"five|six|seven|eight|nine|ten|\d+\.\d+) (?:years?|months?)"
+)
+def _job_at(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "my new job at Bolt", "Rohan's job at Swiggy" (from "his job at swiggy"), "I've been
+    at Grady 3 years": where someone works. An old job is history; leaving it ends it."""
+    org = m["o"] or m["o2"]
+    if _place_like(org, c) or re.search(r"\b(?:old|former|previous)\b", m["adj"] or "", re.I):
+        return
+    subject = "user" if not m["n"] else c.subject(m["n"])
+    if m["n"] and (m["n"].lower() in _NOT_NAMES or is_word(m["n"])):
+        return  # "Today's job at X", "Mom's": no one named
+    who = c.who if subject == "user" else m["n"]
+    before = c.sentence[: m.start()]
+    left = re.search(r"\b(?:left|quit|leaving|leave|lost)\s*$", before, re.I)
+    kept = re.search(r"\b(?:can't|cannot|won't|don't|wouldn't|not)\b[^.,;]*$", before, re.I)
+    new = bool(re.search(r"\bnew\b", m["adj"] or "", re.I))
+    if left and not kept:
+        if re.search(r"\b(?:left|quit|lost)\s*$", before, re.I):
+            yield Draft("works_at", org, f"{who} no longer works at {org}.", subject=subject,
+                        object_kind="org", polarity="negative",
+                        valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+        return
+    when = (job_start(c) or c.date(m, near=True) or c.day()) if new else c.date(m)
+    if subject == "user":
+        yield _place_of_work(org, m, c, f"{who} works at {org}.", valid_at=when)
+    else:
+        yield Draft("works_at", org, f"{who} works at {org}.", subject=subject,
+                    object_kind="org", valid_at=when)  # fmt: skip
+
+
+@rule(
     rf"\b(?:back when i|when i|i used to|in (?:19|20)\d\d,? i) (?:worked|was working|work|"
     rf"was still|was) (?:at|for) (?P<o>{CAP})"
 )
@@ -323,15 +362,46 @@ def _worked_past(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
                 valid_at=since, invalid_at=c.day(), past=True)  # fmt: skip
 
 
+# Shorthand in job titles, written out as a title is stored: "backend dev", "sr eng".
+_TITLE_SHORTHAND = {"dev": "developer", "eng": "engineer", "mgr": "manager", "sr": "senior",
+                    "jr": "junior", "asst": "assistant", "admin": "administrator"}  # fmt: skip
+
+
 def _title(raw: str | None) -> str:
     title = clean(raw)
     title = re.sub(r"\s+(?:there|here|full[- ]time|part[- ]time)$", "", title, flags=re.I)
+    title = re.sub(
+        r"\b(?:dev|eng|mgr|sr|jr|asst|admin)\b", lambda w: _TITLE_SHORTHAND[w.group(0).lower()],
+        title, flags=re.I,
+    )  # fmt: skip
     return title.strip()
+
+
+_HIRED = re.compile(
+    r"\b(?:got|landed|accepted|took|signed)(?: the| a| an| my)?(?: new)? (?:job|offer|position|"
+    r"role|contract)\b|\b(?:job )?offer (?:from|at)\b|\bhired\b|\bnew job\b",
+    re.I,
+)
+_START = re.compile(
+    r"\b(?:start(?:s|ing)?(?: date)?(?: is)?(?: on| in)?|from|as of|beginning)\s*$", re.I
+)
+
+
+def job_start(c: Ctx) -> datetime | None:
+    """The day a new job or role begins when the message says so ("start sept 11", "starts
+    jan 8", "I got promoted! from july I am director")."""
+    if not (_HIRED.search(c.message) or re.search(r"\bpromot", c.message, re.I)):
+        return None
+    for hit in find_dates(c.message, c.at, future=True):
+        if _START.search(c.message[: hit.start]) or re.match(r"from\b", hit.text, re.I):
+            return hit.when
+    return None
 
 
 def _title_draft(title: str, m: re.Match[str], c: Ctx, changed: bool) -> Iterator[Draft]:
     if ok(title) and not _PAST.search(c.clause(m)):
-        when = c.date(m, near=changed) or (c.day() if changed else None)
+        start = job_start(c) if changed else None
+        when = start or c.date(m, near=changed) or (c.day() if changed else None)
         yield Draft("job_title", title, f"{c.who} works as {article(title)}.", valid_at=when)
 
 
@@ -383,14 +453,27 @@ def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     # "I joined X yesterday - I'm a nurse there now": the role began with the job.
     changed = bool(
         re.search(r"\b(?:new job|promoted|became|officially|joined|started at)\b", c.sentence, re.I)
+        or _HIRED.search(c.message)
     )
     yield from _title_draft(_title(m["t"]), m, c, changed)
     org = m["o"]
     in_place = m["p"] and m["p"].lower() == "in" and known_place(org or "")
     if org and not _place_like(org, c) and not in_place:  # "a nurse in Leeds": a city
-        job_change = re.search(r"\bnew job\b", c.sentence, re.I)
+        job_change = re.search(r"\bnew job\b", c.sentence, re.I) or _HIRED.search(c.message)
+        when = (job_start(c) or c.date(m, near=True) or c.day()) if job_change else c.date(m)
         yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
-                    valid_at=c.date(m) or (c.day() if job_change else None))  # fmt: skip
+                    valid_at=when)  # fmt: skip
+
+
+@rule(
+    r"(?:^|(?<=[,;:] ))(?:as )?(?:an? )?(?P<t>(?:[a-z\-]+ ){0,3}"
+    rf"(?:{JOBS}))(?=\s*(?:[,.;:!?]|$))"
+)
+def _hired_as(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "got the offer from Tidewave, senior backend engineer, 62k": a clause that is only a
+    title, in a message about being hired, names the new job."""
+    if _HIRED.search(c.message) and not re.match(r"(?:my|his|her|their|our|the)\b", m["t"], re.I):
+        yield from _title_draft(_title(m["t"]), m, c, True)
 
 
 @rule(

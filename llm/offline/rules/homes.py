@@ -1,0 +1,157 @@
+"""Offline extraction rules for where someone lives, said through their home.
+
+Chat rarely says "I live in X". It says what the home is and where: "my apt in midtown",
+"his place is in Decatur", "we rent a flat in Oliwa", "found an apartment in Broken Arrow",
+"backend dev here in São Paulo", "shes in Houston". The owner of the home (my / our, a
+name's, or a "his" / "her" already resolved to a name by
+:func:`~memlane.llm.offline.rules.mentions.resolve_pronouns`) is the subject; a home got or
+moved into is a change dated by the nearest date, one merely had is a state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.llm.offline.rules.jobs import JOBS
+from memlane.llm.offline.rules.people import _SUBJ, _person, _someone
+from memlane.llm.offline.rules.places import known_place
+
+__all__ = ["HOMES"]
+
+HOMES = (
+    r"place|home|flat|apartment|apt|house|dorm|room|unit|condo|townhouse|studio|"
+    r"one-bedroom|two-bedroom|bungalow|cottage"
+)
+_ADJ = (
+    r"(?:(?:new|own|little|tiny|small|big|first|current|rented|lovely|cute|"
+    r"\d+[- ]?bed(?:room)?)\s+)*"
+)
+# A trip, not a home: "here in Rome for the weekend", "she's in Paris for work".
+_TRIP = re.compile(
+    r"\b(?:holiday|vacation|trip|visit|visiting|conference|honeymoon|tour|travell?ing|layover|"
+    r"for (?:the|a|two|three|few|couple)\b[^.!?]*\b(?:days?|weeks?|nights?|weekend|summer|"
+    r"winter|months?)|"
+    r"this week|for work|on business)\b",
+    re.I,
+)
+_OLD = re.compile(r"\b(?:old|former|previous|last|used to|back when|childhood)\b", re.I)
+
+
+def _owner(c: Ctx, word: str, name: str | None) -> str | None:
+    if word.lower() in ("my", "our"):
+        return "user"
+    return c.subject(name) if name else None
+
+
+def _city(c: Ctx) -> str | None:
+    """The city a neighbourhood is in: a gazetteer city the same message names."""
+    for m in re.finditer(rf"\b(?:in|to)\s+(?P<o>{CAP})", c.message):
+        if known_place(m["o"]):
+            return m["o"]
+    return None
+
+
+def qualified(c: Ctx, place: str) -> str:
+    """``place``, or "Arroios, Lisbon" when the gazetteer does not know it (a neighbourhood,
+    most likely) and the message names the city: a home in a district is in the city."""
+    if known_place(place):
+        return place
+    city = _city(c)
+    return f"{place}, {city}" if city and city.casefold() != place.casefold() else place
+
+
+def _lives(c: Ctx, m: re.Match[str], subject: str, place: str, *, changed: bool) -> Draft:
+    who = c.who if subject == "user" else subject
+    place = qualified(c, place)
+    when = (c.date(m, near=True) or c.day()) if changed else c.date(m)
+    return Draft("lives_in", place, f"{who} lives in {place}.", subject=subject,
+                 object_kind="place", valid_at=when)  # fmt: skip
+
+
+@rule(
+    rf"\b(?P<w>my|our|(?P<n>{NAME})['’]s) {_ADJ}(?:{HOMES})(?: is| was)?"
+    rf"(?: (?:now|still|here|right|just|down|up|over|out))* (?:in|near) (?P<o>{CAP})"
+)
+def _home_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "my apt in Midtown", "Darnell's place is in Decatur", "our new flat in Oliwa"."""
+    subject = _owner(c, m["w"], m["n"])
+    if subject is None or _OLD.search(c.clause(m)) or re.search(r"\bwas\b", m.group(0)):
+        return
+    if m["n"] and subject != "user" and (not _person(m["n"]) or known_place(m["n"])):
+        return  # "Berlin's flats in Mitte": not a person's home
+    changed = bool(re.search(r"\bnew\b", m.group(0), re.I))
+    yield _lives(c, m, subject, m["o"], changed=changed)
+
+
+@rule(
+    rf"(?:\b(?P<me>i|we)|{_SUBJ})(?:'ve| have| has|'re| are| is)? (?:just |finally |now |also |"
+    r"already )?(?P<v>rent|rents|rented|renting|bought|found|got|share|shares|signed for|"
+    r"moved into|closed on|own|owns) (?:a |an |the |our |my |his |her |their )?"
+    rf"(?:[\w\-]+ ){{0,3}}?(?:{HOMES}) (?:here )?(?:in|near) (?P<o>{CAP})"
+)
+def _got_home(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "we rent a flat in Oliwa", "Kayla found an apartment in Broken Arrow, moving june 1"."""
+    clause = c.clause(m)
+    if _OLD.search(clause) or re.search(r"\b(?:want|looking|hope|thinking|if)\b", clause, re.I):
+        return
+    subject = "user" if m["me"] else c.subject(_someone(m, c))
+    if subject == "user" and not m["me"] and _someone(m, c) is None:
+        return
+    changed = m["v"].lower() not in ("rent", "rents", "renting", "share", "shares", "own", "owns")
+    yield _lives(c, m, subject, m["o"], changed=changed)
+
+
+@rule(rf"(?:^|(?<=[,;:] ))(?:an? |the )?{_ADJ}(?:{HOMES}) (?:here )?(?:in|near) (?P<o>{CAP})")
+def _bare_home(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "dorm in Garching, room is tiny", "apartment in South End": a clause that is only a
+    home and its place is the user's new home."""
+    if _TRIP.search(c.message) or _OLD.search(c.clause(m)):
+        return
+    yield _lives(c, m, "user", m["o"], changed=True)
+
+
+@rule(rf"\bhere in (?P<o>{CAP})")
+def _here_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "I'm a backend dev at Nubank here in São Paulo": the user lives there."""
+    if _TRIP.search(c.message) or re.search(r"\b(?:visit|trip|holiday)\b", c.sentence, re.I):
+        return
+    yield _lives(c, m, "user", m["o"], changed=False)
+
+
+@rule(
+    rf"{_SUBJ}(?: (?:now|still|currently|also))* (?:is|'s) (?:(?:now|still|currently|back) )?"
+    rf"(?:(?:over|down|up|out|back) )?in (?P<o>{CAP})"
+)
+def _someone_is_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Tamara is in Houston" (from "shes in houston"): where a third party lives. Only a
+    known place, and never a trip: "she's in Paris for work" is a whereabouts."""
+    name = _someone(m, c)
+    place = m["o"]
+    if name is None or _TRIP.search(c.sentence):
+        return
+    if not (known_place(place) or c.prompt.known_as(place) & {"lives_in", "hometown"}):
+        return
+    yield _lives(c, m, c.subject(name), place, changed=False)
+
+
+@rule(
+    rf"(?:\b(?P<me>i)(?:'m| am)|{_SUBJ} (?:is|works as))(?: (?:now|currently|still|also))* "
+    rf"(?:an? |the )?(?:[\w\-]+ ){{0,3}}?(?:{JOBS})s?\b(?P<rest>[^,.;!?]{{0,60}})"
+)
+def _works_in_city(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "I am shift manager in DSV warehouse in Wrocław", "Rafael is dentist in Curitiba":
+    where someone works as a job is, unless the message is about a trip, where they live."""
+    places = [p["o"] for p in re.finditer(rf"\bin (?P<o>{CAP})", m["rest"]) if known_place(p["o"])]
+    if not places or _TRIP.search(c.sentence[m.start() :]) or _OLD.search(c.clause(m)):
+        return
+    place = places[0]
+    if re.search(r"\b(?:was|used to|no longer|not)\b", c.clause(m), re.I):
+        return
+    if m["me"]:
+        yield _lives(c, m, "user", place, changed=False)
+        return
+    name = _someone(m, c)
+    if name is not None:
+        yield _lives(c, m, c.subject(name), place, changed=False)
