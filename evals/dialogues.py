@@ -265,14 +265,20 @@ class _Graph:
         return fact.value or fact.statement
 
     def relation_text(self, fact: Fact, registry: PredicateRegistry) -> str:
-        """``"relation value"`` as the README's ``not`` strings are phrased, and the statement."""
+        """``"relation value"`` as the README's ``not`` strings are phrased, and the statement
+        without its subject's names: "Darnell lives in Decatur" is no claim that Darnell is
+        the partner, so a ``not`` of "Darnell" does not match it."""
         relation = fact.predicate.replace("_", " ")
         if fact.polarity == "negative":
             antonym = next(
                 (a.name for a in registry.antonyms.values() if a.negates == fact.predicate), None
             )
             relation = antonym.replace("_", " ") if antonym else f"not {relation}"
-        return f"{relation} {self.value_text(fact)} || {fact.statement}"
+        statement = fact.statement
+        subject = self.entities.get(fact.subject_id) if fact.subject_id != SELF_ID else None
+        for name in (subject.name, *subject.aliases) if subject else ():
+            statement = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", statement, flags=re.I)
+        return f"{relation} {self.value_text(fact)} || {statement}"
 
     def about(self, subject: str) -> list[Fact]:
         ids = self.subject_ids(subject)

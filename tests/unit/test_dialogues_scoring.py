@@ -58,3 +58,38 @@ def test_an_ended_partner_under_a_current_negative_fact_is_not_stale(tmp_path: P
     totals = json.loads(result.stdout)["totals"]
     assert totals["fact_recall"] == 1.0
     assert totals["stale_kept_out"] == 1.0  # 0.0 before: "split up with Tom" held Tom
+
+
+def test_a_true_fact_about_the_ex_is_no_claim_that_he_is_the_partner(tmp_path: Path) -> None:
+    """``not: ["Dan"]`` guards the partner slot; "Dan lives in Leeds" (current, true) names
+    Dan as its subject, not as the value, and must not fail the question."""
+    user = {
+        "user": "t-ada",
+        "name": "Ada",
+        "messages": [
+            {"at": "2024-01-05T10:00:00Z", "text": "my boyfriend Dan lives in Leeds"},
+            {"at": "2024-03-01T18:00:00Z", "text": "Dan and I broke up, I'm seeing Sam now"},
+        ],
+        "facts": [
+            _fact("partner", "Dan", "2024-03-01", 0, 1),
+            {**_fact("lives in", "Leeds", None, 0, None), "subject": "Dan"},
+            {**_fact("partner", "Sam", None, 1, None), "from": "2024-03-01"},
+        ],
+        "questions": [
+            {
+                "q": "who is Ada dating now, Dan?",
+                "as_of": None,
+                "expect": ["Sam"],
+                "not": ["Dan"],
+                "type": "current",
+            }
+        ],
+    }
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"users": [user]}))
+    result = CliRunner().invoke(
+        app, ["eval", "dialogues", "--embedder", "hash", "--json", "--gold", "--data", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["totals"]["questions_answered"] == 1.0, report["misses"]
