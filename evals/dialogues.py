@@ -309,6 +309,9 @@ class _UserScore:
     ranking: dict[str, list[int]] = field(default_factory=dict)
     misses: list[dict[str, Any]] = field(default_factory=list)
 
+    def miss(self, what: str, fact: str, message: str = "") -> None:
+        self.misses.append({"user": self.user, "what": what, "fact": fact, "message": message})
+
     def ask(self, qtype: str, answer: _Answer) -> None:
         row = self.questions.setdefault(qtype, [0, 0])
         row[0] += int(answer.right)
@@ -654,13 +657,10 @@ async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mo
             score.closed += 1
             score.closed_recalled += ok
         if not ok:
-            score.misses.append(
-                {
-                    "user": user.user,
-                    "what": "fact",
-                    "fact": f"{g.subject} {g.relation} {g.value} [{g.from_} → {g.to}]",
-                    "message": user.messages[g.source].text,
-                }
+            score.miss(
+                "fact",
+                f"{g.subject} {g.relation} {g.value} [{g.from_} → {g.to}]",
+                user.messages[g.source].text,
             )
     live = [f for f in facts if not f.is_retracted]
     if mode != "turns":
@@ -669,9 +669,7 @@ async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mo
             if _true(graph, user, f, subjects):
                 score.true_stored += 1
             else:
-                score.misses.append(
-                    {"user": user.user, "what": "untrue fact", "fact": f.statement, "message": ""}
-                )
+                score.miss("untrue fact", f.statement)
         golds = [g for g in user.facts if g.subject == "user" and g.relation in _IDENTITY]
         for f in live:
             if f.subject_id == SELF_ID and f.predicate in _IDENTITY:
@@ -693,14 +691,10 @@ async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mo
         handled = handled and (new is None or _recalled(user, graph, new))
         score.changes_handled += handled
         if not handled:
-            score.misses.append(
-                {
-                    "user": user.user,
-                    "what": "change",
-                    "fact": f"{old.subject} {old.relation}: {old.value} → "
-                    f"{new.value if new else '(ended)'}",
-                    "message": user.messages[old.ended_by or old.source].text,
-                }
+            score.miss(
+                "change",
+                f"{old.subject} {old.relation}: {old.value} → {new.value if new else '(ended)'}",
+                user.messages[old.ended_by or old.source].text,
             )
     for g in user.facts:
         if g.to is None or (g.subject, _fold(g.value)) in current_values:
@@ -711,25 +705,17 @@ async def _score_user(memory: Memory, user_id: str, user: DialogueUser, mode: Mo
         )
         score.stale_kept_out += kept_out
         if not kept_out:
-            score.misses.append(
-                {
-                    "user": user.user,
-                    "what": "stale",
-                    "fact": f"{g.subject} {g.relation} {g.value} (ended {g.to}) is still current",
-                    "message": user.messages[g.ended_by].text if g.ended_by is not None else "",
-                }
+            score.miss(
+                "stale",
+                f"{g.subject} {g.relation} {g.value} (ended {g.to}) is still current",
+                user.messages[g.ended_by].text if g.ended_by is not None else "",
             )
     for q in user.questions:
         answer = await _ask(memory, registry, graph, user_id, user, q, mode)
         score.ask(q.type, answer)
         if not answer.right:
-            score.misses.append(
-                {
-                    "user": user.user,
-                    "what": f"question ({q.type})",
-                    "fact": f"{q.q} expect {q.expect} not {q.not_}",
-                    "message": answer.shown,
-                }
+            score.miss(
+                f"question ({q.type})", f"{q.q} expect {q.expect} not {q.not_}", answer.shown
             )
     return score
 
