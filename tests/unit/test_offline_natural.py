@@ -267,3 +267,31 @@ def test_the_new_message_among_the_recent_turns_is_no_earlier_message() -> None:
     # must not be taken for the one person an earlier message named.
     text = "sorry, not Opole, she lives in Olesnica. Opole is where my sister Marta lives"
     assert ("Marta", "lives_in", "Olesnica") not in _facts_after(text, text)
+
+
+# -- questions, other people's names and places say nothing (a review's probes) -------------
+@pytest.mark.parametrize(
+    ("text", "known", "predicate"),
+    [
+        ("is my salary 60k a year?", (), "salary"),
+        ("they offered me 60k a year, should I accept?", (), "salary"),
+        ("am I turning 30 on Friday?", (), "age"),
+        ("can you recommend a restaurant here in Paris?", (), "lives_in"),
+        ("do you know a good dentist here in Lisbon", (), "lives_in"),
+        ("We adopted a cat. My name is Priya btw", (), "has_pet"),
+        ("We got a dog yesterday. My neighbour's name is Anna.", (), "has_pet"),
+        ("We bought a fish tank. The shop owner's name is Karl.", (), "has_pet"),
+    ],
+)  # fmt: skip
+def test_a_question_or_someone_elses_name_states_nothing(
+    text: str, known: tuple, predicate: str
+) -> None:
+    assert _of(predicate, _facts(text, *known)) == set()
+
+
+def test_a_resignation_ends_the_job_memory_holds_not_the_next_city() -> None:
+    facts = _facts(
+        "I handed in my notice, last day march 30. moving to lisbon after",
+        (U, "works_at", "Google"),
+    )
+    assert {f[2] for f in _of("works_at", facts)} == {"Google"}

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
 from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.people import _PARTNER, SPECIES
+from memlane.llm.offline.rules.places import known_place
 from memlane.llm.offline.rules.tastes import DIETS
 
 __all__: list[str] = []
@@ -89,7 +90,7 @@ _RESIGNING = re.compile(
     r"put in my notice|leaving|laid off|made redundant|redundancy)\b",
     re.I,
 )
-_EMPLOYER = re.compile(rf"\b(?:to|from|at|leaving|quit|quitting|left) (?:the )?(?P<o>{CAP})", re.I)
+_EMPLOYER = re.compile(rf"\b(?:from|at|leaving|quit|quitting|left) (?:the )?(?P<o>{CAP})", re.I)
 
 
 @rule(r"\blast day(?: at work| of work)?(?: is| will be| was)?(?: on)?\s+")
@@ -103,9 +104,15 @@ def _last_day_dated(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if not hits:
         return
     known = {x.object.casefold(): x.object for x in c.prompt.objects_of("works_at")}
-    named = [e["o"] for e in _EMPLOYER.finditer(c.message) if e["o"].casefold() in known]
-    named += [e["o"] for e in _EMPLOYER.finditer(c.message) if e["o"].casefold() not in known]
-    org = next(iter(named), None) or _current(c, "works_at")
+    # Named in the sentences that resign, not a place ("... moving to lisbon after"); a
+    # known employer first, then the one memory holds, then an unknown name.
+    said = " ".join(s for s in re.split(r"(?<=[.!?])\s+", c.message) if _RESIGNING.search(s))
+    named = [e["o"] for e in _EMPLOYER.finditer(said) if not known_place(e["o"])]
+    org = (
+        next((known[o.casefold()] for o in named if o.casefold() in known), None)
+        or _current(c, "works_at")
+        or next(iter(named), None)
+    )
     if org is None or c.prompt.known_as(org) & {"lives_in", "visited"}:
         return
     yield Draft("works_at", known.get(org.casefold(), org), f"{c.who} is leaving {org}.",

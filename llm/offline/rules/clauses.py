@@ -166,6 +166,15 @@ def prepare(sentence: str) -> tuple[str, list[tuple[int, int]]]:
 
 
 # -- context ---------------------------------------------------------------------------------
+# A clause opened by an auxiliary or a question word, with the subject after it: a question
+# even without its question mark ("do you know a good dentist here in Lisbon").
+_ASKS = re.compile(
+    r"(?:(?:hey|hi|ok|so|and|but|also),? )?(?:is|am|are|was|do|does|did|can|could|should|"
+    r"would|will|shall|what|where|when|which|who|how|any|know any|u know)\b(?! (?:a|the)\b)",
+    re.I,
+)
+
+
 @dataclass
 class Ctx:
     """What a rule knows besides its match: the sentence, its clauses, the time, the prompt."""
@@ -193,6 +202,13 @@ class Ctx:
         """The text of the clause holding ``m`` (for guards)."""
         start, end = self.span(m)
         return self.sentence[start:end]
+
+    def asks(self, m: re.Match[str]) -> bool:
+        """Whether ``m``'s clause asks rather than tells ("is my salary 60k?", "can you
+        recommend a restaurant here in Paris", "am I turning 30 on Friday?"): a question
+        states nothing about the user."""
+        clause = self.clause(m).strip()
+        return clause.endswith("?") or bool(_ASKS.match(clause))
 
     def _hits(self, future: bool) -> list[DateHit]:
         return find_dates(self.sentence, self.at, future=future)

@@ -117,6 +117,8 @@ def _here_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "I'm a backend dev at Nubank here in São Paulo": the user lives there."""
     if _TRIP.search(c.message) or re.search(r"\b(?:visit|trip|holiday)\b", c.sentence, re.I):
         return
+    if c.asks(m):
+        return  # "can you recommend a restaurant here in Paris?"
     yield _lives(c, m, "user", m["o"], changed=False)
 
 
@@ -145,6 +147,8 @@ def _works_in_city(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     where someone works as a job is, unless the message is about a trip, where they live."""
     places = [p["o"] for p in re.finditer(rf"\bin (?P<o>{CAP})", m["rest"]) if known_place(p["o"])]
     if not places or _TRIP.search(c.sentence[m.start() :]) or _OLD.search(c.clause(m)):
+        return
+    if c.asks(m):
         return
     place = places[0]
     if re.search(r"\b(?:was|used to|no longer|not)\b", c.clause(m), re.I):

@@ -66,6 +66,10 @@ def _salary(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     after = c.sentence[m.end(group) : m.end(group) + 20]
     if _FUTURE.search(before) or re.search(r"\b(?:used to|was|back when)\b", before, re.I):
         return
+    if c.asks(m):
+        return  # "is my salary 60k a year?"
+    if m["a3"] and re.search(r"\boffer", m.group(0), re.I) and not _HIRED.search(c.message):
+        return  # "they offered me 60k, should I accept?": an offer nobody took
     if re.search(r"\b(?:spend|spent|cost|costs|saved|save|budget)\b", before, re.I) or re.match(
         r"\s*(?:for|on|in|of|a day|calories|steps|words|people|times)\b", after, re.I
     ):

@@ -217,7 +217,7 @@ _GOT_PET = re.compile(
 
 
 @rule(
-    rf"\b(?:(?:his|her|its|the) )?name(?: is|['’]s) (?P<n>{NAME})"
+    rf"\b(?<!my )(?<!['’]s )(?:(?:his|her|its|the) )?name(?: is|['’]s) (?P<n>{NAME})"
     rf"|\b(?:named|called) (?:him|her|it) (?P<n2>{NAME})"
 )
 def _pet_named(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
@@ -226,8 +226,11 @@ def _pet_named(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     got = _GOT_PET.search(c.message)
     if got is None or got.start() > c.message.find(m.group(0)) >= 0:
         return
+    name = m["n"] or m["n2"]
+    if c.subject(name) == "user":
+        return  # "We adopted a cat. Sam here btw, name is Sam": the user's own name
     species = re.search(rf"\b(?:{SPECIES})\b", got.group(0), re.I)
-    yield from _pet(c, m, species.group(0) if species else "pet", m["n"] or m["n2"], got=True)
+    yield from _pet(c, m, species.group(0) if species else "pet", name, got=True)
 
 
 # -- relatives, friends, and what they do ----------------------------------------------------

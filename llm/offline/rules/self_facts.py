@@ -174,8 +174,8 @@ def _turning(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "turning 24 next sunday": the new age from the day said (not current before it); with
     no day, nothing: the old age is still the age."""
     when = c.date(m, future=True, near=True)
-    if when is None or when < c.day():
-        return
+    if when is None or when < c.day() or c.asks(m):
+        return  # no day, a past one, or "am I turning 30 on Friday?"
     age = m["n"]
     yield Draft("age", age, f"{c.who} is {age} years old.", valid_at=when)
 
