@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memlane.memory_graph.errors import InputError
+from memlane.memory_graph.errors import InputError, StoreError
 from memlane.memory_graph.model import Fact, FactQuery, WriteSet
 from memlane.memory_graph.stores import open_store
 from memlane.memory_graph.stores._text import query_terms
@@ -383,3 +383,16 @@ async def test_calls_made_together_reach_the_database_thread_as_one_batch(
         assert [f.id for f in good] == ["f1"]  # type: ignore[union-attr]
     finally:
         await store.close()
+
+
+async def test_a_call_waiting_in_a_batch_when_the_store_closes_gets_a_store_error() -> None:
+    """Closing the worker while a batch is still open answers its calls with StoreError,
+    not the executor's bare RuntimeError."""
+    from memlane.memory_graph.stores.sqlite._batch import BatchWorker
+
+    worker = BatchWorker("test-batch")
+    waiting = asyncio.ensure_future(worker.call(lambda: 1))
+    await asyncio.sleep(0)  # the call is made; its batch is still open
+    worker.shutdown(wait=True)
+    with pytest.raises(StoreError, match="closed before this call ran"):
+        await waiting

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+
+from memlane.memory_graph.errors import StoreError
 
 __all__ = ["BatchWorker"]
 
@@ -35,7 +38,10 @@ class BatchWorker:
 
     def __init__(self, name: str) -> None:
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
-        self._pending: dict[asyncio.AbstractEventLoop, list[_Call]] = {}
+        # Per loop; a loop closed while its batch was open is not kept alive by it.
+        self._pending: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Call]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def call(self, fn: Callable[[], T]) -> T:
         """``fn()`` on the worker thread, in a batch with the calls made in the same ticks."""
@@ -62,8 +68,13 @@ class BatchWorker:
         batch = self._pending.pop(loop, [])
         try:
             self._executor.submit(self._work, loop, batch)
-        except RuntimeError as exc:  # shut down meanwhile
-            _settle([(future, None, exc) for _, future in batch])
+        except RuntimeError:  # the store closed while the batch was open
+            _settle(
+                [
+                    (future, None, StoreError("the store was closed before this call ran"))
+                    for _, future in batch
+                ]
+            )
 
     @staticmethod
     def _work(loop: asyncio.AbstractEventLoop, batch: list[_Call]) -> None:
