@@ -176,12 +176,17 @@ def without_names(text: str) -> str:
     return " ".join(kept) if len(kept) < len(words) else ""
 
 
-def mentions(text: str, name: str) -> bool:
-    """True when ``name`` occurs in ``text`` as whole words (case-insensitive)."""
+def _mention(text: str, name: str) -> re.Match[str] | None:
+    """Where ``name`` first occurs in ``text`` as whole words (case-insensitive)."""
     name = name.strip()
     if not name:
-        return False
-    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE) is not None
+        return None
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, re.IGNORECASE)
+
+
+def mentions(text: str, name: str) -> bool:
+    """True when ``name`` occurs in ``text`` as whole words (case-insensitive)."""
+    return _mention(text, name) is not None
 
 
 # What joins two names into one subject: "Jon and Gina", "Tim, John", "both X and Y".
@@ -196,8 +201,7 @@ def subjects(text: str, names: Iterable[str]) -> set[str]:
     """
     where: list[tuple[int, int, str]] = []
     for name in names:
-        m = re.search(rf"(?<!\w){re.escape(name.strip())}(?!\w)", text, re.IGNORECASE)
-        if name.strip() and m:
+        if m := _mention(text, name):
             where.append((m.start(), m.end(), name))
     if not where:
         return set()
