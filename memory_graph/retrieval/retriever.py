@@ -462,17 +462,11 @@ class Retriever:
         two before and after, gain a share of their score."""
         cfg, eps = self.config, call.eps
         top = [eid for eid in eps.top(cfg.adjacent_top) if call.episodes[eid].session_id]
-        sessions = sorted({s for eid in top if (s := call.episodes[eid].session_id)})
-        turns = await asyncio.gather(
-            *(self.store.episodes_in_session(call.user_id, s, cfg.session_window) for s in sessions)
-        )
-        where: dict[str, tuple[list[Episode], int]] = {}
-        for session_turns in turns:
-            for i, ep in enumerate(session_turns):
-                where[ep.id] = (session_turns, i)
-        snapshot = {eid: eps.score[eid] for eid in top if eid in where}
+        around = await self.store.episodes_around(call.user_id, top, 2, 2)
+        snapshot = {eid: eps.score[eid] for eid in top if eid in around}
         for eid, score in snapshot.items():
-            session_turns, i = where[eid]
+            session_turns = around[eid]
+            i = next(n for n, ep in enumerate(session_turns) if ep.id == eid)
             speaker = call.episodes[eid].speaker
             # The speaker's own turns either side (a reply in between) go on their story.
             steps = (

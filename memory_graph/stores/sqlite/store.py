@@ -438,6 +438,36 @@ class SQLiteStore(GraphStore):
         )
         return await self._run(self._select, "episode", sql, [*params, limit])
 
+    async def episodes_around(
+        self, user_id: str, episode_ids: Sequence[str], before: int, after: int
+    ) -> dict[str, list[Episode]]:
+        if not episode_ids:
+            return {}
+        return await self._run(
+            self._episodes_around, user_id, list(episode_ids), max(before, 0), max(after, 0)
+        )
+
+    def _episodes_around(
+        self, user_id: str, ids: list[str], before: int, after: int
+    ) -> dict[str, list[Episode]]:
+        # Two short walks of the session index per episode, not the session read whole.
+        cols = q.EPISODE_COLS
+        walk = (
+            f"SELECT {cols} FROM episodes WHERE user_id = ? AND session_id = ? "
+            "AND (occurred_at, id) {op} (?, ?) ORDER BY occurred_at {order}, id {order} LIMIT ?"
+        )
+        earlier, later = walk.format(op="<", order="DESC"), walk.format(op=">", order="")
+        conv, decode = q.episode_row, self._records.decode
+        out: dict[str, list[Episode]] = {}
+        for ep in self._by_ids("episode", user_id, ids):
+            if ep.session_id is None:
+                continue
+            key = (user_id, ep.session_id, to_ms(ep.occurred_at), ep.id)
+            prev = [decode("episode", r, conv) for r in self._db.execute(earlier, (*key, before))]
+            nxt = [decode("episode", r, conv) for r in self._db.execute(later, (*key, after))]
+            out[ep.id] = [*reversed(prev), ep, *nxt]
+        return out
+
     # -- search ------------------------------------------------------------------------------
     async def text_matches(
         self, user_id: str, target: SearchTarget, query: TextQuery, limit: int
