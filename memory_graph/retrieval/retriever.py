@@ -561,16 +561,20 @@ class Retriever:
         names: Names,
     ) -> MemoryContext:
         cfg, facts, eps = self.config, call.facts, call.eps
-        statements = {fid: call.pool[fid].statement for fid in call.pool}
         # The profile header shows the user's identity facts once, outside the ranked slots;
         # one of them ranks too only when the query asks about its predicate.
         in_header = {f.id for f in call.profile if f.predicate not in call.hints}
         ranked = [fid for fid in current if fid not in in_header]
-        best_facts = dedup(ranked, statements, cfg.dedup_jaccard, cfg.max_facts)
+        pool, episodes = call.pool, call.episodes
+        best_facts = dedup(ranked, lambda r: pool[r].statement, cfg.dedup_jaccard, cfg.max_facts)
         shown = set(best_facts)
         best_old = [fid for fid in dict.fromkeys(old) if fid not in shown][: cfg.max_superseded]
-        contents = {eid: ep.content for eid, ep in call.episodes.items()}
-        best_eps = dedup(eps.top(len(eps.score)), contents, cfg.dedup_jaccard, cfg.max_episodes)
+        best_eps = dedup(
+            eps.top(len(eps.score)),
+            lambda r: episodes[r].content,
+            cfg.dedup_jaccard,
+            cfg.max_episodes,
+        )
 
         def ctx_fact(fid: str) -> ContextFact:
             f = call.pool[fid]
