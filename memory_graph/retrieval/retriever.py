@@ -82,6 +82,8 @@ class _Call:
     eps: Scores = field(default_factory=Scores)
     pool: dict[str, Fact] = field(default_factory=dict)
     episodes: dict[str, Episode] = field(default_factory=dict)
+    # Messages read before they are ranked (the search hits', while the query is embedded).
+    read_eps: dict[str, Episode] = field(default_factory=dict)
     linked: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
     entities: dict[str, Entity] = field(default_factory=dict)
@@ -204,17 +206,28 @@ class Retriever:
                 ),
             )
 
+        async def by_text() -> tuple[list[Hit], list[Hit], list[Fact], list[Episode]]:
+            # The text hits' records are read too: the database is otherwise idle until the
+            # query's vector is ready.
+            facts, eps = await asyncio.gather(
+                store.search_text(uid, "fact", text, cfg.fact_text_k),
+                store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
+            )
+            read_facts, read_eps = await asyncio.gather(
+                store.get_facts(uid, [h.id for h in facts]),
+                store.get_episodes(uid, [h.id for h in eps]),
+            )
+            return facts, eps, read_facts, read_eps
+
         try:
             (
                 (fact_vecs, ep_vecs),
-                fact_txt,
-                ep_txt,
+                (fact_txt, ep_txt, read_facts, read_eps),
                 linked,
                 (profile, call.named),
             ) = await asyncio.gather(
                 by_vector(),
-                store.search_text(uid, "fact", text, cfg.fact_text_k),
-                store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
+                by_text(),
                 store.find_entities(uid, name_ngrams(text)),
                 asyncio.gather(self._profile(call), self._names(call)),
             )
@@ -241,7 +254,15 @@ class Retriever:
         call.self_named = _refers_to_user(call.info, linked, profile)
         if call.info.about_self or call.self_named:
             call.linked.add(SELF_ID)
-        call.pool = {f.id: f for f in await store.get_facts(uid, list(call.facts.score))}
+        read = {f.id: f for f in read_facts}
+        call.read_eps = {e.id: e for e in read_eps}
+        more_facts, more_eps = await asyncio.gather(
+            store.get_facts(uid, [fid for fid in call.facts.score if fid not in read]),
+            store.get_episodes(uid, [eid for eid in call.eps.score if eid not in call.read_eps]),
+        )
+        read.update((f.id, f) for f in more_facts)
+        call.read_eps.update((e.id, e) for e in more_eps)
+        call.pool = {fid: read[fid] for fid in call.facts.score if fid in read}
         # A header fact the query asks about ranks even when no search leg found it.
         for f in profile:
             if f.predicate in call.hints:
@@ -436,8 +457,15 @@ class Retriever:
             for fid in current[: max(2 * cfg.max_facts, 40)]:
                 for eid in call.pool[fid].episode_ids:
                     eps.add(eid, cfg.fact_to_episode * call.lend[fid], "fact")
-        found = await self.store.get_episodes(call.user_id, list(eps.score))
-        call.episodes = {e.id: e for e in found if as_of is None or e.occurred_at <= as_of}
+        read = call.read_eps
+        missing = [eid for eid in eps.score if eid not in read]
+        if missing:
+            read.update((e.id, e) for e in await self.store.get_episodes(call.user_id, missing))
+        call.episodes = {
+            eid: ep
+            for eid in eps.score
+            if (ep := read.get(eid)) is not None and (as_of is None or ep.occurred_at <= as_of)
+        }
         eps.keep(call.episodes)
         speakers = {ep.speaker for ep in call.episodes.values() if ep.speaker}
         named = {s for s in speakers if mentions(call.info.text, s)}
