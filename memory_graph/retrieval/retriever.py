@@ -256,12 +256,12 @@ class Retriever:
             call.linked.add(SELF_ID)
         read = {f.id: f for f in read_facts}
         call.read_eps = {e.id: e for e in read_eps}
-        more_facts, more_eps = await asyncio.gather(
+        late_facts, late_eps = await asyncio.gather(
             store.get_facts(uid, [fid for fid in call.facts.score if fid not in read]),
             store.get_episodes(uid, [eid for eid in call.eps.score if eid not in call.read_eps]),
         )
-        read.update((f.id, f) for f in more_facts)
-        call.read_eps.update((e.id, e) for e in more_eps)
+        read.update((f.id, f) for f in late_facts)
+        call.read_eps.update((e.id, e) for e in late_eps)
         call.pool = {fid: read[fid] for fid in call.facts.score if fid in read}
         # A header fact the query asks about ranks even when no search leg found it.
         for f in profile:

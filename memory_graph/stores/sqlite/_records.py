@@ -32,6 +32,8 @@ class RecordCache:
     def __init__(self, max_records: int = 200_000) -> None:
         self.max_records = max_records
         self._items: OrderedDict[Key, Record] = OrderedDict()
+        self.hits = 0  # reads answered from memory / decoded, for benchmarks and ``info``
+        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -43,8 +45,10 @@ class RecordCache:
         items = self._items
         found = items.get(key)
         if found is not None:
+            self.hits += 1
             items.move_to_end(key)
             return found
+        self.misses += 1
         if self.max_records <= 0:
             return conv(row)
         record = conv(row)
@@ -62,6 +66,7 @@ class RecordCache:
             if found is not None:
                 items.move_to_end(key)
                 out[rid] = found
+        self.hits += len(out)
         return out
 
     def evict(self, target: str, user_id: str, ids: Iterable[str]) -> None:

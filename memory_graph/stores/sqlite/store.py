@@ -138,6 +138,11 @@ class SQLiteStore(GraphStore):
         self._records = RecordCache(record_cache_size)
         self._data_version = 0
 
+    @property
+    def record_cache(self) -> RecordCache:
+        """The decoded records kept in memory (its ``hits``/``misses`` say how warm it is)."""
+        return self._records
+
     # -- plumbing ----------------------------------------------------------------------------
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._worker is None or self._conn is None:
