@@ -26,10 +26,11 @@ class RecordCache:
     """Least-recently-used map from ``(target, user_id, id)`` to a decoded record.
 
     Args:
-        max_records: how many records to keep (a fact is about 2 KB decoded).
+        max_records: how many records to keep (a decoded fact is about 1.5 KB, a message
+            1.2 KB: the default holds at most about 150 MB).
     """
 
-    def __init__(self, max_records: int = 200_000) -> None:
+    def __init__(self, max_records: int = 100_000) -> None:
         self.max_records = max_records
         self._items: OrderedDict[Key, Record] = OrderedDict()
         self.hits = 0  # reads answered from memory / decoded, for benchmarks and ``info``

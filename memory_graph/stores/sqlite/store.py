@@ -120,6 +120,7 @@ class SQLiteStore(GraphStore):
         path: the database file; parent directories are created on :meth:`open`.
         url: the URL it was opened from (for messages and ``info``).
         vector_cache_bytes: memory budget of the in-process vector matrices.
+        record_cache_size: decoded records kept in memory (``_records.RecordCache``; 0: none).
     """
 
     def __init__(
@@ -128,7 +129,7 @@ class SQLiteStore(GraphStore):
         *,
         url: str = "",
         vector_cache_bytes: int = 1 << 30,
-        record_cache_size: int = 200_000,
+        record_cache_size: int = 100_000,
     ):
         self.path = Path(path)
         self.url = url or f"sqlite:///{self.path}"
