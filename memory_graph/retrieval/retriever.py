@@ -293,8 +293,9 @@ class Retriever:
                 for p in cfg.profile_predicates
             )
         )
+        # Each list comes newest first in the store's order (start, then recorded, then id).
         latest = [
-            max(kept, key=lambda f: (f.start, f.id))
+            kept[0]
             for kept in ([f for f in facts if not f.is_retracted] for facts in found)
             if kept
         ]
@@ -527,14 +528,16 @@ class Retriever:
             *(
                 self.store.find_facts(
                     call.user_id,
-                    FactQuery(subject_id=f.subject_id, predicate=f.predicate, limit=20),
+                    FactQuery(
+                        subject_id=f.subject_id, predicate=f.predicate, newest_first=True, limit=20
+                    ),
                 )
                 for f in wanted
             )
         )
         out: list[str] = []
         for parent, olds in zip(wanted, found, strict=True):
-            for old in sorted(olds, key=lambda f: f.start, reverse=True):
+            for old in olds:  # newest first
                 if call.holds(old) or not _visible(old, call) or old.id in call.pool:
                     continue
                 call.pool[old.id] = old
@@ -560,7 +563,10 @@ class Retriever:
             return []
         found = await asyncio.gather(
             *(
-                self.store.find_facts(call.user_id, FactQuery(subject_id=s, predicate=p, limit=20))
+                self.store.find_facts(
+                    call.user_id,
+                    FactQuery(subject_id=s, predicate=p, newest_first=True, limit=20),
+                )
                 for s, p in asks
             )
         )
@@ -570,7 +576,7 @@ class Retriever:
             closed = [f for f in olds if _visible(f, call)]
             if any(call.holds(f) for f in closed) or not closed:
                 continue
-            last = max(closed, key=lambda f: (f.start, f.id))
+            last = closed[0]  # newest first
             call.pool[last.id] = last
             call.facts.add(last.id, max(best - call.facts.score.get(last.id, 0.0), 0.0), "ended")
             out.append(last.id)
