@@ -50,7 +50,8 @@ _STOP = frozenset(
 _PAST = re.compile(
     r"\b(used to|before|previous(ly)?|former(ly)?|earlier|originally|at first|back (then|when)"
     r"|last (year|month|week|summer|winter|spring|fall|autumn|time)|ago|when did|history"
-    r"|in the past|anymore|no longer|(has|have|did) .{0,30}chang|was .{0,40} (then|at the time)"
+    r"|in the past|anymore|any more|no longer|still|(has|have|did) .{0,30}chang"
+    r"|was .{0,40} (then|at the time)"
     r"|what did .{0,40}\bdo|worked|lived"
     r"|(19|20)\d\d)\b",
     re.IGNORECASE,

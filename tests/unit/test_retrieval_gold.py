@@ -146,3 +146,23 @@ async def test_a_long_history_shows_its_latest_values(tmp_path: Path) -> None:
         work = await mem.recall("nomad", "Where do I work?")
         shown = [cf.fact.statement for cf in [*work.facts, *work.superseded]]
         assert shown[0] == "The user works at Firm24"
+
+
+async def test_a_still_question_is_answered_by_the_value_that_ended(tmp_path: Path) -> None:
+    """ "Do I still go sea swimming?" after it stopped: the ended hobby is the answer ("no,
+    not since April"), so it ranks as the question's fact, not behind unrelated current ones."""
+    story = [
+        ("2023-04-02", "My son Eoin starts university in Galway.", [
+            ("user", "has_child", "Eoin", "person", "Eoin is the user's son", None, None),
+        ]),
+        ("2023-05-01", "I joined a sea swimming group.", [
+            ("user", "hobby", "sea swimming", "value", "The user goes sea swimming", None,
+             "2024-04-01"),
+        ]),
+    ]  # fmt: skip
+    async with open_store(f"sqlite:///{tmp_path / 'still.db'}") as store:
+        mem = Memory(store, HashEmbedder(), clock=StepClock(datetime(2024, 6, 1, tzinfo=UTC)))
+        await commit_story(mem, "swimmer", story)
+        ctx = await mem.recall("swimmer", "Do I still go sea swimming?")
+        assert ctx.ranked_facts()[0].fact.statement == "The user goes sea swimming"
+        assert "→ 2024-04-01] The user goes sea swimming" in ctx.text
