@@ -1,7 +1,8 @@
 """Chat threads live in the SQLite store's file: forget deletes them, old checkpoints go.
 
-Real components throughout (the store, LangGraph's SQLite saver, the offline model); the
-assertions read the database file and its tables directly.
+Real components throughout (the store and its thread tables, the agent's one checkpointer,
+the offline model; LangGraph's stock SQLite saver for files written before migration 0012);
+the assertions read the database file and its tables directly.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ async def test_threads_are_kept_in_the_store_file_and_forget_deletes_them(tmp_pa
             assert result.write_status == "committed"
         await agent.achat("noor", "I live in Porto.", at=T0)
         db = (await agent.memory()).store.path  # type: ignore[attr-defined]
-        threads = {r[0] for r in _rows(db, "SELECT thread_id FROM checkpoints")}
+        threads = {r[0] for r in _rows(db, "SELECT thread_id FROM thread_checkpoints")}
         assert threads == {"maya|s1", "noor|default"}
         assert not list(tmp_path.glob("*.threads.db"))  # no file beside the store
         assert scan_files(tmp_path, [SECRET.encode()])  # the scan below can see the text
@@ -65,9 +66,9 @@ async def test_threads_are_kept_in_the_store_file_and_forget_deletes_them(tmp_pa
 
     # Closed: every file of the store, byte by byte, and every table that has a thread id.
     assert scan_files(tmp_path, [SECRET.encode(), b"maya|"]) == {}
-    assert _rows(db, "SELECT count(*) FROM checkpoints WHERE thread_id LIKE 'maya%'") == [(0,)]
-    assert _rows(db, "SELECT count(*) FROM writes WHERE thread_id LIKE 'maya%'") == [(0,)]
-    assert _rows(db, "SELECT DISTINCT thread_id FROM checkpoints") == [("noor|default",)]
+    for table in ("thread_checkpoints", "thread_writes"):
+        assert _rows(db, f"SELECT count(*) FROM {table} WHERE thread_id LIKE 'maya%'") == [(0,)]
+    assert _rows(db, "SELECT DISTINCT thread_id FROM thread_checkpoints") == [("noor|default",)]
 
     # Resuming maya's session starts empty: the forgotten text is not put back in a prompt.
     async with MemoryAgent(settings=settings) as agent:
@@ -90,7 +91,7 @@ async def test_old_checkpoints_are_pruned_and_history_is_bounded(tmp_path: Path)
         "Message number 6.",
         "Message number 7.",
     ]
-    assert _rows(db, "SELECT count(*) FROM checkpoints") == [(2,)]
+    assert _rows(db, "SELECT count(*) FROM thread_checkpoints") == [(2,)]
 
 
 def test_thread_ids_name_their_owner_unambiguously() -> None:
@@ -111,4 +112,48 @@ async def test_threads_in_a_file_of_their_own_are_forgotten_too(tmp_path: Path) 
         await commands.forget(await agent.memory(), "maya", everything=True)
         assert await agent.forget_threads("maya") > 0
     assert scan_files(tmp_path, [SECRET.encode(), b"maya|"]) == {}
-    assert _rows(threads, "SELECT DISTINCT thread_id FROM checkpoints") == [("noor|default",)]
+    assert _rows(threads, "SELECT DISTINCT thread_id FROM thread_checkpoints") == [
+        ("noor|default",)
+    ]
+
+
+async def test_threads_langgraphs_saver_wrote_into_the_store_file_are_adopted(
+    tmp_path: Path,
+) -> None:
+    # A store file from before migration 0012: the memory schema up to 0011, and the threads
+    # in LangGraph's own tables, written by its stock saver through the real agent loop.
+    import aiosqlite
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, migrate
+
+    db = tmp_path / "memory.db"
+    with sqlite3.connect(db, isolation_level=None) as conn:
+        migrate(conn, MIGRATIONS[: [m.name for m in MIGRATIONS].index("0012_thread_state")])
+    memory = Settings(store=f"sqlite:///{tmp_path / 'elsewhere' / 'm.db'}", embedder="hash")
+    async with aiosqlite.connect(str(db)) as conn:
+        saver = AsyncSqliteSaver(conn)
+        async with MemoryAgent(settings=memory, checkpointer=saver) as agent:
+            await agent.achat("maya", f"My cat is called {SECRET}.", session_id="s1", at=T0)
+            await agent.achat("noor", "I live in Porto.", at=T0)
+    assert _rows(db, "SELECT count(*) FROM checkpoints WHERE thread_id = 'maya|s1'") != [(0,)]
+
+    settings = _settings(tmp_path)
+    async with MemoryAgent(settings=settings) as agent:
+        # Opening the store moved them into its tables and dropped LangGraph's.
+        tables = {r[0] for r in _rows(db, "SELECT name FROM sqlite_master WHERE type='table'")}
+        assert {"checkpoints", "writes"}.isdisjoint(tables)
+        owners = _rows(db, "SELECT DISTINCT user_id, thread_id FROM thread_checkpoints")
+        assert sorted(owners) == [("maya", "maya|s1"), ("noor", "noor|default")]
+        # The session resumes where the stock saver left it.
+        await agent.achat("maya", "I love sushi.", session_id="s1", at=T0 + timedelta(hours=1))
+        saver = agent._res.saver  # type: ignore[union-attr]
+        state = await saver.aget_tuple({"configurable": {"thread_id": "maya|s1"}})
+        assert state is not None
+        said = [m["content"] for m in state.checkpoint["channel_values"]["history"]]
+        assert said[0] == f"My cat is called {SECRET}." and "I love sushi." in said
+        deleted = await commands.forget(await agent.memory(), "maya", everything=True)
+        assert deleted.deleted["checkpoints"] > 0
+    found = scan_files(tmp_path, [SECRET.encode(), b"maya|"])
+    assert {name for names in found.values() for name in names} <= {"m.db", "m.db-wal"}
+    assert _rows(db, "SELECT DISTINCT thread_id FROM thread_checkpoints") == [("noor|default",)]
