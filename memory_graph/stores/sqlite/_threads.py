@@ -76,9 +76,7 @@ _PRUNE = (
     # Writes of every checkpoint not kept, also of one never stored (as the Cypher stores).
     f"DELETE FROM thread_writes WHERE thread_id = ? AND ns = ? AND checkpoint_id NOT IN ({_KEPT})",
 )
-_WRITE_COLS = (
-    "thread_id, ns, checkpoint_id, task_id, idx, user_id, task_path, channel, type, value"
-)
+_WRITE_COLS = "thread_id, ns, checkpoint_id, task_id, idx, user_id, task_path, channel, type, value"
 # LangGraph replaces its special writes (errors, interrupts) and keeps the first of others.
 _PUT_WRITE = {
     replace: f"INSERT OR {verb} INTO thread_writes ({_WRITE_COLS}) VALUES ({', '.join('?' * 10)})"
