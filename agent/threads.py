@@ -44,7 +44,7 @@ from langgraph.checkpoint.base import (
 )
 from platformdirs import user_data_dir
 
-from memlane.memory_graph.ids import THREAD_SEPARATOR, check_id, check_user_id
+from memlane.memory_graph.ids import THREAD_SEPARATOR, check_id, check_user_id, thread_owner
 from memlane.memory_graph.stores import GraphStore
 from memlane.memory_graph.stores.sqlite import SQLiteStore
 from memlane.memory_graph.stores.threads import (
@@ -80,13 +80,6 @@ def thread_id(user_id: str, session_id: str | None) -> str:
 def thread_owner_prefix(user_id: str) -> str:
     """What every thread id of ``user_id`` starts with (and no other user's does)."""
     return f"{check_user_id(user_id)}{THREAD_SEPARATOR}"
-
-
-def thread_owner(thread: str) -> str | None:
-    """The user a thread id ``user|session`` belongs to (None for a thread id of another
-    shape: a graph of the caller's own, which no ``forget`` of a user touches)."""
-    user, sep, _ = thread.partition(THREAD_SEPARATOR)
-    return user if sep and user else None
 
 
 def threads_file(store: GraphStore, override: str | None = None) -> Path | None:

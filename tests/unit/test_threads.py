@@ -7,6 +7,7 @@ the assertions read the database file and its tables directly.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,3 +158,42 @@ async def test_threads_langgraphs_saver_wrote_into_the_store_file_are_adopted(
     found = scan_files(tmp_path, [SECRET.encode(), b"maya|"])
     assert {name for names in found.values() for name in names} <= {"m.db", "m.db-wal"}
     assert _rows(db, "SELECT DISTINCT thread_id FROM thread_checkpoints") == [("noor|default",)]
+
+
+def test_migrate_copies_the_threads_and_the_session_resumes_in_the_target(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from memlane.app.cli import app
+
+    source, target = _settings(tmp_path), _settings(tmp_path / "target")
+
+    async def before() -> None:
+        async with MemoryAgent(settings=source) as agent:
+            await agent.achat("maya", f"My cat is called {SECRET}.", session_id="s1", at=T0)
+            await agent.achat("noor", "I live in Porto.", at=T0)
+
+    async def after() -> list[str]:
+        async with MemoryAgent(settings=target) as agent:
+            await agent.achat("maya", "I love sushi.", session_id="s1", at=T0 + timedelta(hours=1))
+            saver = agent._res.saver  # type: ignore[union-attr]
+            state = await saver.aget_tuple({"configurable": {"thread_id": "maya|s1"}})
+        assert state is not None
+        return [m["content"] for m in state.checkpoint["channel_values"]["history"]]
+
+    asyncio.run(before())
+    # --batch 1: one checkpoint a page (ties of ids across threads: test_graph_migrate.py).
+    args = ["migrate", "--from", source.store, "--to", target.store, "--batch", "1", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["threads"] == 2 and report["checkpoints"] == 4  # 2 kept per thread
+
+    said = asyncio.run(after())
+    assert said[0] == f"My cat is called {SECRET}." and said[-2] == "I love sushi."
+    db = tmp_path / "target" / "memory.db"
+    owners = _rows(db, "SELECT DISTINCT user_id FROM thread_checkpoints ORDER BY 1")
+    assert owners == [("maya",), ("noor",)]  # so forget in the target finds them
