@@ -108,6 +108,12 @@ def _put(conn: sqlite3.Connection, owner: str | None, row: CheckpointRow, keep: 
         conn.execute(sql, (*where, *where, max(1, int(keep))))
 
 
+def _put_writes(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], replace: bool) -> None:
+    # Returns nothing: a cursor handed back to the event loop would reset its (cached)
+    # statement from that thread when collected, while the database thread may be running it.
+    conn.executemany(_PUT_WRITE[replace], rows)
+
+
 def _list(
     conn: sqlite3.Connection,
     thread_id: str | None,
@@ -205,7 +211,7 @@ class SQLiteThreads(ThreadStore):
             )
             for w in writes
         ]
-        await self._run(self._write, lambda conn: conn.executemany(_PUT_WRITE[replace], rows))
+        await self._run(self._write, lambda conn: _put_writes(conn, rows, replace))
 
     async def get_checkpoint(
         self, thread_id: str, namespace: str, checkpoint_id: str | None
