@@ -371,6 +371,8 @@ async def run_size(
             await memory.recall(USER, q)
             await _baseline(store, embedder, matrix, ids, q)
         lat, base, tokens = [], [], []
+        cache = getattr(store, "record_cache", None)  # SQLite: decoded records kept
+        warm = (cache.hits, cache.misses) if cache is not None else (0, 0)
         load_before = os.getloadavg()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for q in qs:
@@ -383,6 +385,7 @@ async def run_size(
             await _baseline(store, embedder, matrix, ids, q)
             base.append((time.perf_counter() - t) * 1000)
         cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
+        hits, misses = (cache.hits - warm[0], cache.misses - warm[1]) if cache else (0, 0)
         load_after = os.getloadavg()
         if not url.startswith("sqlite"):
             for user in (USER, *OTHERS):
@@ -401,6 +404,11 @@ async def run_size(
             "bulk_rest": size - measured,
             "bulk_note": "rest written as WriteSets with precomputed vectors",
         },
+        # A query is one or two texts: below ``numpy_below`` the embedder runs MiniLM in
+        # numpy, float32, whatever ``--precision`` says (that applies to bulk calls only).
+        "query_embedding": (
+            "numpy float32" if getattr(embedder, "numpy_below", 0) > 2 else "model precision"
+        ),
         "recall_ms": {
             "p50": _pct(lat, 50),
             "p95": _pct(lat, 95),
@@ -409,6 +417,9 @@ async def run_size(
         "baseline_ms": {"p50": _pct(base, 50), "p95": _pct(base, 95)},
         "p95_ratio_recall_over_baseline": round(_pct(lat, 95) / max(_pct(base, 95), 1e-9), 2),
         "context_tokens_median": statistics.median(tokens),
+        # Records read during the timed queries that were already decoded in memory (the
+        # SQLite store keeps them until written; recall and baseline share the store).
+        "record_cache_hit_rate": round(hits / max(hits + misses, 1), 3) if cache else None,
         # How loaded the machine was while the queries ran: the 1-minute load average
         # before and after (on os.cpu_count() cores) and this process's CPU seconds per
         # wall second over the timed loop (recall and baseline together).

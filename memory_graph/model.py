@@ -128,16 +128,24 @@ def episode_id_for(session_id: str | None, role: str, occurred_at: datetime, con
     return "ep_" + _digest(session_id or "", role, to_iso(occurred_at) or "", content)
 
 
-def object_key_of(object_id: str | None, value: str | None, statement: str) -> str:
+STATEMENT_PREDICATES = frozenset({"note", "related_to"})
+"""Catch-all predicates whose meaning is in the statement: "Fintan is my colleague" and
+"Fintan is now my manager" are two facts with one object, so their key holds the statement."""
+
+
+def object_key_of(
+    object_id: str | None, value: str | None, statement: str, predicate: str = ""
+) -> str:
     """What "the same value" means for a fact: the object entity, else the normalised literal,
-    else (no object and no value, e.g. a ``note``) the normalised statement.
+    else (no object and no value, e.g. a ``note``) the normalised statement; for a
+    :data:`STATEMENT_PREDICATES` fact, the object and the statement.
 
     Without the last fallback every object-less fact of a subject and predicate would share
     one key, and the temporal rules would take two different notes for one restated value.
     """
-    if object_id:
-        return object_id
-    return value_key(value or "") or normalise_name(statement)
+    said = normalise_name(statement)
+    key = object_id or value_key(value or "") or said
+    return f"{key}|{said}" if predicate in STATEMENT_PREDICATES and key != said else key
 
 
 def fact_id_for(
@@ -280,7 +288,7 @@ class Fact(_Record):
     def object_key(self) -> str:
         """What "same value" means: the object entity, else the normalised literal, else the
         normalised statement (see :func:`object_key_of`)."""
-        return object_key_of(self.object_id, self.value, self.statement)
+        return object_key_of(self.object_id, self.value, self.statement, self.predicate)
 
     @property
     def is_current(self) -> bool:

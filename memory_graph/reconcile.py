@@ -492,9 +492,9 @@ class Reconciler:
             precision = "unknown"
             ended_before = draft.invalid_at is not None and draft.invalid_at <= said_at
             valid_at = None if ended_before else said_at
-        object_key = object_key_of(object_id, value, draft.statement.strip())
         # The user's words stay in the statement; the fact holds the canonical predicate.
         predicate, polarity = meaning.spec.name, meaning.polarity(draft.polarity)
+        object_key = object_key_of(object_id, value, draft.statement.strip(), predicate)
         fid = fact_id_for(
             subject_id,
             predicate,
@@ -701,7 +701,7 @@ def _with_object(
     fact: Fact, object_id: str, valid_at: datetime | None, precision: StartPrecision | None
 ) -> Fact:
     """``fact`` about another object entity, over the window of the fact it restates."""
-    key = object_key_of(object_id, None, fact.statement)
+    key = object_key_of(object_id, None, fact.statement, fact.predicate)
     first = fact.episode_ids[0] if fact.episode_ids else normalise_name(fact.statement)
     return fact.model_copy(
         update={

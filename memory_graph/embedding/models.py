@@ -196,7 +196,7 @@ class SentenceTransformerEmbedder:
 
     def __init__(
         self,
-        model: str,
+        model: str | os.PathLike[str],
         *,
         batch_size: int = 128,
         device: str = "cpu",
@@ -206,6 +206,7 @@ class SentenceTransformerEmbedder:
         precision: Precision = "auto",
         numpy_below: int = 16,
     ) -> None:
+        model = os.fspath(model)  # a Path is as good as its text
         self.model_ref = model
         self.numpy_below = numpy_below
         self._numpy: NumpyBert | None = None

@@ -78,7 +78,6 @@ class RetrievalConfig(BaseModel):
         ge=0,
         description="share the same speaker's turns two before and after a best message gain",
     )
-    session_window: int = Field(default=100, ge=1, le=10_000)
     dedup_jaccard: float = Field(default=0.9, gt=0, le=1)
     # -- output ------------------------------------------------------------------------------
     profile_predicates: tuple[str, ...] = Field(

@@ -82,6 +82,8 @@ class _Call:
     eps: Scores = field(default_factory=Scores)
     pool: dict[str, Fact] = field(default_factory=dict)
     episodes: dict[str, Episode] = field(default_factory=dict)
+    # Messages read before they are ranked (the search hits', while the query is embedded).
+    read_eps: dict[str, Episode] = field(default_factory=dict)
     linked: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
     entities: dict[str, Entity] = field(default_factory=dict)
@@ -204,17 +206,28 @@ class Retriever:
                 ),
             )
 
+        async def by_text() -> tuple[list[Hit], list[Hit], list[Fact], list[Episode]]:
+            # The text hits' records are read too: the database is otherwise idle until the
+            # query's vector is ready.
+            facts, eps = await asyncio.gather(
+                store.search_text(uid, "fact", text, cfg.fact_text_k),
+                store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
+            )
+            read_facts, read_eps = await asyncio.gather(
+                store.get_facts(uid, [h.id for h in facts]),
+                store.get_episodes(uid, [h.id for h in eps]),
+            )
+            return facts, eps, read_facts, read_eps
+
         try:
             (
                 (fact_vecs, ep_vecs),
-                fact_txt,
-                ep_txt,
+                (fact_txt, ep_txt, read_facts, read_eps),
                 linked,
                 (profile, call.named),
             ) = await asyncio.gather(
                 by_vector(),
-                store.search_text(uid, "fact", text, cfg.fact_text_k),
-                store.search_text(uid, "episode", text, cfg.episode_text_k if use_eps else 0),
+                by_text(),
                 store.find_entities(uid, name_ngrams(text)),
                 asyncio.gather(self._profile(call), self._names(call)),
             )
@@ -241,7 +254,15 @@ class Retriever:
         call.self_named = _refers_to_user(call.info, linked, profile)
         if call.info.about_self or call.self_named:
             call.linked.add(SELF_ID)
-        call.pool = {f.id: f for f in await store.get_facts(uid, list(call.facts.score))}
+        read = {f.id: f for f in read_facts}
+        call.read_eps = {e.id: e for e in read_eps}
+        late_facts, late_eps = await asyncio.gather(
+            store.get_facts(uid, [fid for fid in call.facts.score if fid not in read]),
+            store.get_episodes(uid, [eid for eid in call.eps.score if eid not in call.read_eps]),
+        )
+        read.update((f.id, f) for f in late_facts)
+        call.read_eps.update((e.id, e) for e in late_eps)
+        call.pool = {fid: read[fid] for fid in call.facts.score if fid in read}
         # A header fact the query asks about ranks even when no search leg found it.
         for f in profile:
             if f.predicate in call.hints:
@@ -272,8 +293,9 @@ class Retriever:
                 for p in cfg.profile_predicates
             )
         )
+        # Each list comes newest first in the store's order (start, then recorded, then id).
         latest = [
-            max(kept, key=lambda f: (f.start, f.id))
+            kept[0]
             for kept in ([f for f in facts if not f.is_retracted] for facts in found)
             if kept
         ]
@@ -436,8 +458,15 @@ class Retriever:
             for fid in current[: max(2 * cfg.max_facts, 40)]:
                 for eid in call.pool[fid].episode_ids:
                     eps.add(eid, cfg.fact_to_episode * call.lend[fid], "fact")
-        found = await self.store.get_episodes(call.user_id, list(eps.score))
-        call.episodes = {e.id: e for e in found if as_of is None or e.occurred_at <= as_of}
+        read = call.read_eps
+        missing = [eid for eid in eps.score if eid not in read]
+        if missing:
+            read.update((e.id, e) for e in await self.store.get_episodes(call.user_id, missing))
+        call.episodes = {
+            eid: ep
+            for eid in eps.score
+            if (ep := read.get(eid)) is not None and (as_of is None or ep.occurred_at <= as_of)
+        }
         eps.keep(call.episodes)
         speakers = {ep.speaker for ep in call.episodes.values() if ep.speaker}
         named = {s for s in speakers if mentions(call.info.text, s)}
@@ -462,17 +491,11 @@ class Retriever:
         two before and after, gain a share of their score."""
         cfg, eps = self.config, call.eps
         top = [eid for eid in eps.top(cfg.adjacent_top) if call.episodes[eid].session_id]
-        sessions = sorted({s for eid in top if (s := call.episodes[eid].session_id)})
-        turns = await asyncio.gather(
-            *(self.store.episodes_in_session(call.user_id, s, cfg.session_window) for s in sessions)
-        )
-        where: dict[str, tuple[list[Episode], int]] = {}
-        for session_turns in turns:
-            for i, ep in enumerate(session_turns):
-                where[ep.id] = (session_turns, i)
-        snapshot = {eid: eps.score[eid] for eid in top if eid in where}
+        around = await self.store.episodes_around(call.user_id, top, 2, 2)
+        snapshot = {eid: eps.score[eid] for eid in top if eid in around}
         for eid, score in snapshot.items():
-            session_turns, i = where[eid]
+            session_turns = around[eid]
+            i = next(n for n, ep in enumerate(session_turns) if ep.id == eid)
             speaker = call.episodes[eid].speaker
             # The speaker's own turns either side (a reply in between) go on their story.
             steps = (
@@ -505,14 +528,16 @@ class Retriever:
             *(
                 self.store.find_facts(
                     call.user_id,
-                    FactQuery(subject_id=f.subject_id, predicate=f.predicate, limit=20),
+                    FactQuery(
+                        subject_id=f.subject_id, predicate=f.predicate, newest_first=True, limit=20
+                    ),
                 )
                 for f in wanted
             )
         )
         out: list[str] = []
         for parent, olds in zip(wanted, found, strict=True):
-            for old in sorted(olds, key=lambda f: f.start, reverse=True):
+            for old in olds:  # newest first
                 if call.holds(old) or not _visible(old, call) or old.id in call.pool:
                     continue
                 call.pool[old.id] = old
@@ -538,7 +563,10 @@ class Retriever:
             return []
         found = await asyncio.gather(
             *(
-                self.store.find_facts(call.user_id, FactQuery(subject_id=s, predicate=p, limit=20))
+                self.store.find_facts(
+                    call.user_id,
+                    FactQuery(subject_id=s, predicate=p, newest_first=True, limit=20),
+                )
                 for s, p in asks
             )
         )
@@ -548,7 +576,7 @@ class Retriever:
             closed = [f for f in olds if _visible(f, call)]
             if any(call.holds(f) for f in closed) or not closed:
                 continue
-            last = max(closed, key=lambda f: (f.start, f.id))
+            last = closed[0]  # newest first
             call.pool[last.id] = last
             call.facts.add(last.id, max(best - call.facts.score.get(last.id, 0.0), 0.0), "ended")
             out.append(last.id)
@@ -567,16 +595,20 @@ class Retriever:
         names: Names,
     ) -> MemoryContext:
         cfg, facts, eps = self.config, call.facts, call.eps
-        statements = {fid: call.pool[fid].statement for fid in call.pool}
         # The profile header shows the user's identity facts once, outside the ranked slots;
         # one of them ranks too only when the query asks about its predicate.
         in_header = {f.id for f in call.profile if f.predicate not in call.hints}
         ranked = [fid for fid in current if fid not in in_header]
-        best_facts = dedup(ranked, statements, cfg.dedup_jaccard, cfg.max_facts)
+        pool, episodes = call.pool, call.episodes
+        best_facts = dedup(ranked, lambda r: pool[r].statement, cfg.dedup_jaccard, cfg.max_facts)
         shown = set(best_facts)
         best_old = [fid for fid in dict.fromkeys(old) if fid not in shown][: cfg.max_superseded]
-        contents = {eid: ep.content for eid, ep in call.episodes.items()}
-        best_eps = dedup(eps.top(len(eps.score)), contents, cfg.dedup_jaccard, cfg.max_episodes)
+        best_eps = dedup(
+            eps.top(len(eps.score)),
+            lambda r: episodes[r].content,
+            cfg.dedup_jaccard,
+            cfg.max_episodes,
+        )
 
         def ctx_fact(fid: str) -> ContextFact:
             f = call.pool[fid]

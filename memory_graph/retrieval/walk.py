@@ -34,11 +34,11 @@ def personalised_pagerank(
         Node -> rank (summing to 1); empty when the graph or the personalisation is.
     """
     index: dict[N, int] = {}
-    pairs: set[tuple[int, int]] = set()
+    ends_a: list[int] = []
+    ends_b: list[int] = []
     for a, b in edges:
-        i, j = index.setdefault(a, len(index)), index.setdefault(b, len(index))
-        if i != j:
-            pairs.add((min(i, j), max(i, j)))
+        ends_a.append(index.setdefault(a, len(index)))
+        ends_b.append(index.setdefault(b, len(index)))
     n = len(index)
     p = np.zeros(n)
     for node, weight in personal.items():
@@ -47,9 +47,13 @@ def personalised_pagerank(
     if n == 0 or p.sum() <= 0:
         return {}
     p /= p.sum()
-    ends = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
-    src = np.concatenate([ends[:, 0], ends[:, 1]])
-    dst = np.concatenate([ends[:, 1], ends[:, 0]])
+    # Each undirected edge once (repeats and self-loops dropped), in (low, high) order.
+    first, second = np.array(ends_a, dtype=np.int64), np.array(ends_b, dtype=np.int64)
+    low, high = np.minimum(first, second), np.maximum(first, second)
+    keys = np.unique(low[low != high] * n + high[low != high])
+    lo, hi = keys // n, keys % n
+    src = np.concatenate([lo, hi])
+    dst = np.concatenate([hi, lo])
     degree = np.bincount(src, minlength=n).astype(float)
     dangling = degree == 0
     share = np.divide(1.0, degree, out=np.zeros(n), where=~dangling)

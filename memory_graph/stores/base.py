@@ -83,8 +83,11 @@ REQUIRED = frozenset(
 )
 """The abstract primitives: a backend is these and nothing else."""
 
-OPTIONAL = frozenset({"count_matches", "export", "find_jobs", "search_vectors"})
+OPTIONAL = frozenset({"count_matches", "episodes_around", "export", "find_jobs", "search_vectors"})
 """Primitives with a default over the required ones, which a backend may override."""
+
+SESSION_SCAN = 10_000
+"""Turns of one session the default :meth:`GraphStore.episodes_around` reads."""
 
 TARGETS: tuple[SearchTarget, ...] = ("episode", "entity", "fact")
 """Record types in export order."""
@@ -230,6 +233,26 @@ class GraphStore(ABC):
         """How many of the user's records hold ``word`` (one of a query's words), up to
         ``cap``. Default: count :meth:`text_matches`."""
         return len((await self.text_matches(user_id, target, TextQuery((word,)), cap)).ids)
+
+    async def episodes_around(
+        self, user_id: str, episode_ids: Sequence[str], before: int, after: int
+    ) -> dict[str, list[Episode]]:
+        """The turns around each of ``episode_ids`` in its session, in session order
+        (``occurred_at``, then ``id``): up to ``before`` turns, the episode itself, up to
+        ``after`` turns. Episodes that do not exist or have no session are left out.
+        Default: the sessions read whole (up to :data:`SESSION_SCAN` turns each), together."""
+        found = [e for e in await self.get_episodes(user_id, episode_ids) if e.session_id]
+        sessions = sorted({e.session_id for e in found if e.session_id})
+        turns = await asyncio.gather(
+            *(self.episodes_in_session(user_id, s, SESSION_SCAN) for s in sessions)
+        )
+        where = {ep.id: (run, i) for run in turns for i, ep in enumerate(run)}
+        out: dict[str, list[Episode]] = {}
+        for ep in found:
+            if ep.id in where:
+                run, i = where[ep.id]
+                out[ep.id] = run[max(i - before, 0) : i + after + 1]
+        return out
 
     async def search_vectors(
         self, user_id: str, target: SearchTarget, vectors: Sequence[np.ndarray], k: int

@@ -245,6 +245,33 @@ async def test_episodes_in_session_are_the_latest_oldest_first(
     assert await store.episodes_in_session("alice", "s9") == []
 
 
+async def test_episodes_around_are_the_neighbours_in_session_order(
+    store: GraphStore, sample: Sample
+) -> None:
+    eps = [sample.episode("alice", f"ep{n}", f"message {n}", day=n) for n in range(6)]
+    # Same time as ep2: the id orders them (ep2 < ep2b).
+    eps.append(sample.episode("alice", "ep2b", "same moment", day=2))
+    eps.append(sample.episode("alice", "other", "elsewhere", day=2, session="s2"))
+    eps.append(sample.episode("alice", "loose", "no session", day=1, session=None))
+    eps.append(sample.episode("bob", "ep9", "not alice's", day=3))
+    await store.apply(WriteSet("alice", episodes=[e for e in eps if e.user_id == "alice"]))
+    await store.apply(WriteSet("bob", episodes=[e for e in eps if e.user_id == "bob"]))
+    asked = ["ep0", "ep2b", "ep5", "other", "loose", "ep9", "nope"]
+    got = await store.episodes_around("alice", asked, 2, 2)
+    assert {k: [e.id for e in v] for k, v in got.items()} == {
+        "ep0": ["ep0", "ep1", "ep2"],
+        "ep2b": ["ep1", "ep2", "ep2b", "ep3", "ep4"],
+        "ep5": ["ep3", "ep4", "ep5"],
+        "other": ["other"],
+    }
+    # A backend's own version answers as the port's default does.
+    default = await GraphStore.episodes_around(store, "alice", asked, 1, 0)
+    assert {k: [e.id for e in v] for k, v in default.items()} == {
+        k: [e.id for e in v] for k, v in (await store.episodes_around("alice", asked, 1, 0)).items()
+    }
+    assert await store.episodes_around("alice", [], 2, 2) == {}
+
+
 def small_graph(s: Sample, user: str) -> list[Fact]:
     return [
         s.fact(user, "n_lives", "lives in Paris", predicate="lives_in", obj="paris"),

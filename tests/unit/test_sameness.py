@@ -99,3 +99,29 @@ async def test_a_qualified_place_is_another_value(memory: Memory) -> None:
         ],
     )
     assert len(await memory.facts("u1", predicate="visited")) == 2
+
+
+@pytest.mark.parametrize("predicate", ["note", "related_to"])
+async def test_a_catch_all_fact_is_its_statement_not_only_its_object(
+    memory: Memory, predicate: str
+) -> None:
+    """ "Fintan is my colleague", later "Fintan is now my manager": one object, two facts (the
+    second was taken for a restatement of the first and lost); the same words again merge."""
+
+    def said(statement: str, valid_at: str | None) -> FactDraft:
+        return FactDraft(
+            predicate=predicate,
+            object="Fintan",
+            object_kind="person",
+            statement=statement,
+            valid_at=valid_at,
+        )
+
+    await memory.commit("u1", [said("Fintan is the user's colleague", "2023-12-14")])
+    await memory.commit("u1", [said("Fintan is the user's manager", "2024-01-01")])
+    await memory.commit("u1", [said("Fintan is the user's manager", None)])
+    facts = await memory.facts("u1", predicate=predicate)
+    assert sorted(f.statement for f in facts) == [
+        "Fintan is the user's colleague",
+        "Fintan is the user's manager",
+    ]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from memlane.memory_graph.errors import InputError, StoreError
+from memlane.memory_graph.errors import ConflictError, InputError, StoreError
 from memlane.memory_graph.model import Fact, FactQuery, WriteSet
 from memlane.memory_graph.stores import open_store
 from memlane.memory_graph.stores._text import query_terms
@@ -157,6 +157,98 @@ async def test_vectors_of_another_dimension_are_not_mixed(tmp_path: Path, sample
         assert await store.search_vector("alice", "fact", unit(0), 5) == []
         hits = await store.search_vector("alice", "fact", unit(1, 32), 5)
         assert [h.id for h in hits] == ["f0", "f1"]
+
+
+# -- record cache: a decoded record is handed out again only while its row is unchanged -----
+async def _reads(store: Any, user: str) -> dict[str, Any]:
+    """What each cached read path returns for ``user`` (by id, by filter, by session)."""
+    return {
+        "facts": await store.get_facts(user, ["f0", "f1"]),
+        "current": await store.find_facts(user, FactQuery(current_only=True)),
+        "episodes": await store.get_episodes(user, ["e0"]),
+        "session": await store.episodes_in_session(user, "s1"),
+        "entities": await store.get_entities(user, ["p0"]),
+        "named": await store.find_entities(user, ["Ada"]),
+    }
+
+
+async def test_reads_follow_every_write_of_this_store(tmp_path: Path, sample: Sample) -> None:
+    async with open_store(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        f0, f1 = (sample.fact("alice", f"f{i}", f"fact {i}") for i in range(2))
+        e0 = sample.episode("alice", "e0", "first words")
+        p0 = sample.entity("alice", "p0", "Ada", kind="person")
+        await store.apply(WriteSet("alice", facts=[f0, f1], episodes=[e0], entities=[p0]))
+        before = await _reads(store, "alice")  # now decoded and cached
+        assert [f.id for f in before["current"]] == ["f0", "f1"]
+        ended = f0.model_copy(update={"invalid_at": days(3)})
+        renamed = p0.model_copy(update={"name": "Ada Lovelace", "aliases": ("Ada",)})
+        await store.apply(WriteSet("alice", facts=[ended], entities=[renamed]))
+        after = await _reads(store, "alice")
+        assert after["facts"][0].invalid_at == days(3)
+        assert [f.id for f in after["current"]] == ["f1"]
+        assert after["entities"][0].name == after["named"][0].name == "Ada Lovelace"
+        await store.delete_facts("alice", ["f1"])
+        assert [f.id for f in await store.get_facts("alice", ["f0", "f1"])] == ["f0"]
+        await store.forget_user("alice")
+        assert all(found == [] for found in (await _reads(store, "alice")).values())
+
+
+async def test_a_refused_write_leaves_reads_as_they_were(tmp_path: Path, sample: Sample) -> None:
+    async with open_store(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        f0 = sample.fact("alice", "f0", "fact 0")
+        await store.apply(WriteSet("alice", facts=[f0]))
+        version = await store.write_version("alice")
+        await store.apply(WriteSet("alice", facts=[sample.fact("alice", "f1", "fact 1")]))
+        await store.get_facts("alice", ["f0"])
+        stale = WriteSet(
+            "alice", facts=[f0.model_copy(update={"invalid_at": days(3)})], if_version=version
+        )
+        with pytest.raises(ConflictError, match="changed while this write was prepared"):
+            await store.apply(stale)
+        assert (await store.get_facts("alice", ["f0"]))[0].invalid_at is None
+
+
+async def test_reads_see_writes_of_another_connection(tmp_path: Path, sample: Sample) -> None:
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    async with open_store(url) as reader, open_store(url) as writer:
+        f0 = sample.fact("alice", "f0", "fact 0")
+        e0 = sample.episode("alice", "e0", "first words")
+        p0 = sample.entity("alice", "p0", "Ada", kind="person")
+        await writer.apply(WriteSet("alice", facts=[f0], episodes=[e0], entities=[p0]))
+        assert (await _reads(reader, "alice"))["facts"][0].invalid_at is None
+        await writer.apply(
+            WriteSet(
+                "alice",
+                facts=[f0.model_copy(update={"invalid_at": days(3)})],
+                entities=[p0.model_copy(update={"name": "Ada Byron", "aliases": ("Ada",)})],
+            )
+        )
+        after = await _reads(reader, "alice")
+        assert after["facts"][0].invalid_at == days(3)
+        assert after["current"] == []
+        assert after["named"][0].name == "Ada Byron"
+        await writer.forget_user("alice")
+        assert all(found == [] for found in (await _reads(reader, "alice")).values())
+
+
+def test_the_record_cache_keeps_the_most_recently_used() -> None:
+    from memlane.memory_graph.stores.sqlite._records import RecordCache
+
+    cache = RecordCache(max_records=2)
+    decoded: list[str] = []
+
+    def conv(row: tuple[str, str]) -> Any:
+        decoded.append(row[0])
+        return row
+
+    for rid in ("a", "b", "a", "c", "a", "b"):
+        cache.decode("fact", (rid, "alice"), conv)
+    # "b" fell out when "c" came (the least recently used), and was decoded again.
+    assert decoded == ["a", "b", "c", "b"]
+    assert set(cache.get("fact", "alice", ["a", "b", "c"])) == {"a", "b"}
+    cache.evict("fact", "alice", ["a"])
+    cache.drop_user("bob")
+    assert set(cache.get("fact", "alice", ["a", "b"])) == {"b"}
 
 
 # -- forgetting -------------------------------------------------------------------------------

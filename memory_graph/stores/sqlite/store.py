@@ -37,6 +37,7 @@ from memlane.memory_graph.stores.base import TARGETS, GraphStore
 from memlane.memory_graph.stores.sqlite import _jobs, _threads
 from memlane.memory_graph.stores.sqlite import _sql as q
 from memlane.memory_graph.stores.sqlite._batch import BatchWorker
+from memlane.memory_graph.stores.sqlite._records import RecordCache
 from memlane.memory_graph.stores.sqlite._threads import SQLiteThreads
 from memlane.memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
 from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
@@ -97,15 +98,29 @@ class SQLiteStore(GraphStore, SQLiteThreads):
         path: the database file; parent directories are created on :meth:`open`.
         url: the URL it was opened from (for messages and ``info``).
         vector_cache_bytes: memory budget of the in-process vector matrices.
+        record_cache_size: decoded records kept in memory (``_records.RecordCache``; 0: none).
     """
 
-    def __init__(self, path: str | Path, *, url: str = "", vector_cache_bytes: int = 1 << 30):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        url: str = "",
+        vector_cache_bytes: int = 1 << 30,
+        record_cache_size: int = 100_000,
+    ):
         self.path = Path(path)
         self.url = url or f"sqlite:///{self.path}"
         self._conn: sqlite3.Connection | None = None
         self._worker: BatchWorker | None = None
         self._cache = VectorCache(vector_cache_bytes)
+        self._records = RecordCache(record_cache_size)
         self._data_version = 0
+
+    @property
+    def record_cache(self) -> RecordCache:
+        """The decoded records kept in memory (its ``hits``/``misses`` say how warm it is)."""
+        return self._records
 
     # -- plumbing ----------------------------------------------------------------------------
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -119,11 +134,12 @@ class SQLiteStore(GraphStore, SQLiteThreads):
         return self._conn
 
     def _check_cache(self) -> None:
-        # data_version changes when another connection (another process) commits; our cache
-        # then no longer reflects the file.
+        # data_version changes when another connection (another process) commits; our caches
+        # then no longer reflect the file.
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._cache.clear()
+            self._records.clear()
             self._data_version = version
 
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -185,6 +201,7 @@ class SQLiteStore(GraphStore, SQLiteThreads):
             self._conn = None
             self._worker = None
             self._cache.clear()
+            self._records.clear()
             worker.shutdown(wait=True)
 
     # -- writes ------------------------------------------------------------------------------
@@ -214,7 +231,15 @@ class SQLiteStore(GraphStore, SQLiteThreads):
                 if by_id:
                     self._write_vectors(conn, writes.user_id, target, by_id)
 
-        self._write(tx)
+        try:
+            self._write(tx)
+        finally:  # whether or not it committed, these rows may have changed
+            for target, records in (
+                ("episode", writes.episodes),
+                ("entity", writes.entities),
+                ("fact", writes.facts),
+            ):
+                self._records.evict(target, writes.user_id, (r.id for r in records))
         for target, by_id in vectors.items():
             if by_id:
                 self._cache.upsert(writes.user_id, target, by_id)
@@ -267,7 +292,10 @@ class SQLiteStore(GraphStore, SQLiteThreads):
                 _next_version(conn, user_id, None)
             return cur.rowcount
 
-        deleted = self._write(tx)
+        try:
+            deleted = self._write(tx)
+        finally:
+            self._records.evict("fact", user_id, ids)
         self._cache.remove(user_id, "fact", ids)
         return deleted
 
@@ -302,7 +330,10 @@ class SQLiteStore(GraphStore, SQLiteThreads):
                     conn.execute(f"INSERT INTO {fts} ({fts}) VALUES ('optimize')")
             return counts
 
-        counts = self._write(tx)
+        try:
+            counts = self._write(tx)
+        finally:
+            self._records.drop_user(user_id)
         self._cache.drop_user(user_id)
         if any(counts.values()) or thread_writes:
             # Old page images in the WAL would still hold the user's data.
@@ -312,23 +343,28 @@ class SQLiteStore(GraphStore, SQLiteThreads):
         return counts
 
     # -- reads by id / filter ----------------------------------------------------------------
-    def _by_ids(
-        self, table: str, cols: str, conv: Callable[[Any], T], user_id: str, ids: list[str]
-    ) -> list[T]:
-        rows = self._db.execute(
-            f"SELECT {cols} FROM {table} WHERE user_id = ? "
-            "AND id IN (SELECT value FROM json_each(?))",
-            (user_id, json.dumps(ids)),
-        ).fetchall()
-        found = {row[0]: row for row in rows}
-        return [conv(found[i]) for i in dict.fromkeys(ids) if i in found]
+    def _by_ids(self, target: str, user_id: str, ids: list[str]) -> list[Any]:
+        """The records of ``ids`` that exist, in the order asked, from the record cache
+        where it holds them, else read and decoded once."""
+        self._check_cache()
+        wanted = list(dict.fromkeys(ids))
+        found = self._records.get(target, user_id, wanted)
+        missing = [i for i in wanted if i not in found]
+        if missing:
+            conv = functools.partial(q.record_row, target)
+            for row in self._db.execute(
+                f"SELECT {q.COLS[target]} FROM {q.TARGETS[target][0]} WHERE user_id = ? "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (user_id, json.dumps(missing)),
+            ):
+                found[row[0]] = self._records.decode(target, row, conv)
+        return [found[i] for i in wanted if i in found]
 
     async def get(self, user_id: str, target: SearchTarget, ids: Sequence[str]) -> list[Record]:
-        records, _, _ = _target(target)
+        _target(target)
         if not ids:
             return []
-        conv = functools.partial(q.record_row, target)
-        return await self._run(self._by_ids, records, q.COLS[target], conv, user_id, list(ids))
+        return await self._run(self._by_ids, target, user_id, list(ids))
 
     async def find_facts(self, user_id: str, query: FactQuery) -> list[Fact]:
         where = ["user_id = ?"]
@@ -357,10 +393,14 @@ class SQLiteStore(GraphStore, SQLiteThreads):
             f"ORDER BY {q.FACT_ORDER_NEWEST if query.newest_first else q.FACT_ORDER} LIMIT ?"
         )
         params.append(query.limit)
-        return await self._run(self._select, sql, params, q.fact_row)
+        return await self._run(self._select, "fact", sql, params)
 
-    def _select(self, sql: str, params: Sequence[Any], conv: Callable[[Any], T]) -> list[T]:
-        return [conv(row) for row in self._db.execute(sql, params)]
+    def _select(self, target: str, sql: str, params: Sequence[Any]) -> list[Any]:
+        """The records of ``target`` that ``sql`` (selecting ``q.COLS[target]``) finds; a
+        row decoded before is not decoded again (``RecordCache``)."""
+        self._check_cache()
+        conv, decode = functools.partial(q.record_row, target), self._records.decode
+        return [decode(target, row, conv) for row in self._db.execute(sql, params)]
 
     async def find_entities(self, user_id: str, names: Sequence[str]) -> list[Entity]:
         keys = list(dict.fromkeys(k for k in (normalise_name(n) for n in names) if k))
@@ -372,9 +412,7 @@ class SQLiteStore(GraphStore, SQLiteThreads):
             " SELECT entity_pk FROM entity_names WHERE user_id = ?"
             " AND norm IN (SELECT value FROM json_each(?))) ORDER BY e.id"
         )
-        return await self._run(
-            self._select, sql, (user_id, user_id, json.dumps(keys)), q.entity_row
-        )
+        return await self._run(self._select, "entity", sql, (user_id, user_id, json.dumps(keys)))
 
     async def episodes_in_session(
         self, user_id: str, session_id: str | None, limit: int = 20
@@ -385,7 +423,37 @@ class SQLiteStore(GraphStore, SQLiteThreads):
             f"SELECT * FROM (SELECT {q.EPISODE_COLS} FROM episodes WHERE user_id = ? AND "
             f"{session} ORDER BY occurred_at DESC, id DESC LIMIT ?) ORDER BY occurred_at, id"
         )
-        return await self._run(self._select, sql, [*params, limit], q.episode_row)
+        return await self._run(self._select, "episode", sql, [*params, limit])
+
+    async def episodes_around(
+        self, user_id: str, episode_ids: Sequence[str], before: int, after: int
+    ) -> dict[str, list[Episode]]:
+        if not episode_ids:
+            return {}
+        return await self._run(
+            self._episodes_around, user_id, list(episode_ids), max(before, 0), max(after, 0)
+        )
+
+    def _episodes_around(
+        self, user_id: str, ids: list[str], before: int, after: int
+    ) -> dict[str, list[Episode]]:
+        # Two short walks of the session index per episode, not the session read whole.
+        cols = q.EPISODE_COLS
+        walk = (
+            f"SELECT {cols} FROM episodes WHERE user_id = ? AND session_id = ? "
+            "AND (occurred_at, id) {op} (?, ?) ORDER BY occurred_at {order}, id {order} LIMIT ?"
+        )
+        earlier, later = walk.format(op="<", order="DESC"), walk.format(op=">", order="")
+        conv, decode = q.episode_row, self._records.decode
+        out: dict[str, list[Episode]] = {}
+        for ep in self._by_ids("episode", user_id, ids):
+            if ep.session_id is None:
+                continue
+            key = (user_id, ep.session_id, to_ms(ep.occurred_at), ep.id)
+            prev = [decode("episode", r, conv) for r in self._db.execute(earlier, (*key, before))]
+            nxt = [decode("episode", r, conv) for r in self._db.execute(later, (*key, after))]
+            out[ep.id] = [*reversed(prev), ep, *nxt]
+        return out
 
     # -- search ------------------------------------------------------------------------------
     async def text_matches(
@@ -494,7 +562,7 @@ class SQLiteStore(GraphStore, SQLiteThreads):
                     if row[2] not in exclude:
                         found[row[2]] = row
         newest = sorted(found.values(), key=lambda r: (-r[0], -r[1], r[2]))[:limit]
-        return self._by_ids("facts", q.FACT_COLS, q.fact_row, user_id, [r[2] for r in newest])
+        return self._by_ids("fact", user_id, [r[2] for r in newest])
 
     # -- whole-store -------------------------------------------------------------------------
     async def find_jobs(
@@ -512,7 +580,7 @@ class SQLiteStore(GraphStore, SQLiteThreads):
             "SELECT user_id FROM episodes UNION SELECT user_id FROM entities "
             "UNION SELECT user_id FROM facts ORDER BY 1"
         )
-        return await self._run(self._select, sql, (), lambda row: str(row[0]))
+        return await self._run(lambda: [str(row[0]) for row in self._db.execute(sql)])
 
     async def counts(self, user_id: str | None = None) -> dict[str, int]:
         return await self._run(self._counts, user_id)
