@@ -197,3 +197,46 @@ def test_migrate_copies_the_threads_and_the_session_resumes_in_the_target(
     db = tmp_path / "target" / "memory.db"
     owners = _rows(db, "SELECT DISTINCT user_id FROM thread_checkpoints ORDER BY 1")
     assert owners == [("maya",), ("noor",)]  # so forget in the target finds them
+
+
+async def test_checkpoints_written_through_the_store_keep_its_caches(tmp_path: Path) -> None:
+    # The store's decoded-record and vector caches are dropped whenever another connection
+    # commits to the file (PRAGMA data_version). Checkpoints written through the store's own
+    # connection are not another connection: a turn's checkpoints leave its caches alone. A
+    # saver on a second connection to the file (as LangGraph's SQLite saver was) is the
+    # baseline: each of its turns dropped them.
+    from memlane.agent.threads import StoreCheckpointSaver
+    from memlane.memory_graph.stores.sqlite import SQLiteStore
+
+    async def clears(second_connection: bool) -> int:
+        folder = tmp_path / ("second" if second_connection else "own")
+        settings = _settings(folder)
+        other = SQLiteStore(folder / "memory.db") if second_connection else None
+        if other is not None:
+            await other.open()
+        saver = StoreCheckpointSaver(other) if other is not None else None
+        async with MemoryAgent(settings=settings, checkpointer=saver) as agent:
+            store = (await agent.memory()).store
+            assert isinstance(store, SQLiteStore)
+            dropped = 0
+
+            def count(clear: object) -> object:
+                def counted() -> None:
+                    nonlocal dropped
+                    dropped += 1
+                    clear()  # type: ignore[operator]
+
+                return counted
+
+            store._records.clear = count(store._records.clear)  # type: ignore[method-assign]
+            for i in range(3):
+                await agent.achat("maya", f"I live in Porto, note {i}.", at=T0 + timedelta(i))
+            during_turns = dropped  # closing clears them too
+        if other is not None:
+            await other.close()
+        return during_turns
+
+    second, own = await clears(second_connection=True), await clears(second_connection=False)
+    print(f"cache drops in 3 turns: saver on a second connection {second}, the store's {own}")
+    assert second >= 3  # the baseline: at least once a turn
+    assert own == 0
