@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, ValidationError, computed_field, field_validator
@@ -167,7 +166,7 @@ class _Resources:
     store: GraphStore
     memory: Memory
     saver: BaseCheckpointSaver[Any]
-    conn: aiosqlite.Connection | None
+    threads_store: GraphStore | None  # a file of the threads' own (closed with the agent)
     chat_graph: Any
     write_graph: Any
     queue: WriteQueue = field(default_factory=WriteQueue)
@@ -246,10 +245,10 @@ class MemoryAgent:
                 memory = build_memory(s, embedder=self._embedder)
                 store = memory.store
                 await store.open()
-            conn = None
+            threads_store = None
             saver = self._checkpointer
             if saver is None:
-                saver, conn = await open_threads(
+                saver, threads_store = await open_threads(
                     store, s.checkpoint_db, keep_checkpoints=s.thread_checkpoints
                 )
             defer = self._defer_node if self.options.defer_writes else None
@@ -257,7 +256,7 @@ class MemoryAgent:
                 store=store,
                 memory=memory,
                 saver=saver,
-                conn=conn,
+                threads_store=threads_store,
                 chat_graph=build_chat_graph(defer=defer).compile(checkpointer=saver),
                 write_graph=build_write_graph().compile(),
             )
@@ -277,8 +276,8 @@ class MemoryAgent:
             return
         await res.queue.close()
         self._closed_failures.extend(res.queue.failures())
-        if res.conn is not None:
-            await res.conn.close()
+        if res.threads_store is not None:
+            await res.threads_store.close()
         if self._memory is None:
             await res.store.close()
 
@@ -583,10 +582,12 @@ class MemoryAgent:
             await settle_writes(self._context(self._res, user_id, None))
 
     async def forget_threads(self, user_id: str) -> int:
-        """Delete the user's chat threads from this agent's checkpointer (the SQLite store's
-        ``forget_user`` already deletes those kept in its file); returns how many went."""
+        """Delete the user's chat threads from this agent's checkpointer (the store's
+        ``forget_user`` already deletes those the store keeps itself: the default); returns
+        how many went."""
         check_user_id(user_id)
-        return await forget_threads((await self._open()).saver, user_id)
+        res = await self._open()
+        return await forget_threads(res.saver, user_id, store=res.store)
 
     async def memory(self) -> Memory:
         """The agent's :class:`Memory` (opened on first use)."""

@@ -1,45 +1,35 @@
 """Thread state kept with the user's memory: LangGraph checkpoints in the user's store.
 
 A thread has the memory's lifecycle: the store's ``forget_user`` deletes the user's
-checkpoints in the same operation as the user's facts (threads are ``user|session``, see
-:func:`thread_owner`). Where they live (:func:`open_threads`):
+checkpoints in the same transaction as the user's facts (threads are ``user|session``, see
+:func:`thread_owner`). Every store keeps threads through the same five operations
+(:class:`~memlane.memory_graph.stores.threads.ThreadStore`: put a checkpoint pruned to the
+newest ``keep``, put pending writes, get, list, delete a thread), and one checkpointer,
+:class:`StoreCheckpointSaver`, is LangGraph's :class:`BaseCheckpointSaver` over them. Where
+the threads live (:func:`open_threads`):
 
-- **a graph server** (FalkorDB, Neo4j; any store that is a
-  :class:`~memlane.memory_graph.stores.threads.ThreadStore`): :class:`StoreCheckpointSaver`,
-  LangGraph's :class:`BaseCheckpointSaver` over the store's own primitives, so every replica
-  over the server sees the same threads and a session may move between them;
-- **the SQLite store's own file**: LangGraph's :class:`AsyncSqliteSaver` opened on it, and the
-  byte-level hygiene of that file (``secure_delete``, the WAL truncated after a forget) covers
-  the transcripts too;
-- ``Settings.checkpoint_db`` (or a store that keeps no threads): a SQLite file of their own,
-  opened with the same discipline.
+- **the store itself** (the default): the SQLite store's own file (its ``secure_delete`` and
+  the WAL truncated after a forget cover the transcripts too; writes wait for another
+  process's write lock like every write of the store), or a graph server's graph (FalkorDB,
+  Neo4j), so every process over the same store sees the same threads and a session may move
+  between them;
+- ``Settings.checkpoint_db`` (or a store that keeps no threads): a SQLite store of their
+  own in that file (``threads.db`` in the user data directory for the latter), whose
+  ``forget_user`` :func:`forget_threads_beside` calls.
 
-Both savers prune: every super-step of every turn writes a full checkpoint and only the
-newest is read again (resuming reads the latest), so a thread keeps ``keep_checkpoints``.
-
-Two things the stock SQLite saver does not do, added here:
-
-- **busy waits and retries.** Another process (``memlane serve`` beside a ``memlane chat``)
-  may hold the file's write lock. Each connection waits (``busy_timeout``) and a write that
-  still meets a lock is rolled back and retried a bounded number of times, so a turn whose
-  memory write landed is not reported as failed because its checkpoint met a lock.
-- **pruning.** Every super-step of every turn writes a full checkpoint; only the newest few
-  of a thread are ever read again (resuming reads the latest), so older ones are deleted
-  as each new one is written and a thread's size stays bounded by its history.
+Every super-step of every turn writes a full checkpoint and only the newest is read again
+(resuming reads the latest), so a thread keeps ``keep_checkpoints``: the store deletes the
+older ones, with their pending writes, as each new one is stored.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import random
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-import aiosqlite
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
@@ -52,10 +42,9 @@ from langgraph.checkpoint.base import (
     get_checkpoint_metadata,
     writes_sort_key,
 )
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from platformdirs import user_data_dir
 
-from memlane.memory_graph.ids import THREAD_SEPARATOR, check_id, check_user_id
+from memlane.memory_graph.ids import THREAD_SEPARATOR, check_id, check_user_id, thread_owner
 from memlane.memory_graph.stores import GraphStore
 from memlane.memory_graph.stores.sqlite import SQLiteStore
 from memlane.memory_graph.stores.threads import (
@@ -66,31 +55,15 @@ from memlane.memory_graph.stores.threads import (
 )
 
 __all__ = [
-    "BUSY_TIMEOUT_MS",
     "StoreCheckpointSaver",
-    "StoreSqliteSaver",
     "forget_threads",
     "forget_threads_beside",
-    "open_thread_saver",
     "open_threads",
     "thread_id",
     "thread_owner",
     "thread_owner_prefix",
     "threads_file",
 ]
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-BUSY_TIMEOUT_MS = 10_000
-"""How long a connection waits for another's write lock before a write is retried."""
-_RETRIES = 3
-_PRAGMAS = (
-    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-    "PRAGMA synchronous = NORMAL",
-    # Freed pages are zeroed: a pruned or forgotten checkpoint leaves no text in the file.
-    "PRAGMA secure_delete = ON",
-)
 
 
 def thread_id(user_id: str, session_id: str | None) -> str:
@@ -109,139 +82,34 @@ def thread_owner_prefix(user_id: str) -> str:
     return f"{check_user_id(user_id)}{THREAD_SEPARATOR}"
 
 
-def thread_owner(thread: str) -> str | None:
-    """The user a thread id ``user|session`` belongs to (None for a thread id of another
-    shape: a graph of the caller's own, which no ``forget`` of a user touches)."""
-    user, sep, _ = thread.partition(THREAD_SEPARATOR)
-    return user if sep and user else None
-
-
 def threads_file(store: GraphStore, override: str | None = None) -> Path | None:
-    """The SQLite file a store's threads are kept in: ``override``, else the SQLite store's
-    own file; None when the store keeps them itself (a graph server); else ``threads.db`` in
-    the user data directory (a store that keeps no threads)."""
+    """The SQLite file of a store's threads when they are not kept in the store itself:
+    ``override`` (unless it is the SQLite store's own file); None when the store keeps them
+    (every memlane store); else ``threads.db`` in the user data directory."""
     if override:
-        return Path(override).expanduser()
-    if isinstance(store, SQLiteStore):
-        return store.path
+        path = Path(override).expanduser()
+        if isinstance(store, SQLiteStore) and path.resolve() == store.path.resolve():
+            return None
+        return path
     if isinstance(store, ThreadStore):
         return None
     return Path(user_data_dir("memlane")) / "threads.db"
 
 
-def _locked(exc: BaseException) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and (
-        "locked" in str(exc) or "busy" in str(exc)
-    )
-
-
-class StoreSqliteSaver(AsyncSqliteSaver):
-    """:class:`AsyncSqliteSaver` with bounded lock retries and pruning of old checkpoints.
-
-    Args:
-        conn: an open aiosqlite connection (see :func:`open_thread_saver`).
-        keep_checkpoints: checkpoints kept per thread (and namespace); older ones, with their
-            pending writes, are deleted when a new one is written. At least 1.
-    """
-
-    def __init__(self, conn: aiosqlite.Connection, *, keep_checkpoints: int = 2) -> None:
-        super().__init__(conn)
-        self.keep_checkpoints = max(1, keep_checkpoints)
-
-    async def _retrying(self, what: str, write: Callable[[], Awaitable[T]]) -> T:
-        for attempt in range(_RETRIES + 1):
-            try:
-                return await write()
-            except sqlite3.OperationalError as exc:
-                if not _locked(exc) or attempt == _RETRIES:
-                    raise
-                # The statement failed inside the implicit transaction: undo it, then retry.
-                await self.conn.rollback()
-                log.info("thread %s met a lock (%s); retry %d", what, exc, attempt + 1)
-                await asyncio.sleep(0.05 * 2**attempt)
-        raise AssertionError("unreachable")
-
-    async def aput(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        """Save a checkpoint (retried on a lock), then delete the thread's older ones."""
-        put = super().aput
-        saved = await self._retrying(
-            "checkpoint", lambda: put(config, checkpoint, metadata, new_versions)
-        )
-        conf = saved["configurable"]
-        await self._retrying("prune", lambda: self._prune(conf["thread_id"], conf["checkpoint_ns"]))
-        return saved
-
-    async def aput_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        """Store a task's pending writes (retried on a lock)."""
-        put = super().aput_writes
-        await self._retrying("writes", lambda: put(config, writes, task_id, task_path))
-
-    async def adelete_thread(self, thread_id: str) -> None:
-        """Delete a thread's checkpoints and writes (retried on a lock)."""
-        delete = super().adelete_thread
-        await self._retrying("delete", lambda: delete(thread_id))
-
-    async def _prune(self, thread: str, namespace: str) -> None:
-        keep = (
-            "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
-            "ORDER BY checkpoint_id DESC LIMIT ?"
-        )
-        args = (thread, namespace, thread, namespace, self.keep_checkpoints)
-        async with self.lock:
-            # Checkpoint ids are time-ordered (uuid6), so the newest sort last.
-            for table in ("checkpoints", "writes"):
-                await self.conn.execute(
-                    f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_ns = ? "
-                    f"AND checkpoint_id NOT IN ({keep})",
-                    args,
-                )
-            await self.conn.commit()
-
-    async def forget_user(self, user_id: str) -> int:
-        """Delete every thread of ``user_id``; returns the checkpoints deleted.
-
-        The SQLite store does this itself inside ``forget_user``; this is for a saver in a
-        file of its own (a store that is not SQLite).
-        """
-        prefix = thread_owner_prefix(user_id)
-        await self.setup()
-
-        async def delete() -> int:
-            async with self.lock:
-                cur = await self.conn.execute(
-                    "DELETE FROM checkpoints WHERE substr(thread_id, 1, ?) = ?",
-                    (len(prefix), prefix),
-                )
-                await self.conn.execute(
-                    "DELETE FROM writes WHERE substr(thread_id, 1, ?) = ?", (len(prefix), prefix)
-                )
-                await self.conn.commit()
-                return cur.rowcount
-
-        count = await self._retrying("forget", delete)
-        await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return count
+async def _open_file(path: Path) -> SQLiteStore:
+    store = SQLiteStore(path)
+    await store.open()
+    return store
 
 
 class StoreCheckpointSaver(BaseCheckpointSaver[str]):
-    """LangGraph's checkpointer over a store that keeps threads itself (a graph server).
+    """LangGraph's checkpointer over a store's thread primitives (every memlane store).
 
     The store holds the rows (:class:`~memlane.memory_graph.stores.threads.ThreadStore`);
     this class is LangGraph's side: serialising with the saver's ``serde``, configs, pending
-    writes in :func:`writes_sort_key` order. Every process over the same server shares the
-    threads. Asynchronous only (the agent runs its graphs with ``ainvoke``).
+    writes in :func:`writes_sort_key` order. Every process over the same store (a graph
+    server, a SQLite file) shares the threads. Asynchronous only (the agent runs its graphs
+    with ``ainvoke``).
 
     Args:
         store: the store (opened by the caller).
@@ -382,58 +250,41 @@ class StoreCheckpointSaver(BaseCheckpointSaver[str]):
 
 async def open_threads(
     store: GraphStore, override: str | None = None, *, keep_checkpoints: int = 2
-) -> tuple[BaseCheckpointSaver[Any], aiosqlite.Connection | None]:
+) -> tuple[StoreCheckpointSaver, GraphStore | None]:
     """The checkpointer of ``store``'s chat threads (see the module docstring for where).
 
     Returns:
-        the saver and the SQLite connection the caller closes (None for a store's own saver).
+        the saver, and the store of a file of the threads' own that the caller closes (None
+        when ``store`` keeps them itself).
     """
     path = threads_file(store, override)
-    if path is not None:
-        return await open_thread_saver(path, keep_checkpoints=keep_checkpoints)
-    # None: the store keeps threads itself (``threads_file``).
-    return StoreCheckpointSaver(cast(ThreadStore, store), keep_checkpoints=keep_checkpoints), None
+    if path is None:
+        saver = StoreCheckpointSaver(cast(ThreadStore, store), keep_checkpoints=keep_checkpoints)
+        return saver, None
+    own = await _open_file(path)
+    return StoreCheckpointSaver(own, keep_checkpoints=keep_checkpoints), own
 
 
-async def open_thread_saver(
-    path: str | Path, *, keep_checkpoints: int = 2
-) -> tuple[StoreSqliteSaver, aiosqlite.Connection]:
-    """A :class:`StoreSqliteSaver` on the SQLite file ``path`` (its tables made if missing).
-
-    Args:
-        path: the store's database file, or a file of the threads' own.
-        keep_checkpoints: checkpoints kept per thread.
-
-    Returns:
-        the saver and its connection (the caller closes the connection).
-    """
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # Autocommit: each statement is its own transaction inside SQLite's thread. With Python's
-    # implicit transactions the saver's INSERT took the file's write lock and released it
-    # only at the commit one await later, so a busy event loop (an embedding, a burst of
-    # requests) held every other process's writes for as long as it was busy.
-    conn = await aiosqlite.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-    try:
-        for pragma in _PRAGMAS:
-            await conn.execute(pragma)
-        saver = StoreSqliteSaver(conn, keep_checkpoints=keep_checkpoints)
-        await saver.setup()
-    except BaseException:
-        await conn.close()
-        raise
-    return saver, conn
-
-
-async def forget_threads(saver: BaseCheckpointSaver[Any], user_id: str) -> int:
+async def forget_threads(
+    saver: BaseCheckpointSaver[Any], user_id: str, *, store: GraphStore | None = None
+) -> int:
     """Delete every thread of ``user_id`` from any LangGraph checkpointer.
 
+    Args:
+        saver: the checkpointer.
+        user_id: whose threads.
+        store: the memory's store, whose ``forget_user`` deletes the threads it keeps itself
+            (nothing is left to do for a saver over it).
+
     Returns:
-        checkpoints (our SQLite saver) or threads (any other saver) deleted.
+        the checkpoints (a saver over a store) or threads (any other saver) deleted.
     """
-    if isinstance(saver, StoreSqliteSaver):
-        return await saver.forget_user(user_id)
     if isinstance(saver, StoreCheckpointSaver):
-        return 0  # the store's forget_user deleted them with the memory
+        if saver.store is store:
+            return 0  # the store's forget_user deleted them with the memory
+        if isinstance(saver.store, GraphStore):
+            # A store of the threads' own: its forget_user is the one atomic delete by owner.
+            return (await saver.store.forget_user(check_user_id(user_id))).get("checkpoints", 0)
     prefix = thread_owner_prefix(user_id)
     threads = {
         t.config["configurable"]["thread_id"]
@@ -448,18 +299,16 @@ async def forget_threads(saver: BaseCheckpointSaver[Any], user_id: str) -> int:
 async def forget_threads_beside(store: GraphStore, override: str | None, user_id: str) -> int:
     """Delete ``user_id``'s threads kept outside the store (``Settings.checkpoint_db``, or
     the data directory's file of a store that keeps none); the store's ``forget_user``
-    deletes those it keeps itself (the SQLite store's file, a graph server's).
+    deletes those it keeps itself.
 
     Returns:
         the checkpoints deleted (0 when there is no such file).
     """
     path = threads_file(store, override)
-    if path is None or (isinstance(store, SQLiteStore) and path == store.path):
+    if path is None or not path.exists():
         return 0
-    if not path.exists():
-        return 0
-    saver, conn = await open_thread_saver(path)
+    own = await _open_file(path)
     try:
-        return await saver.forget_user(user_id)
+        return (await own.forget_user(check_user_id(user_id))).get("checkpoints", 0)
     finally:
-        await conn.close()
+        await own.close()

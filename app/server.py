@@ -517,7 +517,8 @@ def _memory_routes(app: FastAPI, auth: list[Any]) -> None:
         forgotten = await commands.forget(memory, user_id, everything=True)
         agent = request.app.state.agent
         if agent is not None and hasattr(agent, "forget_threads"):
-            # Threads kept outside the store's file (a graph server's) go too.
+            # Threads kept outside the store (MEMLANE_CHECKPOINT_DB, a checkpointer of its
+            # own) go too.
             threads = await agent.forget_threads(user_id)
             deleted = forgotten.deleted
             deleted["checkpoints"] = max(deleted.get("checkpoints", 0), threads)

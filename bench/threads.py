@@ -2,9 +2,9 @@
 
 Runs the same offline conversation twice on fresh stores: once with the stock
 ``AsyncSqliteSaver`` in a file of its own (the old layout), once with the default thread
-store (``memlane.agent.threads``: in the store's file, pruned, bounded history). Prints JSON
-with the checkpoint bytes (rows of LangGraph's tables) per turn over the second half of the
-run, when a thread is in its steady state, and the ratio.
+store (``memlane.agent.threads``: the store's own thread tables in its file, pruned, bounded
+history). Prints JSON with the checkpoint bytes (checkpoint, metadata and pending-write blobs)
+per turn over the second half of the run, when a thread is in its steady state, and the ratio.
 
     .venv/bin/python bench/threads.py --turns 60
 """
@@ -35,12 +35,16 @@ SAY = [
 ]
 
 
-def _thread_bytes(db: Path) -> int:
+def _thread_bytes(db: Path, *, stock: bool) -> int:
+    """Checkpoint and pending-write bytes: in LangGraph's tables (stock), or the store's."""
+    checkpoints, writes = (
+        ("checkpoints", "writes") if stock else ("thread_checkpoints", "thread_writes")
+    )
     with sqlite3.connect(db) as conn:
         (cp,) = conn.execute(
-            "SELECT coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM checkpoints"
+            f"SELECT coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM {checkpoints}"
         ).fetchone()
-        (wr,) = conn.execute("SELECT coalesce(sum(length(value)), 0) FROM writes").fetchone()
+        (wr,) = conn.execute(f"SELECT coalesce(sum(length(value)), 0) FROM {writes}").fetchone()
     return int(cp + wr)
 
 
@@ -54,7 +58,7 @@ async def _run(folder: Path, turns: int, *, stock: bool) -> dict[str, float]:
         for i in range(turns):
             text = f"{SAY[i % len(SAY)]} (turn {i})"
             await agent.achat("bench", text, at=T0 + timedelta(hours=i))
-            sizes.append(_thread_bytes(threads))
+            sizes.append(_thread_bytes(threads, stock=stock))
     if conn is not None:
         await conn.close()
     half = turns // 2

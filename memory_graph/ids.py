@@ -28,6 +28,7 @@ __all__ = [
     "check_id",
     "check_user_id",
     "is_id",
+    "thread_owner",
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@#/\-]{0,127}$"
@@ -71,3 +72,10 @@ def check_user_id(user_id: object, *, where: str = "user_id") -> str:
         raise InputError(f"invalid user id {user_id!r}: {_RULE}", where=where)
     assert isinstance(user_id, str)
     return user_id
+
+
+def thread_owner(thread: str) -> str | None:
+    """The user a thread id ``user|session`` belongs to (None for a thread id of another
+    shape: a graph of the caller's own, which no ``forget`` of a user touches)."""
+    user, sep, _ = thread.partition(THREAD_SEPARATOR)
+    return user if sep and user else None

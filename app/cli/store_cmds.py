@@ -117,11 +117,12 @@ def register(app: typer.Typer) -> None:
         batch: int = typer.Option(500, "--batch", min=1, help="records per atomic write"),
         as_json: bool = JsonOption,
     ) -> None:
-        """Copy every user's memory (full history and vectors) from one store to another.
+        """Copy every user's memory (full history and vectors) and chat threads from one
+        store to another.
 
         Goes through the export format, so any store can be either side (sqlite:///...,
         falkordb://..., neo4j://...). The target must not hold the copied users yet. Counts
-        are verified per user; progress goes to stderr.
+        are verified per user (and per thread); progress goes to stderr.
         """
         result = _migrate(source, target, user, batch)
         if as_json:
@@ -129,7 +130,8 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(
                 f"copied {result['users']} users: {result['episodes']} episodes, "
-                f"{result['entities']} entities, {result['facts']} facts "
+                f"{result['entities']} entities, {result['facts']} facts, "
+                f"{result['threads']} chat threads ({result['checkpoints']} checkpoints) "
                 f"from {result['from']} to {result['to']} (counts verified)"
             )
 

@@ -1,9 +1,11 @@
 """Thread state in the store: chat threads' LangGraph checkpoints, kept with the memory.
 
-A store that implements :class:`ThreadStore` keeps the checkpoints of the agent's threads
-(``memlane.agent.threads`` turns LangGraph's checkpointer calls into these rows) in the same
-database as the user's memory, so every process over that database (replicas behind a load
-balancer) sees the same threads, and ``forget_user`` deletes them with the facts.
+Every memlane store implements :class:`ThreadStore` (the Cypher stores in
+``cypher/threads.py``, SQLite in ``sqlite/_threads.py``) and keeps the checkpoints of the
+agent's threads (``memlane.agent.threads`` turns LangGraph's checkpointer calls into these
+rows) in the same database as the user's memory, so every process over that database
+(replicas behind a load balancer) sees the same threads, ``forget_user`` deletes them with
+the facts, and ``memlane migrate`` copies them (``stores.migrate``).
 
 Rows are opaque here: the checkpointer serialises (LangGraph's serde), the store only keeps
 bytes. Thread ids are the agent's ``user|session`` (``memory_graph.ids.THREAD_SEPARATOR``);

@@ -1,8 +1,8 @@
 """Thread state in the store (``stores.threads.ThreadStore``): checkpoints kept, pruned,
 listed, deleted, and forgotten with their user.
 
-Runs on every backend that keeps threads itself (the graph servers); the SQLite store keeps
-them through LangGraph's own SQLite saver in its file (``tests/unit/test_threads.py``).
+Runs on every backend: each keeps threads itself through these operations, which the
+agent's one checkpointer (``agent.threads.StoreCheckpointSaver``) is built on.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.contract
 
 
 def _threads(store: GraphStore) -> ThreadStore:
-    if not isinstance(store, ThreadStore):
-        pytest.skip(f"{type(store).__name__} keeps threads through LangGraph's SQLite saver")
+    assert isinstance(store, ThreadStore), f"{type(store).__name__} keeps no threads"
     return store
 
 

@@ -1,15 +1,16 @@
-"""LangGraph's own conformance suite for checkpointers, against memlane's graph-server saver.
+"""LangGraph's own conformance suite for checkpointers, against memlane's one saver.
 
 ``langgraph-checkpoint-conformance`` runs the checkpoint storage contract (put, pending
 writes, get, list with filters / before / limit, namespaces, delete) on a saver. Here: the
-agent's :class:`StoreCheckpointSaver` over a FalkorDB and a Neo4j store, keeping every
-checkpoint (the suite reads back old ones; memlane's pruning is tested in
-``tests/contract/test_threads.py``).
+agent's :class:`StoreCheckpointSaver` over every backend (a SQLite file, a FalkorDB and a
+Neo4j store), keeping every checkpoint (the suite reads back old ones; memlane's pruning is
+tested in ``tests/contract/test_threads.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from langgraph.checkpoint.conformance import checkpointer_test, validate
@@ -21,11 +22,11 @@ from memlane.memory_graph.stores.threads import ThreadStore
 pytestmark = pytest.mark.integration
 
 
-async def test_the_graph_saver_passes_langgraphs_checkpointer_conformance(graph_url: str) -> None:
+async def _conformance(url: str) -> None:
     @checkpointer_test(name="StoreCheckpointSaver")
     async def saver() -> AsyncIterator[StoreCheckpointSaver]:
-        # The suite makes a saver per case; one graph serves them all (thread ids differ).
-        store = open_store(graph_url)
+        # The suite makes a saver per case; one store serves them all (thread ids differ).
+        store = open_store(url)
         await store.open()
         assert isinstance(store, ThreadStore)
         try:
@@ -36,3 +37,11 @@ async def test_the_graph_saver_passes_langgraphs_checkpointer_conformance(graph_
     report = await validate(saver)
     report.print_report()
     assert report.passed_all_base(), "see the report above"
+
+
+async def test_the_graph_saver_passes_langgraphs_checkpointer_conformance(graph_url: str) -> None:
+    await _conformance(graph_url)
+
+
+async def test_the_sqlite_saver_passes_langgraphs_checkpointer_conformance(tmp_path: Path) -> None:
+    await _conformance(f"sqlite:///{tmp_path / 'threads.db'}")

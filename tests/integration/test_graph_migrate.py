@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from memlane.app.cli import app
 from memlane.memory_graph.model import WriteSet
 from memlane.memory_graph.stores import open_store
+from memlane.memory_graph.stores.threads import CheckpointRow, ThreadStore, WriteRow
 from tests.conftest import Sample
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,27 @@ async def _export(url: str) -> list[str]:
         lines = []
         for user in await store.users():
             lines += [json.dumps(r, ensure_ascii=False) async for r in store.export(user)]
-        return lines
+        assert isinstance(store, ThreadStore)
+        # Ties of ids across threads come in any order.
+        return lines + sorted(repr(c) for c in await store.list_checkpoints(None, None))
+
+
+async def _fill_threads(url: str) -> None:
+    # Checkpoint ids repeat across threads (a page of the copy may end inside a tie), one
+    # thread id is no user's, and bytes of every value travel.
+    async with open_store(url) as store:
+        assert isinstance(store, ThreadStore)
+        for thread, owner in (("alice|s1", "alice"), ("bob|s1", "bob"), ("own-graph", None)):
+            for n in (1, 2, 3):
+                row = CheckpointRow(
+                    thread, "", f"cp{n}", f"cp{n - 1}" if n > 1 else None, "msgpack",
+                    bytes(range(256)) + thread.encode(), b'{"step": %d}' % n,
+                )  # fmt: skip
+                await store.put_checkpoint(owner, row, keep=10)
+                write = WriteRow("task", "~p", 0, "history", "msgpack", b"\x00\xff%d" % n)
+                await store.put_checkpoint_writes(
+                    owner, thread, "", f"cp{n}", [write], replace=False
+                )
 
 
 def test_migrate_round_trip_is_byte_identical(
@@ -68,6 +89,7 @@ def test_migrate_round_trip_is_byte_identical(
     graph = graph_url
     back = f"sqlite:///{tmp_path / 'back.db'}"
     asyncio.run(_fill(first, sample))
+    asyncio.run(_fill_threads(first))
     runner = CliRunner()
 
     there = runner.invoke(app, ["migrate", "--from", first, "--to", graph, "--batch", "7"])
@@ -77,9 +99,11 @@ def test_migrate_round_trip_is_byte_identical(
     assert home.exit_code == 0, home.output
     report = json.loads(home.stdout.strip().splitlines()[-1])
     assert report["users"] == 2 and report["facts"] == 2 * 3 * 3 + 2
+    assert report["threads"] == 3 and report["checkpoints"] == 9
 
     original = asyncio.run(_export(first))
-    assert len(original) == report["episodes"] + report["entities"] + report["facts"]
+    records = report["episodes"] + report["entities"] + report["facts"]
+    assert len(original) == records + report["checkpoints"]
     assert asyncio.run(_export(graph)) == original
     assert asyncio.run(_export(back)) == original
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from memlane.memory_graph.stores._ranking import index_text
-from memlane.memory_graph.stores.sqlite import _jobs
+from memlane.memory_graph.stores.sqlite import _jobs, _threads
 
 __all__ = ["MIGRATIONS", "Migration", "applied_migrations", "migrate"]
 
@@ -393,6 +393,17 @@ _PREDICATE_INDEX = Migration(
     ),
 )
 
+_THREAD_STATE = Migration(
+    "0012_thread_state",
+    (
+        # Chat threads' LangGraph checkpoints, kept through the store's own operations
+        # (``stores.threads.ThreadStore``) like the graph servers'; the threads LangGraph's
+        # SQLite saver kept in this file before are moved in and its tables dropped.
+        *_threads.CREATE,
+        _threads.adopt_langgraph_tables,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CORE,
     _FTS,
@@ -405,6 +416,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _WRITE_VERSIONS,
     _EXTRACTION_JOBS,
     _PREDICATE_INDEX,
+    _THREAD_STATE,
 )
 
 

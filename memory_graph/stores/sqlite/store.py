@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 import numpy as np
 
 from memlane.memory_graph.errors import ConflictError, InputError, MemlaneError, StoreError
-from memlane.memory_graph.ids import THREAD_SEPARATOR
 from memlane.memory_graph.io import record_to_dict
 from memlane.memory_graph.jobs import ExtractionJob
 from memlane.memory_graph.model import Entity, Episode, Fact, FactQuery, WriteSet, normalise_name
@@ -35,10 +34,11 @@ from memlane.memory_graph.stores._ranking import Corpus
 from memlane.memory_graph.stores._search import TextMatches, TextQuery
 from memlane.memory_graph.stores._types import Hit, Record, SearchTarget, StoreInfo
 from memlane.memory_graph.stores.base import TARGETS, GraphStore
-from memlane.memory_graph.stores.sqlite import _jobs
+from memlane.memory_graph.stores.sqlite import _jobs, _threads
 from memlane.memory_graph.stores.sqlite import _sql as q
 from memlane.memory_graph.stores.sqlite._batch import BatchWorker
 from memlane.memory_graph.stores.sqlite._records import RecordCache
+from memlane.memory_graph.stores.sqlite._threads import SQLiteThreads
 from memlane.memory_graph.stores.sqlite._vectors import VectorCache, VectorIndex
 from memlane.memory_graph.stores.sqlite.migrations import MIGRATIONS, applied_migrations, migrate
 from memlane.memory_graph.timeutil import to_ms
@@ -90,31 +90,9 @@ def _target(target: str) -> tuple[str, str, str]:
         ) from None
 
 
-def _forget_threads(conn: sqlite3.Connection, user_id: str) -> int | None:
-    """Delete the user's chat threads from LangGraph's checkpoint tables, which the agent keeps
-    in this file (``memlane.agent.threads``; thread ids start ``user_id|``). Returns the
-    checkpoints deleted, or None when the file holds no threads."""
-    tables = {
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' "
-            "AND name IN ('checkpoints', 'writes')"
-        )
-    }
-    if not tables:
-        return None
-    prefix = f"{user_id}{THREAD_SEPARATOR}"
-    deleted = 0
-    for table in sorted(tables):
-        cur = conn.execute(
-            f"DELETE FROM {table} WHERE substr(thread_id, 1, ?) = ?", (len(prefix), prefix)
-        )
-        deleted += cur.rowcount if table == "checkpoints" else 0
-    return deleted
-
-
-class SQLiteStore(GraphStore):
-    """A :class:`GraphStore` in one SQLite file.
+class SQLiteStore(GraphStore, SQLiteThreads):
+    """A :class:`GraphStore` in one SQLite file, which keeps its users' chat threads too
+    (:class:`~._threads.SQLiteThreads`).
 
     Args:
         path: the database file; parent directories are created on :meth:`open`.
@@ -325,7 +303,10 @@ class SQLiteStore(GraphStore):
         return await self._run(self._forget_user, user_id)
 
     def _forget_user(self, user_id: str) -> dict[str, int]:
+        thread_writes = 0
+
         def tx(conn: sqlite3.Connection) -> dict[str, int]:
+            nonlocal thread_writes
             counts = {}
             # Entity names and vectors go by ON DELETE CASCADE; FTS rows by trigger.
             for key, table in (
@@ -340,8 +321,8 @@ class SQLiteStore(GraphStore):
             conn.execute("DELETE FROM text_stats WHERE user_id = ?", (user_id,))
             conn.execute("DELETE FROM write_versions WHERE user_id = ?", (user_id,))
             _jobs.delete_user(conn, user_id)
-            threads = _forget_threads(conn, user_id)
-            if threads is not None:
+            threads, thread_writes = _threads.forget(conn, user_id)
+            if threads:
                 counts["checkpoints"] = threads
             if any(counts.values()):
                 # Merge the FTS segments so no deleted token survives in an old segment.
@@ -354,7 +335,7 @@ class SQLiteStore(GraphStore):
         finally:
             self._records.drop_user(user_id)
         self._cache.drop_user(user_id)
-        if any(counts.values()):
+        if any(counts.values()) or thread_writes:
             # Old page images in the WAL would still hold the user's data.
             busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             if busy:
