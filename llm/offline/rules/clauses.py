@@ -43,7 +43,10 @@ __all__ = [
 EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff"
 # Names are capitalised even though rules match case-insensitively: (?-i:...) keeps case.
 _W = r"(?-i:(?!I\b|I'm\b|I've\b|I'd\b|I'll\b)[A-Z][\w'’&\-.]*(?<![.'’])(?<!['’]s))"
-CAP = rf"{_W}(?:\s+(?:of|de|da|del|la|le|the|von|van|&)?\s*{_W})*"  # Berlin, Bank of America
+# A possessive inside a name is part of it when a capitalised word follows ("Queen's
+# Medical Centre", "St John's Wood"); at the end it is the owner's ("Darnell's place").
+_POSS = r"(?:['’]s(?=\s+(?-i:[A-Z])))?"
+CAP = rf"{_W}{_POSS}(?:\s+(?:of|de|da|del|la|le|the|von|van|&)?\s*{_W}{_POSS})*"  # Bank of America
 NAME = rf"{_W}(?:\s+{_W})?"  # Sam, Sam Lee
 # Chat interjections: they end a value and are never part of one ("hiking lol").
 FILLER = r"lol+|lmf?ao+|rofl|ha(?:ha)+h?|he(?:he)+|k{3,}|xd+|tbh|imo|ngl|fr|rn|omg|idk|tho"
@@ -282,7 +285,8 @@ def split_list(raw: str) -> list[str]:
     """Items of "A, B and C", stopping at an aside (", by the way", ", honestly")."""
     items: list[str] = []
     for part in re.split(r",\s*", raw):
-        if _FILLER.match(part.strip()) or len(part.split()) > 5:
+        # An aside, a long clause or a question ("penicillin, is amoxicillin ok?") ends it.
+        if _FILLER.match(part.strip()) or len(part.split()) > 5 or _ASKS.match(part.strip()):
             break
         items += [clean(x) for x in re.split(r"^(?:and|or)\s+|\s+and\s+|\s+or\s+", part)]
     return [p for p in items if ok(p)]

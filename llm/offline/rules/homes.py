@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
 from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.people import _SUBJ, _person, _someone
-from memlane.llm.offline.rules.places import known_place
+from memlane.llm.offline.rules.places import district_of, known_place
 
 __all__ = ["HOMES"]
 
@@ -45,26 +45,46 @@ def _owner(c: Ctx, word: str, name: str | None) -> str | None:
     return c.subject(name) if name else None
 
 
-def _city(c: Ctx) -> str | None:
-    """The city a neighbourhood is in: a gazetteer city the same message names."""
-    for m in re.finditer(rf"\b(?:in|to)\s+(?P<o>{CAP})", c.message):
-        if known_place(m["o"]):
-            return m["o"]
+def _cities(c: Ctx) -> list[str]:
+    """The gazetteer cities the message names after "in" or "to"."""
+    return [
+        m["o"]
+        for m in re.finditer(rf"\b(?:in|to)\s+(?P<o>{CAP})", c.message)
+        if known_place(m["o"])
+    ]
+
+
+def _home_city(c: Ctx) -> str | None:
+    """The city of the user's current home, as memory holds it ("Gdańsk" of "Wrzeszcz,
+    Gdańsk"), when the gazetteer knows it."""
+    for cand in c.prompt.objects_of("lives_in"):
+        city = cand.object.rsplit(",", 1)[-1].strip()
+        if known_place(city):
+            return city
     return None
 
 
-def qualified(c: Ctx, place: str) -> str:
-    """``place``, or "Arroios, Lisbon" when the gazetteer does not know it (a neighbourhood,
-    most likely) and the message names the city: a home in a district is in the city."""
-    if known_place(place):
+def qualified(c: Ctx, place: str, subject: str = "user", *, changed: bool = False) -> str:
+    """``place``, or "Arroios, Lisbon" when it is a district of a city: one the gazetteer
+    does not know (a neighbourhood, most likely), or one it puts inside a city, while the
+    message names that city. Without a city in the message, a district the gazetteer does
+    not know in a user's home that did not move is in the city memory has as their home
+    ("the club here in Corstorphine" while living in Edinburgh)."""
+    if "," in place:
         return place
-    city = _city(c)
-    return f"{place}, {city}" if city and city.casefold() != place.casefold() else place
+    cities = [x for x in _cities(c) if x.casefold() != place.casefold()]
+    if not known_place(place):
+        city = cities[0] if cities else None
+        if city is None and subject == "user" and not changed:
+            city = _home_city(c)
+        return f"{place}, {city}" if city and city.casefold() != place.casefold() else place
+    city = next((x for x in cities if district_of(place, x)), None)
+    return f"{place}, {city}" if city else place
 
 
 def _lives(c: Ctx, m: re.Match[str], subject: str, place: str, *, changed: bool) -> Draft:
     who = c.who if subject == "user" else subject
-    place = qualified(c, place)
+    place = qualified(c, place, subject, changed=changed)
     when = (c.date(m, near=True) or c.day()) if changed else c.date(m)
     return Draft("lives_in", place, f"{who} lives in {place}.", subject=subject,
                  object_kind="place", valid_at=when)  # fmt: skip

@@ -138,11 +138,29 @@ def _breakup(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     r"|single|separated|widowed)\b"
 )
 def _status(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    if re.search(r"\b(?:not|never|no longer)\b", c.clause(m), re.I):
+    if re.search(r"\b(?:not|never|no longer)\b", c.clause(m), re.I) or c.asks(m):
         return
     status = m["s"].lower()
+    who = _status_with(m, c, status)
+    if who:
+        status = f"{status} {'from' if status in ('separated', 'divorced') else 'to'} {who}"
     yield Draft("relationship_status", status, f"{c.who} is {status}.",
                 valid_at=c.date(m) or c.day())  # fmt: skip
+
+
+def _status_with(m: re.Match[str], c: Ctx, status: str) -> str | None:
+    """Whom a status is with: the person the clause names ("Freja and I got engaged",
+    "married to Bia"), else the one partner memory holds. "single" and "widowed" are with
+    nobody."""
+    if status in ("single", "widowed"):
+        return None
+    named = re.search(rf"\b(?P<n>{NAME}) and $", c.sentence[: m.start()]) or re.search(
+        rf"\b(?:to|from|with) (?P<n>{NAME})", c.sentence[m.end() :]
+    )
+    if named and _person(named["n"]):
+        return named["n"]
+    partners = {p.object for p in c.prompt.objects_of("partner")}
+    return partners.pop() if len(partners) == 1 else None
 
 
 # -- children --------------------------------------------------------------------------------
