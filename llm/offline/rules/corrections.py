@@ -26,7 +26,11 @@ _MARKER = re.compile(
     r"spelled|spelt|i said|mix(?:ed)? up|not\b.*?\bbut)\b",
     re.I,
 )
-_WRONG = re.compile(rf"\b(?:not|n[o']t)\s+(?:in\s+|at\s+|the\s+)?(?P<x>{_PHRASE})", re.I)
+# ... or what the user says they said: "earlier I said Dresden, I meant Leipzig".
+_WRONG = re.compile(
+    rf"\b(?:not|n[o']t|i (?:said|wrote|typed|put))\s+(?:in\s+|at\s+|the\s+)?(?P<x>{_PHRASE})",
+    re.I,
+)
 # The right value, in the forms a correction puts it.
 _RIGHT = (
     re.compile(
@@ -39,6 +43,12 @@ _RIGHT = (
         r"(?P<y>[A-ZÀ-Þ][\w'’\-]*(?:\s+[A-ZÀ-Þ][\w'’\-]*)?)"
     ),
     re.compile(rf"(?P<y>{_WORD})\s*,?\s*not\s+(?P<x>{_WORD})", re.I),
+    # "I meant Leipzig." with no "not X" after it (the wrong value came as "I said X").
+    re.compile(
+        rf"\b(?:i meant|meant to say|i mean|should be|should have said)\s+['\"]?"
+        rf"(?P<y>{_PHRASE}?)['\"]?(?=\s*(?:[.,;!?]|$))",
+        re.I,
+    ),
 )
 # Words a correction wraps around its values, never a value themselves.
 _NOT_VALUES = frozenset(
