@@ -29,6 +29,7 @@ __all__ = [
     "NAME",
     "OBJ",
     "RULES",
+    "TRIP",
     "Ctx",
     "Draft",
     "article",
@@ -109,6 +110,15 @@ class Draft:
         }
 
 
+# A trip, not a home: "here in Rome for the weekend", "she's in Paris for work".
+TRIP = re.compile(
+    r"\b(?:holiday|vacation|trip|visit|visiting|conference|honeymoon|tour|travell?ing|layover|"
+    r"for (?:the|a|two|three|few|couple)\b[^.!?]*\b(?:days?|weeks?|nights?|weekend|summer|"
+    r"winter|months?)|"
+    r"this week|for work|on business)\b",
+    re.I,
+)
+
 # -- clauses ---------------------------------------------------------------------------------
 # Where one clause ends and the next begins. "X and I ..." at a clause start is a compound
 # subject, not a boundary, so "and" only splits before a subject that starts a new clause.
@@ -123,7 +133,7 @@ _BOUNDARY = re.compile(
 _ELLIPSIS_I = re.compile(
     r"(?:just|finally|recently|also|then|officially)\s+(?=[a-z]+ed\b|got\b|went\b|left\b|"
     r"took\b|made\b|began\b|came\b|brought\b|bought\b|met\b|flew\b|found\b|quit\b|moved\b)"
-    r"|(?=(?:moved|relocated|started|joined|got|took|went|left|quit|switched|adopted|"
+    r"|(?=(?:moved|relocated|made it|started|joined|got|took|went|left|quit|switched|adopted|"
     r"visited|booked|signed|found|flew|brought|picked|landed|turned|decided|bought|"
     r"rescued|spent|travell?ed|finished|became|accepted|handed|rented|signed|unpacked)\b)",
     re.I,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, rule
 from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.people import _SUBJ, _person, _someone
 from memlane.llm.offline.rules.places import district_of, known_place
@@ -28,14 +28,7 @@ _ADJ = (
     r"(?:(?:new|own|little|tiny|small|big|first|current|rented|lovely|cute|"
     r"\d+[- ]?bed(?:room)?)\s+)*"
 )
-# A trip, not a home: "here in Rome for the weekend", "she's in Paris for work".
-_TRIP = re.compile(
-    r"\b(?:holiday|vacation|trip|visit|visiting|conference|honeymoon|tour|travell?ing|layover|"
-    r"for (?:the|a|two|three|few|couple)\b[^.!?]*\b(?:days?|weeks?|nights?|weekend|summer|"
-    r"winter|months?)|"
-    r"this week|for work|on business)\b",
-    re.I,
-)
+_TRIP = TRIP
 _OLD = re.compile(r"\b(?:old|former|previous|last|used to|back when|childhood)\b", re.I)
 
 
@@ -72,6 +65,9 @@ def qualified(c: Ctx, place: str, subject: str = "user", *, changed: bool = Fals
     ("the club here in Corstorphine" while living in Edinburgh)."""
     if "," in place:
         return place
+    said = re.search(rf"{re.escape(place)},\s+(?P<o>{CAP})", c.message)
+    if said and known_place(said["o"]) and not known_place(place):
+        return f"{place}, {said['o']}"  # "our flat in Nørrebro, Copenhagen"
     cities = [x for x in _cities(c) if x.casefold() != place.casefold()]
     if not known_place(place):
         city = cities[0] if cities else None
@@ -101,7 +97,11 @@ def _home_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return
     if m["n"] and subject != "user" and (not _person(m["n"]) or known_place(m["n"])):
         return  # "Berlin's flats in Mitte": not a person's home
-    changed = bool(re.search(r"\bnew\b", m.group(0), re.I))
+    # "our new flat in Oliwa", "moved into our flat in Nørrebro": a home one moved into.
+    before = c.sentence[c.span(m)[0] : m.start()]
+    changed = bool(re.search(r"\bnew\b", m.group(0), re.I)) or bool(
+        re.search(r"\b(?:moved|moving) in(?:to)?\s*$", before, re.I)
+    )
     yield _lives(c, m, subject, m["o"], changed=changed)
 
 

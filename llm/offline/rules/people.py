@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, rule
+from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, article, rule
 from memlane.llm.offline.rules.self_facts import JOBS
 from memlane.memory_graph.model import normalise_name
 
@@ -257,14 +257,19 @@ _SUBJ = (
     rf"|\b(?P<n2>{NAME}),? [-–—(]?\s*my (?P<r2>{_ROLE})\s*[-–—)]?,?"
     rf"|\b(?:my|our) (?:[a-z]+ )?(?:{_PARTNER}|{_CHILD}|{SPECIES}),? (?P<n4>{NAME}),?"
     rf"|\bmy (?P<r3>{_ROLE})"
+    # "mama is moving ...": a role opening a sentence, its "my" dropped as chat does.
+    rf"|(?:^|(?<=[,;:!.] ))(?P<r4>{_ROLE})(?= (?:is|has|just|moved|says|and)\b)"
     rf"|(?:^|(?<=[,;:!.] )|(?<=\band )|(?<=\bbut ))(?P<n3>{NAME}))"
 )
+# "Anjali and Marco just moved": someone else alongside the subject (never the user).
+_ALONG = r"(?: and (?!(?:i|me|we|my|our))(?:(?:his|her|their) )?[\w'’\-]+)?"
 _ADV = r"(?: (?:just|recently|finally|now|also|still|currently|actually))*"
 
 
 def _who(m: re.Match[str], c: Ctx) -> tuple[str | None, str | None]:
     """(name, role) of the person a third-person match is about, or (None, None)."""
-    name, role = m["n"] or m["n2"] or m["n3"] or m["n4"], m["r"] or m["r2"] or m["r3"]
+    name = m["n"] or m["n2"] or m["n3"] or m["n4"]
+    role = m["r"] or m["r2"] or m["r3"] or m["r4"]
     if name and not _person(name):
         return None, None
     if name and c.prompt.known_as(name) & {"lives_in", "works_at", "visited", "hometown"}:
@@ -302,9 +307,33 @@ def _other_lives(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _about(m, c, "lives_in", m["o"], "place", "lives in", changed=False)
 
 
-@rule(rf"{_SUBJ}{_ADV} (?:moved|relocated)(?: back| over)? to (?P<o>{CAP})")
+_MOVE_TO = rf"(?: back| over| out)? to (?:(?:live )?with )?(?:{NAME} in )?(?P<o>{CAP})"
+
+
+@rule(rf"{_SUBJ}{_ALONG}{_ADV} (?:has |have )?(?:moved|relocated|made it){_MOVE_TO}")
 def _other_moved(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Arjun moved to Mumbai", "Anjali and Marco just moved to Vancouver", "Erik made it
+    to Tacoma" (a trip is no move), "mama moved to Marta in Opole" (the place, not Marta)."""
+    if TRIP.search(c.sentence):
+        return
     yield from _about(m, c, "lives_in", m["o"], "place", "moved to", changed=True)
+
+
+@rule(rf"{_SUBJ}{_ALONG}{_ADV} (?:is|are|'s|'re) (?:moving|relocating){_MOVE_TO}")
+def _other_moving(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Nils is moving to Stavanger in September": the new home from the day said. Memory
+    keeps a fact whose start is to come out of the present until that day; with no day it is
+    no fact yet."""
+    when = c.date(m, future=True, near=True)
+    if when is None or when < c.day() or TRIP.search(c.sentence) or c.asks(m):
+        return
+    if re.search(r"\b(?:might|may|maybe|if|thinking|considering|want|wants|hope)\b", c.clause(m), re.I):
+        return
+    name, role = _who(m, c)
+    if not name or c.subject(name) == "user":
+        return
+    yield Draft("lives_in", m["o"], f"{name} lives in {m['o']}.", subject=c.subject(name),
+                object_kind="place", valid_at=when)  # fmt: skip
 
 
 @rule(rf"{_SUBJ}{_ADV} (?:works|is working|has been working|has worked) (?:at|for) (?P<o>{CAP})")

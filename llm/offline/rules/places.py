@@ -163,11 +163,38 @@ def _respell(text: str, contexts: re.Pattern[str], strict: bool) -> str:
     return "".join(out)
 
 
+# "our flat in nørrebro, copenhagen": after a place context, "district, city" names a
+# district the gazetteer does not list by the city it does.
+_DISTRICT = re.compile(
+    r"(?P<d>[a-zà-ÿ][a-zà-ÿ'’\-]*(?:\s+[a-zà-ÿ][a-zà-ÿ'’\-]*)?),\s+(?P<c>[a-zà-ÿ][a-zà-ÿ'’\-]*"
+    r"(?:\s+[a-zà-ÿ][a-zà-ÿ'’\-]*){0,2})"
+)
+
+
+def _districts(text: str) -> str:
+    out: list[str] = []
+    last = 0
+    for m in _CONTEXT.finditer(text):
+        d = _DISTRICT.match(text, m.end())
+        if not d or m.end() < last:
+            continue
+        hit = _known(d["c"])
+        if hit is None or _known(d["d"]) is not None:
+            continue
+        out.append(text[last : d.start()])
+        out.append(" ".join(w[:1].upper() + w[1:] for w in d["d"].split()))
+        out.append(text[d.end("d") : d.start("c")] + hit[1])
+        last = d.start("c") + len(hit[0])
+    out.append(text[last:])
+    return "".join(out)
+
+
 def truecase_places(text: str) -> str:
     """``text`` with lowercase place names spelled as places: after a place context any
-    gazetteer name, elsewhere after a preposition only one that is no English word."""
+    gazetteer name (and a district named by its city: "in nørrebro, copenhagen"), elsewhere
+    after a preposition only one that is no English word."""
     if _CONTEXT.search(text):
-        text = _respell(text, _CONTEXT, strict=False)
+        text = _respell(_districts(text), _CONTEXT, strict=False)
     return _respell(text, _WIDE, strict=True)
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, clean, ok, rule
+from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, article, clean, ok, rule
 from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.normalise import is_word
@@ -145,7 +145,7 @@ def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
                 confidence=0.6 if weak else 0.9)  # fmt: skip
 
 
-@rule(r"\bi(?:'m| am) (?P<n>\d{1,3})(?: years? old)?(?=[,.;!?]|$| and\b| now\b| this\b)")
+@rule(r"\bi(?:'m| am) (?P<n>\d{1,3})(?: years? old)?(?=[,.;!?]|$| and\b| now\b| this\b| today\b)")
 def _age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     before = c.sentence[: m.start()]
     if re.search(r"\b(?:like|as if|as though|pretend|imagine|if|when|since)\s*$", before, re.I):
@@ -183,12 +183,14 @@ def _turning(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 # -- home ------------------------------------------------------------------------------------
 @rule(
     rf"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|finally\s+|recently\s+|also\s+|officially\s+)?"
-    rf"(?:moved|relocated)(?: back)?(?: (?:from|out of) (?P<f>{CAP}))?"
+    rf"(?P<v>moved|relocated|made it)(?: back)?(?: (?:from|out of) (?P<f>{CAP}))?"
     rf"(?: (?:over|back|across))? to (?P<o>{CAP})"
 )
 def _moved(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if _PAST.search(c.clause(m)):
         return
+    if m["v"].lower() == "made it" and (TRIP.search(c.message) or c.asks(m)):
+        return  # "made it to Rome for the weekend" is a trip, not a home
     when = c.date(m, near=True) or c.day()
     yield Draft("lives_in", m["o"], f"{c.who} moved to {m['o']} and lives there.",
                 object_kind="place", valid_at=when)  # fmt: skip
