@@ -196,7 +196,7 @@ def _took_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 # -- endings ---------------------------------------------------------------------------------
 @rule(
     rf"\b(?:i'?m |i am |we'?re )?(?:done with|finished with|off|over) (?P<d>{DIETS})\b"
-    rf"|\b(?P<d2>{DIETS}) is (?:finished|over|done) for me\b"
+    rf"|\b(?P<d2>{DIETS}) is (?:finished|finish|over|done) for me\b"
 )
 def _diet_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     diet = (m["d"] or m["d2"]).lower()
@@ -228,6 +228,25 @@ def _activity_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         kind="preference",
         valid_at=c.date(m, near=True) or c.day(),
     )
+
+
+@rule(
+    r"\b(?:not going back to|never going back to|done with|finished with|gave up|given up|"
+    r"giving up|quit|quitting|stopped|over) (?P<o>[a-z][a-z\- ]{1,30}?)(?=[,.;:!?]|$|\s+(?:and|"
+    r"but|for|because|after|since|now|anymore|any more|lol)\b)"
+)
+def _held_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "not going back to bouldering", "done with pottery": an ending of a hobby or a like
+    memory holds now (nothing is read from an ending of what it does not hold)."""
+    said = normalise_name(m["o"])
+    if c.asks(m) or re.search(r"\b(?:if|might|maybe|thinking)\b", c.clause(m), re.I):
+        return
+    for cand in c.prompt.objects_of("hobby", "likes"):
+        if normalise_name(cand.object) == said:
+            yield Draft(cand.predicate, cand.object, f"{c.who} no longer does {cand.object}.",
+                        polarity="negative", kind="preference",
+                        valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+            return
 
 
 # -- who a pronoun's name belongs to ---------------------------------------------------------
