@@ -239,7 +239,7 @@ def _held_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "not going back to bouldering", "done with pottery": an ending of a hobby or a like
     memory holds now (nothing is read from an ending of what it does not hold)."""
     said = normalise_name(m["o"])
-    if c.asks(m) or re.search(r"\b(?:if|might|maybe|thinking)\b", c.clause(m), re.I):
+    if c.opens_question(m) or re.search(r"\b(?:if|might|maybe|thinking)\b", c.clause(m), re.I):
         return
     for cand in c.prompt.objects_of("hobby", "likes"):
         if normalise_name(cand.object) == said:

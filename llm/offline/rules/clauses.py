@@ -223,6 +223,12 @@ class Ctx:
         clause = self.clause(m).strip()
         return clause.endswith("?") or bool(_ASKS.match(clause))
 
+    def opens_question(self, m: re.Match[str]) -> bool:
+        """Whether ``m``'s clause opens as a question ("should I go vegan"): stricter than
+        :meth:`asks`, for a statement a run-on question mark closes ("I've been vegetarian
+        for ages so it shouldn't be too bad??")."""
+        return bool(_ASKS.match(self.clause(m).strip()))
+
     def _hits(self, future: bool) -> list[DateHit]:
         return find_dates(self.sentence, self.at, future=future)
 

@@ -138,7 +138,7 @@ def _breakup(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     r"|single|separated|widowed)\b"
 )
 def _status(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    if re.search(r"\b(?:not|never|no longer)\b", c.clause(m), re.I) or c.asks(m):
+    if re.search(r"\b(?:not|never|no longer)\b", c.clause(m), re.I) or c.opens_question(m):
         return
     status = m["s"].lower()
     who = _status_with(m, c, status)

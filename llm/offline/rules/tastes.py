@@ -45,7 +45,7 @@ def _diet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return
     if re.search(r"\b(?:thinking|considering|might|maybe|want to|would)\b", clause, re.I):
         return  # a thought, not a diet
-    if c.asks(m):
+    if c.opens_question(m):
         return  # "should I go vegan?"
     diet = _diet_name(m["d"])
     changed = re.search(
@@ -65,7 +65,7 @@ def _diet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 def _diet_switch(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "done with vegan, back to vegetarian", "switching to keto": a clause that is only
     the switch, its "I" dropped."""
-    if _NEG.search(c.clause(m)) or c.asks(m):
+    if _NEG.search(c.clause(m)) or c.opens_question(m):
         return
     if re.search(r"\b(?:thinking|considering|might|maybe|want to|would|if)\b", c.clause(m), re.I):
         return
