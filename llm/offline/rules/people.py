@@ -307,6 +307,7 @@ def _other_lives(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _about(m, c, "lives_in", m["o"], "place", "lives in", changed=False)
 
 
+_MAYBE = re.compile(r"\b(?:might|may|maybe|if|thinking|considering|wants?|hopes?)\b", re.I)
 _MOVE_TO = rf"(?: back| over| out)? to (?:(?:live )?with )?(?:{NAME} in )?(?P<o>{CAP})"
 
 
@@ -327,9 +328,9 @@ def _other_moving(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     when = c.date(m, future=True, near=True)
     if when is None or when < c.day() or TRIP.search(c.sentence) or c.asks(m):
         return
-    if re.search(r"\b(?:might|may|maybe|if|thinking|considering|want|wants|hope)\b", c.clause(m), re.I):
+    if _MAYBE.search(c.clause(m)):
         return
-    name, role = _who(m, c)
+    name, _ = _who(m, c)
     if not name or c.subject(name) == "user":
         return
     yield Draft("lives_in", m["o"], f"{name} lives in {m['o']}.", subject=c.subject(name),
