@@ -216,3 +216,49 @@ def test_the_end_of_a_hobby_memory_holds() -> None:
     assert (U, "hobby", "climbing", P, "2024-03-15") in facts
     # an ending of something memory does not hold says nothing
     assert not _of("hobby", _facts("done with jazz lol", (U, "hobby", "pottery")))
+
+
+def _after(previous: str, text: str, *known: tuple) -> set[tuple]:
+    data = em.ExtractionInput(
+        user_name="Sam",
+        turn_time=NOW,
+        new_turns=[em.Turn(content=text, at=NOW)],
+        recent_turns=[em.Turn(content=previous, at=OLD)],
+        candidates=[
+            em.CandidateFact(
+                short_id=f"F{i + 1}",
+                subject=s,
+                predicate=p,
+                object=o,
+                statement=f"{s} {p} {o}",
+                valid_at=OLD,
+            )
+            for i, (s, p, o) in enumerate(known)
+        ],  # fmt: skip
+        predicates=em.ExtractionInput.predicate_lines(default_registry()),
+    )
+    out = json.loads(answer(em.build_messages(data)))
+    return {
+        (f["subject"], f["predicate"], f["object"], f["polarity"], f["valid_at"])
+        for f in out["facts"]
+    }
+
+
+def test_i_got_it_after_talk_of_a_job_is_a_hiring_message() -> None:
+    said = "I GOT IT 🎉🎉 team lead. start 1 june"
+    after_interview = _after("the interview at Norrland Foods is tomorrow, wish me luck", said)
+    assert (U, "job_title", "team lead", P, "2024-06-01") in after_interview
+    # the same words after talk of anything else say nothing of a job
+    assert not _of("job_title", _after("my cat knocked over the tree", said))
+
+
+def test_a_dated_job_interview_is_a_plan_and_i_got_it_reads_by_it() -> None:
+    assert _of("plans", _facts("i have a job interview at Lumen Bank on tuesday!!")) == {
+        (U, "plans", "job interview at Lumen Bank", P, "2024-03-19")
+    }
+    assert not _of("plans", _facts("i had an interview yesterday"))
+    # days later, in another session: the plan memory holds says what "it" was
+    got = _facts(
+        "I GOT IT 🎉🎉 team lead, start 1 june", (U, "plans", "job interview at Lumen Bank")
+    )
+    assert (U, "job_title", "team lead", P, "2024-06-01") in got

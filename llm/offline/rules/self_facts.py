@@ -384,6 +384,31 @@ _HIRED = re.compile(
     r"role|contract)\b|\b(?:job )?offer (?:from|at)\b|\bhired\b|\bnew job\b",
     re.I,
 )
+# "I GOT IT!!", "took it", "they said yes": a job, when the talk before it was of one (an
+# interview, an offer, a position), in the previous message or a plan memory holds.
+_GOT_IT = re.compile(
+    r"\b(?:i )?(?:got|took|accepted|landed) it\b|\bthey (?:said yes|picked me|chose me)\b", re.I
+)
+_JOB_TALK = re.compile(
+    r"\b(?:interview\w*|offer\w*|position|job|vacanc\w+|hiring|recruit\w*|applied|"
+    r"application|salary|employer)\b",
+    re.I,
+)
+
+
+def hired(c: Ctx) -> bool:
+    """Whether the message tells of being hired: it says so, or it says "I got it" right
+    after talk of a job."""
+    if _HIRED.search(c.message):
+        return True
+    if not _GOT_IT.search(c.message):
+        return False
+    new = {m.text.strip() for m in c.prompt.new}
+    before = [m.text for m in c.prompt.recent if m.role == "user" and m.text.strip() not in new]
+    plans = [p.object for p in c.prompt.objects_of("plans")]
+    return any(_JOB_TALK.search(t) for t in (*before[-2:], *plans))
+
+
 _START = re.compile(
     r"\b(?:start(?:s|ing)?(?: date)?(?: is)?(?: on| in)?|from|as of|beginning)\s*$", re.I
 )
@@ -392,7 +417,7 @@ _START = re.compile(
 def job_start(c: Ctx) -> datetime | None:
     """The day a new job or role begins when the message says so ("start sept 11", "starts
     jan 8", "I got promoted! from july I am director")."""
-    if not (_HIRED.search(c.message) or re.search(r"\bpromot", c.message, re.I)):
+    if not (hired(c) or re.search(r"\bpromot", c.message, re.I)):
         return None
     for hit in find_dates(c.message, c.at, future=True):
         if _START.search(c.message[: hit.start]) or re.match(r"from\b", hit.text, re.I):
@@ -455,13 +480,13 @@ def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     # "I joined X yesterday - I'm a nurse there now": the role began with the job.
     changed = bool(
         re.search(r"\b(?:new job|promoted|became|officially|joined|started at)\b", c.sentence, re.I)
-        or _HIRED.search(c.message)
+        or hired(c)
     )
     yield from _title_draft(_title(m["t"]), m, c, changed)
     org = m["o"]
     in_place = m["p"] and m["p"].lower() == "in" and known_place(org or "")
     if org and not _place_like(org, c) and not in_place:  # "a nurse in Leeds": a city
-        job_change = re.search(r"\bnew job\b", c.sentence, re.I) or _HIRED.search(c.message)
+        job_change = re.search(r"\bnew job\b", c.sentence, re.I) or hired(c)
         when = (job_start(c) or c.date(m, near=True) or c.day()) if job_change else c.date(m)
         yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
                     valid_at=when)  # fmt: skip
@@ -474,7 +499,7 @@ def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 def _hired_as(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "got the offer from Tidewave, senior backend engineer, 62k": a clause that is only a
     title, in a message about being hired, names the new job."""
-    if _HIRED.search(c.message) and not re.match(r"(?:my|his|her|their|our|the)\b", m["t"], re.I):
+    if hired(c) and not re.match(r"(?:my|his|her|their|our|the)\b", m["t"], re.I):
         yield from _title_draft(_title(m["t"]), m, c, True)
 
 
