@@ -234,7 +234,7 @@ def _after(previous: str, text: str, *known: tuple) -> set[tuple]:
                 valid_at=OLD,
             )
             for i, (s, p, o) in enumerate(known)
-        ],  # fmt: skip
+        ],
         predicates=em.ExtractionInput.predicate_lines(default_registry()),
     )
     out = json.loads(answer(em.build_messages(data)))
