@@ -262,3 +262,21 @@ def test_a_dated_job_interview_is_a_plan_and_i_got_it_reads_by_it() -> None:
         "I GOT IT 🎉🎉 team lead, start 1 june", (U, "plans", "job interview at Lumen Bank")
     )
     assert (U, "job_title", "team lead", P, "2024-06-01") in got
+
+
+def test_a_home_got_with_a_day_to_come_is_a_move_planned_for_it() -> None:
+    said = "Our offer on the flat in Leith was accepted!! Possession is 20 May. So excited"
+    assert _of("plans", _facts(said, (U, "lives_in", "Glasgow"))) == {
+        (U, "plans", "move to Leith", P, "2024-05-20")
+    }
+    assert not _of("plans", _facts("thinking about an offer on a flat in Leith, possession 20 May"))
+
+
+def test_a_neighbour_lives_where_the_user_does() -> None:
+    facts = _facts(
+        "my sister Ada is officially our neighbour as of today. chaos",
+        (U, "lives_in", "Leith, Edinburgh"),
+        (U, "has_sibling", "Ada"),
+    )
+    assert ("Ada", "lives_in", "Leith, Edinburgh", P, "2024-03-15") in facts
+    assert not _of("lives_in", _facts("Ada is our neighbour", (U, "has_sibling", "Ada")))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, rule
+from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.people import _SUBJ, _person, _someone
 from memlane.llm.offline.rules.places import district_of, known_place
@@ -179,3 +180,53 @@ def _works_in_city(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     name = _someone(m, c)
     if name is not None:
         yield _lives(c, m, c.subject(name), place, changed=False)
+
+
+# "Possession is April 1", "we get the keys on the 3rd", "moving in june 1": the day a home
+# got is moved into.
+_MOVE_DAY = re.compile(
+    r"\b(?:possession|keys?|move[- ]in|moving(?: in)?|we move|closing|completion)\b", re.I
+)
+
+
+@rule(
+    r"\b(?:offer on|bought|buying|closed on|closing on|signed (?:the )?(?:lease|contract) "
+    r"(?:on|for)|got the keys (?:to|for)) (?:a |an |the |our |my )?(?:[\w\-]+ ){0,2}?"
+    rf"(?:{HOMES}) (?:here )?(?:in|near) (?P<o>{CAP})"
+)
+def _home_to_come(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Our offer on the townhouse in Burnaby was accepted!! Possession is April 1": a home
+    got with a day still to come is a move planned for that day ("Moved in." later fulfils
+    it); one with no day to come is left to the rules of homes had."""
+    if c.opens_question(m) or re.search(r"\b(?:if|might|maybe|thinking|want|hope)\b",
+                                         c.clause(m), re.I):  # fmt: skip
+        return
+    day = next(
+        (
+            h.when
+            for h in find_dates(c.message, c.at, future=True)
+            if h.when > c.day() and _MOVE_DAY.search(c.message[max(0, h.start - 40) : h.start])
+        ),
+        None,
+    )
+    if day is None:
+        return
+    place = m["o"]
+    yield Draft("plans", f"move to {place}", f"{c.who} plans to move to {place}.", kind="event",
+                valid_at=day)  # fmt: skip
+
+
+@rule(
+    rf"{_SUBJ}(?: is| has been)?(?: (?:now|officially|finally|also))* (?:our|my) "
+    r"(?:new )?(?:neighbou?r|next[- ]door neighbou?r)\b"
+)
+def _neighbour(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Carol is officially our neighbour as of today": she lives where the user does, from
+    the day said when the sentence dates it."""
+    name = _someone(m, c)
+    home = next((h.object for h in c.prompt.objects_of("lives_in")), None)
+    if name is None or home is None or c.opens_question(m):
+        return
+    when = c.date(m, near=True)
+    yield Draft("lives_in", home, f"{name} lives in {home}.", subject=c.subject(name),
+                object_kind="place", valid_at=when)  # fmt: skip
