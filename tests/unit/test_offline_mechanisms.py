@@ -280,3 +280,9 @@ def test_a_neighbour_lives_where_the_user_does() -> None:
     )
     assert ("Ada", "lives_in", "Leith, Edinburgh", P, "2024-03-15") in facts
     assert not _of("lives_in", _facts("Ada is our neighbour", (U, "has_sibling", "Ada")))
+
+
+def test_a_visitor_comes_from_home() -> None:
+    said = "Greta is coming up from Malmö to stay with us for a week."
+    assert _of("lives_in", _facts(said)) == {("Greta", "lives_in", "Malmö", P, None)}
+    assert not _of("lives_in", _facts("we are coming from Oslo for the wedding"))

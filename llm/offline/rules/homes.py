@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, rule
 from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.jobs import JOBS
-from memlane.llm.offline.rules.people import _SUBJ, _person, _someone
+from memlane.llm.offline.rules.people import _SUBJ, _person, _someone, _who
 from memlane.llm.offline.rules.places import district_of, known_place
+from memlane.memory_graph.model import normalise_name
 
 __all__ = ["HOMES"]
 
@@ -223,10 +224,34 @@ def _home_to_come(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 def _neighbour(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "Carol is officially our neighbour as of today": she lives where the user does, from
     the day said when the sentence dates it."""
-    name = _someone(m, c)
+    name = _named(m, c)
     home = next((h.object for h in c.prompt.objects_of("lives_in")), None)
     if name is None or home is None or c.opens_question(m):
         return
     when = c.date(m, near=True)
     yield Draft("lives_in", home, f"{name} lives in {home}.", subject=c.subject(name),
                 object_kind="place", valid_at=when)  # fmt: skip
+
+
+def _named(m: re.Match[str], c: Ctx) -> str | None:
+    """A person the match names or its role can only mean (a neighbour, a visitor is one
+    whether or not memory knows them yet), never the user or a place."""
+    name, role = _who(m, c)
+    if not name or c.subject(name) == "user" or not _person(name):
+        return None
+    if known_place(name) and not (role or normalise_name(name) in c.prompt.people()):
+        return None  # "Paris is coming ...": a city opening the sentence, unless a person
+    return name
+
+
+@rule(
+    rf"{_SUBJ}(?: is| was)? (?:coming|came|flying|flew|driving|drove)(?: (?:down|up|over|in))? "
+    rf"from (?P<o>{CAP})\b[^.!?]*\b(?:to stay|to visit|to see|to help|for)\b"
+)
+def _visitor(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Carol is coming down from Kelowna to stay with us": a visitor comes from home."""
+    name = _named(m, c)
+    if name is None or not known_place(m["o"]) or c.opens_question(m):
+        return
+    yield Draft("lives_in", m["o"], f"{name} lives in {m['o']}.", subject=c.subject(name),
+                object_kind="place")  # fmt: skip
