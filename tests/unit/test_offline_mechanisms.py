@@ -286,3 +286,39 @@ def test_a_visitor_comes_from_home() -> None:
     said = "Greta is coming up from Malmö to stay with us for a week."
     assert _of("lives_in", _facts(said)) == {("Greta", "lives_in", "Malmö", P, None)}
     assert not _of("lives_in", _facts("we are coming from Oslo for the wedding"))
+
+
+def test_i_got_it_takes_the_employer_of_the_interview_memory_holds() -> None:
+    got = _facts(
+        "I GOT IT 🎉🎉 team lead, start 1 june",
+        (U, "plans", "job interview at Lumen Bank"),
+        (U, "works_at", "Kiosk AB"),
+    )
+    assert (U, "works_at", "Lumen Bank", P, "2024-06-01") in got
+
+
+def test_a_job_with_a_word_before_it_is_a_hiring() -> None:
+    assert _of("works_at", _facts("got intern job at Lumen Bank!! starts jan 8")) == {
+        (U, "works_at", "Lumen Bank", P, "2025-01-08")
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "known", "expected"),
+    [
+        ("Our daughter Ada is expecting. She and her partner Tom live in Perth, so not far.", (),
+         ("Ada", "lives_in", "Perth", P, None)),
+        ("kai and i are official now 🥰", (), (U, "partner", "Kai", P, "2024-03-15")),
+        ("Ines and Raul were married yesterday in Faro.", (U, "has_sibling", "Ines"),
+         ("Ines", "partner", "Raul", P, "2024-03-14")),
+    ],
+)  # fmt: skip
+def test_couples_and_companions(text: str, known: tuple, expected: tuple) -> None:
+    assert expected in _facts(text, *((known,) if known else ()))
+
+
+def test_a_wedding_of_two_strangers_says_nothing() -> None:
+    assert not _of("partner", _facts("Anna and Ben got married"))
+    assert _of(
+        "lives_in", _facts("my brother and i moved to Leeds", (U, "has_sibling", "Tom"))
+    ) == {(U, "lives_in", "Leeds", P, "2024-03-15")}

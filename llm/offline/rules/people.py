@@ -107,7 +107,7 @@ def _partner_verb(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 @rule(
     rf"\b(?P<n>{NAME}) and i (?:have )?(?:just |recently |finally |officially )?(?:started "
     r"(?:going out|dating|seeing each other)|got together|are (?:together|dating|a couple)|"
-    r"became a couple|got (?:married|engaged))"
+    r"are official|made it official|are exclusive|became a couple|got (?:married|engaged))"
     rf"|\b(?:met|first date with) (?P<n2>{NAME})\b[^.!?]*\bwe(?:'re| are)? (?:got together|"
     r"started (?:dating|going out|seeing each other)|together|dating|a couple|official)"
 )
@@ -115,6 +115,30 @@ def _couple(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     name = m["n"] or m["n2"]
     if _person(name):
         yield _partner_draft(c, name, m, changed=True)
+
+
+@rule(
+    rf"(?:^|(?<=[,;:!.] ))(?P<a>{NAME}) and (?!I\b)(?P<b>{NAME}) (?:just |finally |have |had )?"
+    r"(?:got|were|are|have been|had been) (?P<s>married|engaged)\b"
+)
+def _their_wedding(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Callum and Mireille were married yesterday": a couple of two people in the user's
+    life; the one memory knows (or the first) is the subject."""
+    a, b = m["a"], m["b"]
+    if (
+        not (_person(a) and _person(b))
+        or c.opens_question(m)
+        or "user" in (c.subject(a), c.subject(b))
+    ):
+        return
+    known = c.prompt.people()
+    if normalise_name(b) in known and normalise_name(a) not in known:
+        a, b = b, a
+    if normalise_name(a) not in known:
+        return  # two names memory does not know: a story about strangers
+    verb = "married" if m["s"].lower() == "married" else "engaged to"
+    yield Draft("partner", b, f"{a} is {verb} {b}.", subject=a, object_kind="person",
+                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
 
 
 @rule(
@@ -262,7 +286,10 @@ _SUBJ = (
     rf"|(?:^|(?<=[,;:!.] )|(?<=\band )|(?<=\bbut ))(?P<n3>{NAME}))"
 )
 # "Anjali and Marco just moved": someone else alongside the subject (never the user).
-_ALONG = r"(?: and (?!(?:i|me|we|my|our))(?:(?:his|her|their) )?[\w'’\-]+)?"
+_ALONG = (
+    r"(?: and (?!(?:i|me|we|my|our)\b)(?:(?:his|her|their) [\w'’\-]+(?: (?-i:[A-Z])[\w'’\-]*)?"
+    r"|[\w'’\-]+))?"
+)
 _ADV = r"(?: (?:just|recently|finally|now|also|still|currently|actually))*"
 
 
@@ -299,7 +326,8 @@ def _about(m: re.Match[str], c: Ctx, predicate: str, obj: str, kind: str, verb: 
 
 
 @rule(
-    rf"{_SUBJ}{_ADV} (?:lives|is living|is based|is settled|resides|has lived|has been living)"
+    rf"{_SUBJ}{_ALONG}{_ADV} (?:lives|live|is living|are living|is based|are based|is settled|"
+    r"resides|has lived|have lived|has been living)"
     rf"(?: (?:alone|together|nearby|over|still|now|there|with \w+|on (?:her|his|their) own|"
     rf"by (?:her|him|them)sel(?:f|ves)))* in (?P<o>{CAP})"
 )

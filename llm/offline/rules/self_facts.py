@@ -281,7 +281,8 @@ def _works(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 @rule(
     r"\b(?:i|and|then)(?:'ve| have)? (?:just |recently |finally |officially )?(?:joined|started "
     r"(?:a new job |working |my new job |a job |work )?(?:at|with|for)|got (?:a|the|my) "
-    r"(?:new )?job (?:at|with)|was hired by|got hired (?:at|by)|"
+    r"(?:new )?(?:[\w\-]+ )?job (?:at|with)|got (?:[\w\-]+ )?job (?:at|with)|was hired by|"
+    r"got hired (?:at|by)|"
     r"(?:got|accepted|took|signed) (?:the |an |a |their )?(?:job )?offer (?:from|at|with)|"
     rf"moved to work (?:at|for)) (?P<o>{CAP})"
     rf"|\bmy first day at (?P<o2>{CAP})"
@@ -380,8 +381,8 @@ def _title(raw: str | None) -> str:
 
 
 _HIRED = re.compile(
-    r"\b(?:got|landed|accepted|took|signed)(?: the| a| an| my)?(?: new)? (?:job|offer|position|"
-    r"role|contract)\b|\b(?:job )?offer (?:from|at)\b|\bhired\b|\bnew job\b",
+    r"\b(?:got|landed|accepted|took|signed)(?: the| a| an| my)?(?: new)?(?: [\w\-]+)? (?:job|"
+    r"offer|position|role|contract)\b|\b(?:job )?offer (?:from|at)\b|\bhired\b|\bnew job\b",
     re.I,
 )
 # "I GOT IT!!", "took it", "they said yes": a job, when the talk before it was of one (an
@@ -412,6 +413,24 @@ def hired(c: Ctx) -> bool:
 _START = re.compile(
     r"\b(?:start(?:s|ing)?(?: date)?(?: is)?(?: on| in)?|from|as of|beginning)\s*$", re.I
 )
+
+
+@rule(_GOT_IT.pattern)
+def _got_it_at(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "I GOT IT!! start 1 april" after "job interview at X" memory holds: the job is at X,
+    from the start the message says."""
+    if _HIRED.search(c.message) or c.opens_question(m) or not hired(c):
+        return
+    orgs = {
+        p.object[len("job interview at ") :]
+        for p in c.prompt.objects_of("plans")
+        if p.object.lower().startswith("job interview at ")
+    }
+    if len(orgs) != 1:
+        return
+    org = orgs.pop()
+    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
+                valid_at=job_start(c) or c.day())  # fmt: skip
 
 
 def job_start(c: Ctx) -> datetime | None:
