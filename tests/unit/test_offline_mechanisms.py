@@ -322,3 +322,15 @@ def test_a_wedding_of_two_strangers_says_nothing() -> None:
     assert _of(
         "lives_in", _facts("my brother and i moved to Leeds", (U, "has_sibling", "Tom"))
     ) == {(U, "lives_in", "Leeds", P, "2024-03-15")}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rose turned 9 today, cake everywhere", ("Rose", "age", "9", P, "2024-03-15")),
+        ("milo turned 2 this wk!!", ("Milo", "age", "2", P, "2024-03-15")),
+    ],
+)
+def test_a_bare_word_with_a_birthday_is_a_name(text: str, expected: tuple) -> None:
+    assert expected in _facts(text)
+    assert not _of("age", _facts("it turned 5 today, the blog"))
