@@ -67,7 +67,8 @@ _WITH_ME = re.compile(
 # has a birthday is a name, even an English word's.
 _BIRTHDAY = re.compile(
     r"(?:^|(?<=[.!?]\s))(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?= (?:just )?turned \d{1,3}\b"
-    r"(?: years?(?: old)?)? (?:today|yesterday|this (?:week|wk|weekend|month)|last (?:week|wk|night|month)|on\b))"
+    r"(?: years?(?: old)?)? (?:today|yesterday|this (?:week|wk|weekend|month)|"
+    r"last (?:week|wk|night|month)|on\b))"
 )
 _AFTER_ROLE = re.compile(
     rf"{_OWNED}{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
