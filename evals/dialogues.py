@@ -569,6 +569,9 @@ def _current_value(graph: _Graph, subject: str, value: str, polarity: str = "pos
 
 def _true(graph: _Graph, user: DialogueUser, fact: Fact, subjects: dict[str, set[str]]) -> bool:
     stored = graph.value_text(fact)
+    if fact.subject_id == SELF_ID and fact.predicate == "name":
+        # The file's ``name`` is the user's gold name; its facts never repeat it.
+        return _value_matches(user.name, stored)
     for g in user.facts:
         if fact.subject_id not in subjects[g.subject]:
             continue

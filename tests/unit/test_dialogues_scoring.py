@@ -93,3 +93,27 @@ def test_a_true_fact_about_the_ex_is_no_claim_that_he_is_the_partner(tmp_path: P
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["totals"]["questions_answered"] == 1.0, report["misses"]
+
+
+def test_the_users_own_name_is_a_true_fact(tmp_path: Path) -> None:
+    """The file's ``name`` is the user's gold name, which its facts never repeat: "Hi, I'm
+    Ola" stored as the user's name is true, not a false fact against precision."""
+    user = {
+        "user": "t-ola",
+        "name": "Ola",
+        "messages": [
+            {"at": "2024-01-05T10:00:00Z", "text": "Hi! I'm Ola. my boyfriend Tom is cooking"},
+            {"at": "2024-03-01T18:00:00Z", "text": "give me a sad playlist"},
+        ],
+        "facts": [_fact("partner", "Tom", None, 0, None)],
+        "questions": DATA["users"][0]["questions"],
+    }
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"users": [user]}))
+    result = CliRunner().invoke(
+        app, ["eval", "dialogues", "--embedder", "hash", "--json", "--data", str(path)]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["totals"]["stored_facts"] == 2, out["misses"]
+    assert out["totals"]["precision"] == 1.0, out["misses"]  # 0.5 before: the name was untrue

@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, rule
 from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.people import _PARTNER, SPECIES
 from memlane.llm.offline.rules.places import known_place
 from memlane.llm.offline.rules.tastes import DIETS
+from memlane.memory_graph.model import normalise_name
 
 __all__: list[str] = []
 
@@ -139,10 +140,23 @@ def _plan_done(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     places = {re.sub(r"^move (?:back )?to ", "", p, flags=re.I) for p in plans
               if re.match(r"move (?:back )?to ", p, re.I)}  # fmt: skip
     if len(places) != 1:
+        # No plan to fulfil: "We've moved! Nottingham now" names the new home itself, when
+        # the message names exactly one gazetteer place that is not the home memory holds.
+        places = _new_places(c)
+    if len(places) != 1 or TRIP.search(c.message):
         return
     place = next(iter(places))
     yield Draft("lives_in", place, f"{c.who} moved to {place} and lives there.",
                 object_kind="place", valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+
+
+def _new_places(c: Ctx) -> set[str]:
+    homes = {normalise_name(h.object) for h in c.prompt.objects_of("lives_in")}
+    return {
+        m["o"]
+        for m in re.finditer(rf"(?:^|[.!?;:]\s+)(?P<o>{CAP})", c.message)
+        if known_place(m["o"]) and normalise_name(m["o"]) not in homes
+    }
 
 
 # -- homes -----------------------------------------------------------------------------------
@@ -182,7 +196,7 @@ def _took_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 # -- endings ---------------------------------------------------------------------------------
 @rule(
     rf"\b(?:i'?m |i am |we'?re )?(?:done with|finished with|off|over) (?P<d>{DIETS})\b"
-    rf"|\b(?P<d2>{DIETS}) is (?:finished|over|done) for me\b"
+    rf"|\b(?P<d2>{DIETS}) is (?:finished|finish|over|done) for me\b"
 )
 def _diet_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     diet = (m["d"] or m["d2"]).lower()
@@ -214,6 +228,25 @@ def _activity_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         kind="preference",
         valid_at=c.date(m, near=True) or c.day(),
     )
+
+
+@rule(
+    r"\b(?:not going back to|never going back to|done with|finished with|gave up|given up|"
+    r"giving up|quit|quitting|stopped|over) (?P<o>[a-z][a-z\- ]{1,30}?)(?=[,.;:!?]|$|\s+(?:and|"
+    r"but|for|because|after|since|now|anymore|any more|lol)\b)"
+)
+def _held_over(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "not going back to bouldering", "done with pottery": an ending of a hobby or a like
+    memory holds now (nothing is read from an ending of what it does not hold)."""
+    said = normalise_name(m["o"])
+    if c.opens_question(m) or re.search(r"\b(?:if|might|maybe|thinking)\b", c.clause(m), re.I):
+        return
+    for cand in c.prompt.objects_of("hobby", "likes"):
+        if normalise_name(cand.object) == said:
+            yield Draft(cand.predicate, cand.object, f"{c.who} no longer does {cand.object}.",
+                        polarity="negative", kind="preference",
+                        valid_at=c.date(m, near=True) or c.day())  # fmt: skip
+            return
 
 
 # -- who a pronoun's name belongs to ---------------------------------------------------------

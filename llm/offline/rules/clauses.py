@@ -29,6 +29,7 @@ __all__ = [
     "NAME",
     "OBJ",
     "RULES",
+    "TRIP",
     "Ctx",
     "Draft",
     "article",
@@ -43,7 +44,10 @@ __all__ = [
 EMOJI = "\u2600-\u27bf\U0001f000-\U0001faff"
 # Names are capitalised even though rules match case-insensitively: (?-i:...) keeps case.
 _W = r"(?-i:(?!I\b|I'm\b|I've\b|I'd\b|I'll\b)[A-Z][\w'’&\-.]*(?<![.'’])(?<!['’]s))"
-CAP = rf"{_W}(?:\s+(?:of|de|da|del|la|le|the|von|van|&)?\s*{_W})*"  # Berlin, Bank of America
+# A possessive inside a name is part of it when a capitalised word follows ("Queen's
+# Medical Centre", "St John's Wood"); at the end it is the owner's ("Darnell's place").
+_POSS = r"(?:['’]s(?=\s+(?-i:[A-Z])))?"
+CAP = rf"{_W}{_POSS}(?:\s+(?:of|de|da|del|la|le|the|von|van|&)?\s*{_W}{_POSS})*"  # Bank of America
 NAME = rf"{_W}(?:\s+{_W})?"  # Sam, Sam Lee
 # Chat interjections: they end a value and are never part of one ("hiking lol").
 FILLER = r"lol+|lmf?ao+|rofl|ha(?:ha)+h?|he(?:he)+|k{3,}|xd+|tbh|imo|ngl|fr|rn|omg|idk|tho"
@@ -106,6 +110,15 @@ class Draft:
         }
 
 
+# A trip, not a home: "here in Rome for the weekend", "she's in Paris for work".
+TRIP = re.compile(
+    r"\b(?:holiday|vacation|trip|visit|visiting|conference|honeymoon|tour|travell?ing|layover|"
+    r"for (?:the|a|two|three|few|couple)\b[^.!?]*\b(?:days?|weeks?|nights?|weekend|summer|"
+    r"winter|months?)|"
+    r"this week|for work|on business)\b",
+    re.I,
+)
+
 # -- clauses ---------------------------------------------------------------------------------
 # Where one clause ends and the next begins. "X and I ..." at a clause start is a compound
 # subject, not a boundary, so "and" only splits before a subject that starts a new clause.
@@ -120,7 +133,7 @@ _BOUNDARY = re.compile(
 _ELLIPSIS_I = re.compile(
     r"(?:just|finally|recently|also|then|officially)\s+(?=[a-z]+ed\b|got\b|went\b|left\b|"
     r"took\b|made\b|began\b|came\b|brought\b|bought\b|met\b|flew\b|found\b|quit\b|moved\b)"
-    r"|(?=(?:moved|relocated|started|joined|got|took|went|left|quit|switched|adopted|"
+    r"|(?=(?:moved|relocated|made it|started|joined|got|took|went|left|quit|switched|adopted|"
     r"visited|booked|signed|found|flew|brought|picked|landed|turned|decided|bought|"
     r"rescued|spent|travell?ed|finished|became|accepted|handed|rented|signed|unpacked)\b)",
     re.I,
@@ -210,6 +223,12 @@ class Ctx:
         clause = self.clause(m).strip()
         return clause.endswith("?") or bool(_ASKS.match(clause))
 
+    def opens_question(self, m: re.Match[str]) -> bool:
+        """Whether ``m``'s clause opens as a question ("should I go vegan"): stricter than
+        :meth:`asks`, for a statement a run-on question mark closes ("I've been vegetarian
+        for ages so it shouldn't be too bad??")."""
+        return bool(_ASKS.match(self.clause(m).strip()))
+
     def _hits(self, future: bool) -> list[DateHit]:
         return find_dates(self.sentence, self.at, future=future)
 
@@ -282,7 +301,8 @@ def split_list(raw: str) -> list[str]:
     """Items of "A, B and C", stopping at an aside (", by the way", ", honestly")."""
     items: list[str] = []
     for part in re.split(r",\s*", raw):
-        if _FILLER.match(part.strip()) or len(part.split()) > 5:
+        # An aside, a long clause or a question ("penicillin, is amoxicillin ok?") ends it.
+        if _FILLER.match(part.strip()) or len(part.split()) > 5 or _ASKS.match(part.strip()):
             break
         items += [clean(x) for x in re.split(r"^(?:and|or)\s+|\s+and\s+|\s+or\s+", part)]
     return [p for p in items if ok(p)]

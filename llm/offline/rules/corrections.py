@@ -23,10 +23,15 @@ _PHRASE = rf"{_WORD}(?:[ ,]+{_WORD}){{0,3}}"
 # The wrong value: "not X" / "isn't X" after a correction marker somewhere in the message.
 _MARKER = re.compile(
     r"\b(?:sorry|oops|i meant|meant to say|i mean|actually|correction|typo|my bad|"
-    r"spelled|spelt|i said|mix(?:ed)? up|not\b.*?\bbut)\b",
+    r"spelled|spelt|i said|mix(?:ed|ing)?(?: (?:them|it|these|those|the two))? up|mixed|"
+    r"wait,? no|no wait|not\b.*?\bbut)\b",
     re.I,
 )
-_WRONG = re.compile(rf"\b(?:not|n[o']t)\s+(?:in\s+|at\s+|the\s+)?(?P<x>{_PHRASE})", re.I)
+# ... or what the user says they said: "earlier I said Dresden, I meant Leipzig".
+_WRONG = re.compile(
+    rf"\b(?:not|n[o']t|i (?:said|wrote|typed|put))\s+(?:in\s+|at\s+|the\s+)?(?P<x>{_PHRASE})",
+    re.I,
+)
 # The right value, in the forms a correction puts it.
 _RIGHT = (
     re.compile(
@@ -39,6 +44,12 @@ _RIGHT = (
         r"(?P<y>[A-ZÀ-Þ][\w'’\-]*(?:\s+[A-ZÀ-Þ][\w'’\-]*)?)"
     ),
     re.compile(rf"(?P<y>{_WORD})\s*,?\s*not\s+(?P<x>{_WORD})", re.I),
+    # "I meant Leipzig." with no "not X" after it (the wrong value came as "I said X").
+    re.compile(
+        rf"\b(?:i meant|meant to say|i mean|should be|should have said)\s+['\"]?"
+        rf"(?P<y>{_PHRASE}?)['\"]?(?=\s*(?:[.,;!?]|$))",
+        re.I,
+    ),
 )
 # Words a correction wraps around its values, never a value themselves.
 _NOT_VALUES = frozenset(
@@ -83,7 +94,13 @@ def _wrong_candidates(text: str, prompt: ParsedPrompt) -> list[tuple[str, Candid
         # "not Opole, she lives ..." names one to four words; try the longest first.
         for n in range(len(words), 0, -1):
             phrase = " ".join(words[:n]).strip(" ,")
-            hits = [c for c in prompt.candidates if c.current and _key(c.object) == _key(phrase)]
+            hits = [
+                c
+                for c in prompt.candidates
+                if _key(c.object) == _key(phrase)
+                # current, or to come: "moving to Stavanger in September. wait, not Stavanger"
+                and (c.current or (c.valid_at is not None and c.valid_at > prompt.turn_time))
+            ]
             if hits:
                 out.extend((phrase, c) for c in hits)
                 break

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from memlane.llm.offline.rules.clauses import CAP, Ctx, Draft, clean, ok, rule
 from memlane.llm.offline.rules.dates import strip_dates
+from memlane.llm.offline.rules.places import known_place
 from memlane.memory_graph.model import normalise_name
 
 __all__: list[str] = []
@@ -146,3 +147,18 @@ def _plans(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if re.match(r"(?:be|have|get|make|need|try|say|tell|ask|think)\b", what, re.I):
         return
     yield Draft("plans", what, f"{c.who} plans: {what}.", kind="event", valid_at=when)
+
+
+@rule(
+    r"\bi(?:'ve| have)? (?:have|got|'ve got) (?:an? |my |the )?(?:(?:job|second|final|first|"
+    r"phone|video) )?interview\b"
+)
+def _interview(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "I have interview next week for operations manager, company is X": a dated job
+    interview is a plan (the "I got it!" that follows days later reads as a hiring by it)."""
+    when = c.date(m, future=True, near=True)
+    if when is None or when < c.day() or c.opens_question(m):
+        return
+    org = re.search(rf"\b(?:at|with|company is|for) (?P<o>{CAP})", c.sentence[m.end() :])
+    what = f"job interview at {org['o']}" if org and not known_place(org["o"]) else "job interview"
+    yield Draft("plans", what, f"{c.who} has a {what}.", kind="event", valid_at=when)

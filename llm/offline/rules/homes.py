@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, rule
+from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, rule
+from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.jobs import JOBS
-from memlane.llm.offline.rules.people import _SUBJ, _person, _someone
-from memlane.llm.offline.rules.places import known_place
+from memlane.llm.offline.rules.people import _SUBJ, _person, _someone, _who
+from memlane.llm.offline.rules.places import district_of, known_place
+from memlane.memory_graph.model import normalise_name
 
 __all__ = ["HOMES"]
 
@@ -28,14 +30,7 @@ _ADJ = (
     r"(?:(?:new|own|little|tiny|small|big|first|current|rented|lovely|cute|"
     r"\d+[- ]?bed(?:room)?)\s+)*"
 )
-# A trip, not a home: "here in Rome for the weekend", "she's in Paris for work".
-_TRIP = re.compile(
-    r"\b(?:holiday|vacation|trip|visit|visiting|conference|honeymoon|tour|travell?ing|layover|"
-    r"for (?:the|a|two|three|few|couple)\b[^.!?]*\b(?:days?|weeks?|nights?|weekend|summer|"
-    r"winter|months?)|"
-    r"this week|for work|on business)\b",
-    re.I,
-)
+_TRIP = TRIP
 _OLD = re.compile(r"\b(?:old|former|previous|last|used to|back when|childhood)\b", re.I)
 
 
@@ -45,26 +40,49 @@ def _owner(c: Ctx, word: str, name: str | None) -> str | None:
     return c.subject(name) if name else None
 
 
-def _city(c: Ctx) -> str | None:
-    """The city a neighbourhood is in: a gazetteer city the same message names."""
-    for m in re.finditer(rf"\b(?:in|to)\s+(?P<o>{CAP})", c.message):
-        if known_place(m["o"]):
-            return m["o"]
+def _cities(c: Ctx) -> list[str]:
+    """The gazetteer cities the message names after "in" or "to"."""
+    return [
+        m["o"]
+        for m in re.finditer(rf"\b(?:in|to)\s+(?P<o>{CAP})", c.message)
+        if known_place(m["o"])
+    ]
+
+
+def _home_city(c: Ctx) -> str | None:
+    """The city of the user's current home, as memory holds it ("Gdańsk" of "Wrzeszcz,
+    Gdańsk"), when the gazetteer knows it."""
+    for cand in c.prompt.objects_of("lives_in"):
+        city = cand.object.rsplit(",", 1)[-1].strip()
+        if known_place(city):
+            return city
     return None
 
 
-def qualified(c: Ctx, place: str) -> str:
-    """``place``, or "Arroios, Lisbon" when the gazetteer does not know it (a neighbourhood,
-    most likely) and the message names the city: a home in a district is in the city."""
-    if known_place(place):
+def qualified(c: Ctx, place: str, subject: str = "user", *, changed: bool = False) -> str:
+    """``place``, or "Arroios, Lisbon" when it is a district of a city: one the gazetteer
+    does not know (a neighbourhood, most likely), or one it puts inside a city, while the
+    message names that city. Without a city in the message, a district the gazetteer does
+    not know in a user's home that did not move is in the city memory has as their home
+    ("the club here in Corstorphine" while living in Edinburgh)."""
+    if "," in place:
         return place
-    city = _city(c)
-    return f"{place}, {city}" if city and city.casefold() != place.casefold() else place
+    said = re.search(rf"{re.escape(place)},\s+(?P<o>{CAP})", c.message)
+    if said and known_place(said["o"]) and not known_place(place):
+        return f"{place}, {said['o']}"  # "our flat in Nørrebro, Copenhagen"
+    cities = [x for x in _cities(c) if x.casefold() != place.casefold()]
+    if not known_place(place):
+        city = cities[0] if cities else None
+        if city is None and subject == "user" and not changed:
+            city = _home_city(c)
+        return f"{place}, {city}" if city and city.casefold() != place.casefold() else place
+    city = next((x for x in cities if district_of(place, x)), None)
+    return f"{place}, {city}" if city else place
 
 
 def _lives(c: Ctx, m: re.Match[str], subject: str, place: str, *, changed: bool) -> Draft:
     who = c.who if subject == "user" else subject
-    place = qualified(c, place)
+    place = qualified(c, place, subject, changed=changed)
     when = (c.date(m, near=True) or c.day()) if changed else c.date(m)
     return Draft("lives_in", place, f"{who} lives in {place}.", subject=subject,
                  object_kind="place", valid_at=when)  # fmt: skip
@@ -81,7 +99,11 @@ def _home_in(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return
     if m["n"] and subject != "user" and (not _person(m["n"]) or known_place(m["n"])):
         return  # "Berlin's flats in Mitte": not a person's home
-    changed = bool(re.search(r"\bnew\b", m.group(0), re.I))
+    # "our new flat in Oliwa", "moved into our flat in Nørrebro": a home one moved into.
+    before = c.sentence[c.span(m)[0] : m.start()]
+    changed = bool(re.search(r"\bnew\b", m.group(0), re.I)) or bool(
+        re.search(r"\b(?:moved|moving) in(?:to)?\s*$", before, re.I)
+    )
     yield _lives(c, m, subject, m["o"], changed=changed)
 
 
@@ -159,3 +181,77 @@ def _works_in_city(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     name = _someone(m, c)
     if name is not None:
         yield _lives(c, m, c.subject(name), place, changed=False)
+
+
+# "Possession is April 1", "we get the keys on the 3rd", "moving in june 1": the day a home
+# got is moved into.
+_MOVE_DAY = re.compile(
+    r"\b(?:possession|keys?|move[- ]in|moving(?: in)?|we move|closing|completion)\b", re.I
+)
+
+
+@rule(
+    r"\b(?:offer on|bought|buying|closed on|closing on|signed (?:the )?(?:lease|contract) "
+    r"(?:on|for)|got the keys (?:to|for)) (?:a |an |the |our |my )?(?:[\w\-]+ ){0,2}?"
+    rf"(?:{HOMES}) (?:here )?(?:in|near) (?P<o>{CAP})"
+)
+def _home_to_come(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Our offer on the townhouse in Burnaby was accepted!! Possession is April 1": a home
+    got with a day still to come is a move planned for that day ("Moved in." later fulfils
+    it); one with no day to come is left to the rules of homes had."""
+    if c.opens_question(m) or re.search(r"\b(?:if|might|maybe|thinking|want|hope)\b",
+                                         c.clause(m), re.I):  # fmt: skip
+        return
+    day = next(
+        (
+            h.when
+            for h in find_dates(c.message, c.at, future=True)
+            if h.when > c.day() and _MOVE_DAY.search(c.message[max(0, h.start - 40) : h.start])
+        ),
+        None,
+    )
+    if day is None:
+        return
+    place = m["o"]
+    yield Draft("plans", f"move to {place}", f"{c.who} plans to move to {place}.", kind="event",
+                valid_at=day)  # fmt: skip
+
+
+@rule(
+    rf"{_SUBJ}(?: is| has been)?(?: (?:now|officially|finally|also))* (?:our|my) "
+    r"(?:new )?(?:neighbou?r|next[- ]door neighbou?r)\b"
+)
+def _neighbour(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Carol is officially our neighbour as of today": she lives where the user does, from
+    the day said when the sentence dates it."""
+    name = _named(m, c)
+    home = next((h.object for h in c.prompt.objects_of("lives_in")), None)
+    if name is None or home is None or c.opens_question(m):
+        return
+    when = c.date(m, near=True)
+    yield Draft("lives_in", home, f"{name} lives in {home}.", subject=c.subject(name),
+                object_kind="place", valid_at=when)  # fmt: skip
+
+
+def _named(m: re.Match[str], c: Ctx) -> str | None:
+    """A person the match names or its role can only mean (a neighbour, a visitor is one
+    whether or not memory knows them yet), never the user or a place."""
+    name, role = _who(m, c)
+    if not name or c.subject(name) == "user" or not _person(name):
+        return None
+    if known_place(name) and not (role or normalise_name(name) in c.prompt.people()):
+        return None  # "Paris is coming ...": a city opening the sentence, unless a person
+    return name
+
+
+@rule(
+    rf"{_SUBJ}(?: is| was)? (?:coming|came|flying|flew|driving|drove)(?: (?:down|up|over|in))? "
+    rf"from (?P<o>{CAP})\b[^.!?]*\b(?:to stay|to visit|to see|to help|for)\b"
+)
+def _visitor(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Carol is coming down from Kelowna to stay with us": a visitor comes from home."""
+    name = _named(m, c)
+    if name is None or not known_place(m["o"]) or c.opens_question(m):
+        return
+    yield Draft("lives_in", m["o"], f"{name} lives in {m['o']}.", subject=c.subject(name),
+                object_kind="place")  # fmt: skip

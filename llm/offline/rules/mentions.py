@@ -55,8 +55,26 @@ _ROLE = re.compile(
 )
 _NAMING = re.compile(r"\b(?:named|called|name is|name's|names)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
 _NAMED_HIM = re.compile(r"\b(?:named|called)\s+(?:him|her|it)\s+(?P<n>[a-zà-ÿ][a-zà-ÿ'’\-]+)")
+# "declan and i separated", "me and freja": the one doing something with the user, when no
+# English word, is a person.
+_WITH_ME = re.compile(
+    r"(?:^|(?<=[.!?,;:]\s))(?:(?:so|and|but|ok|well|then)\s+)?(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)"
+    r"(?=\s+and\s+i\b)"
+    r"|\bme and (?P<n2>[a-zà-ÿ][a-zà-ÿ\-]+)\b",
+    re.I,
+)
+# "ruby turned 15 today", "harper turned 1 this wk": a bare word opening a sentence that
+# has a birthday is a name, even an English word's.
+_BIRTHDAY = re.compile(
+    r"(?:^|(?<=[.!?]\s))(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?= (?:just )?turned \d{1,3}\b"
+    r"(?: years?(?: old)?)? (?:today|yesterday|this (?:week|wk|weekend|month)|"
+    r"last (?:week|wk|night|month)|on\b))"
+)
 _AFTER_ROLE = re.compile(
     rf"{_OWNED}{_ADJ}(?:{_ROLE_WORDS})\s+(?P<n>[a-zà-ÿ][a-zà-ÿ\-]+)(?=['’]s\b|\b)", re.I
+)
+_BIRTHDAY_NOT = word_set(
+    "he she it they we i you who everyone nobody mine yours baby kid son daughter"
 )
 _NOT_NAME_WORDS = word_set(
     "a an the my our his her their it that this something someone after like me him them you us "
@@ -112,9 +130,26 @@ def truecase_names(text: str, known: Iterable[str] = ()) -> str:
         found.add(word.casefold())
         return m.group(0)[: m.start("n") - m.start()] + _cap(word)
 
+    def with_me(m: re.Match[str]) -> str:
+        key = "n" if m["n"] else "n2"
+        word = m[key]
+        if word.lower() in _NOT_NAME_WORDS or is_word(word) or not word.islower():
+            return m.group(0)
+        found.add(word.casefold())
+        return m.group(0)[: m.start(key) - m.start()] + _cap(word)
+
+    def birthday(m: re.Match[str]) -> str:
+        word = m["n"]
+        if word.lower() in _NOT_NAME_WORDS or word.lower() in _BIRTHDAY_NOT:
+            return m.group(0)
+        found.add(word.casefold())
+        return _cap(word)
+
     text = _NAMING.sub(naming, text)
     text = _NAMED_HIM.sub(named_him, text)
     text = _AFTER_ROLE.sub(after_role, text)
+    text = _WITH_ME.sub(with_me, text)
+    text = _BIRTHDAY.sub(birthday, text)
     names = found | {k.casefold() for k in known if k and " " not in k}
     if not names:
         return text

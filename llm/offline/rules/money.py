@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from memlane.llm.offline.rules.clauses import Ctx, Draft, rule
-from memlane.llm.offline.rules.self_facts import _HIRED, job_start
+from memlane.llm.offline.rules.self_facts import hired, job_start
 
 __all__ = ["AMOUNT", "amount"]
 
@@ -68,7 +68,7 @@ def _salary(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return
     if c.asks(m):
         return  # "is my salary 60k a year?"
-    if m["a3"] and re.search(r"\boffer", m.group(0), re.I) and not _HIRED.search(c.message):
+    if m["a3"] and re.search(r"\boffer", m.group(0), re.I) and not hired(c):
         return  # "they offered me 60k, should I accept?": an offer nobody took
     if re.search(r"\b(?:spend|spent|cost|costs|saved|save|budget)\b", before, re.I) or re.match(
         r"\s*(?:for|on|in|of|a day|calories|steps|words|people|times)\b", after, re.I
@@ -77,7 +77,7 @@ def _salary(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if not (_money_like(m[group]) or m["a2"]):
         return  # "I make 2000": a bare figure is pay only after "salary" / "pay"
     raised = re.search(r"\b(?:went up|rose|raised|bumped|jumped)\b", m.group(0), re.I)
-    changed = bool(_HIRED.search(c.message) or re.search(r"\bpromot", c.message, re.I) or raised)
+    changed = bool(hired(c) or re.search(r"\bpromot", c.message, re.I) or raised)
     when = (job_start(c) or c.date(m, near=True) or c.day()) if changed else c.date(m)
     yield _pay(c, m[group], when)
 
@@ -93,7 +93,7 @@ def _instead(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 def _offer_figure(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "got the offer, senior engineer, 62k euro per year.": a clause that is only a figure
     with a currency or a period, in a message about being hired, is the new pay."""
-    if not _HIRED.search(c.message):
+    if not hired(c):
         return
     if not re.search(rf"(?:{_CURRENCY}|{_PERIOD}|brutto|gross|[$€£]|k\b)", m["a"], re.I):
         return  # a bare number could be anything

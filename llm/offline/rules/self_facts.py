@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-from memlane.llm.offline.rules.clauses import CAP, NAME, Ctx, Draft, article, clean, ok, rule
+from memlane.llm.offline.rules.clauses import CAP, NAME, TRIP, Ctx, Draft, article, clean, ok, rule
 from memlane.llm.offline.rules.dates import find_dates
 from memlane.llm.offline.rules.jobs import JOBS
 from memlane.llm.offline.rules.normalise import is_word
@@ -145,7 +145,7 @@ def _name(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
                 confidence=0.6 if weak else 0.9)  # fmt: skip
 
 
-@rule(r"\bi(?:'m| am) (?P<n>\d{1,3})(?: years? old)?(?=[,.;!?]|$| and\b| now\b| this\b)")
+@rule(r"\bi(?:'m| am) (?P<n>\d{1,3})(?: years? old)?(?=[,.;!?]|$| and\b| now\b| this\b| today\b)")
 def _age(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     before = c.sentence[: m.start()]
     if re.search(r"\b(?:like|as if|as though|pretend|imagine|if|when|since)\s*$", before, re.I):
@@ -183,12 +183,14 @@ def _turning(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 # -- home ------------------------------------------------------------------------------------
 @rule(
     rf"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|finally\s+|recently\s+|also\s+|officially\s+)?"
-    rf"(?:moved|relocated)(?: back)?(?: (?:from|out of) (?P<f>{CAP}))?"
+    rf"(?P<v>moved|relocated|made it)(?: back)?(?: (?:from|out of) (?P<f>{CAP}))?"
     rf"(?: (?:over|back|across))? to (?P<o>{CAP})"
 )
 def _moved(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     if _PAST.search(c.clause(m)):
         return
+    if m["v"].lower() == "made it" and (TRIP.search(c.message) or c.asks(m)):
+        return  # "made it to Rome for the weekend" is a trip, not a home
     when = c.date(m, near=True) or c.day()
     yield Draft("lives_in", m["o"], f"{c.who} moved to {m['o']} and lives there.",
                 object_kind="place", valid_at=when)  # fmt: skip
@@ -279,7 +281,8 @@ def _works(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 @rule(
     r"\b(?:i|and|then)(?:'ve| have)? (?:just |recently |finally |officially )?(?:joined|started "
     r"(?:a new job |working |my new job |a job |work )?(?:at|with|for)|got (?:a|the|my) "
-    r"(?:new )?job (?:at|with)|was hired by|got hired (?:at|by)|"
+    r"(?:new )?(?:[\w\-]+ )?job (?:at|with)|got (?:[\w\-]+ )?job (?:at|with)|was hired by|"
+    r"got hired (?:at|by)|"
     r"(?:got|accepted|took|signed) (?:the |an |a |their )?(?:job )?offer (?:from|at|with)|"
     rf"moved to work (?:at|for)) (?P<o>{CAP})"
     rf"|\bmy first day at (?P<o2>{CAP})"
@@ -378,19 +381,62 @@ def _title(raw: str | None) -> str:
 
 
 _HIRED = re.compile(
-    r"\b(?:got|landed|accepted|took|signed)(?: the| a| an| my)?(?: new)? (?:job|offer|position|"
-    r"role|contract)\b|\b(?:job )?offer (?:from|at)\b|\bhired\b|\bnew job\b",
+    r"\b(?:got|landed|accepted|took|signed)(?: the| a| an| my)?(?: new)?(?: [\w\-]+)? (?:job|"
+    r"offer|position|role|contract)\b|\b(?:job )?offer (?:from|at)\b|\bhired\b|\bnew job\b",
     re.I,
 )
+# "I GOT IT!!", "took it", "they said yes": a job, when the talk before it was of one (an
+# interview, an offer, a position), in the previous message or a plan memory holds.
+_GOT_IT = re.compile(
+    r"\b(?:i )?(?:got|took|accepted|landed) it\b|\bthey (?:said yes|picked me|chose me)\b", re.I
+)
+_JOB_TALK = re.compile(
+    r"\b(?:interview\w*|offer\w*|position|job|vacanc\w+|hiring|recruit\w*|applied|"
+    r"application|salary|employer)\b",
+    re.I,
+)
+
+
+def hired(c: Ctx) -> bool:
+    """Whether the message tells of being hired: it says so, or it says "I got it" right
+    after talk of a job."""
+    if _HIRED.search(c.message):
+        return True
+    if not _GOT_IT.search(c.message):
+        return False
+    new = {m.text.strip() for m in c.prompt.new}
+    before = [m.text for m in c.prompt.recent if m.role == "user" and m.text.strip() not in new]
+    plans = [p.object for p in c.prompt.objects_of("plans")]
+    return any(_JOB_TALK.search(t) for t in (*before[-2:], *plans))
+
+
 _START = re.compile(
     r"\b(?:start(?:s|ing)?(?: date)?(?: is)?(?: on| in)?|from|as of|beginning)\s*$", re.I
 )
 
 
+@rule(_GOT_IT.pattern)
+def _got_it_at(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "I GOT IT!! start 1 april" after "job interview at X" memory holds: the job is at X,
+    from the start the message says."""
+    if _HIRED.search(c.message) or c.opens_question(m) or not hired(c):
+        return
+    orgs = {
+        p.object[len("job interview at ") :]
+        for p in c.prompt.objects_of("plans")
+        if p.object.lower().startswith("job interview at ")
+    }
+    if len(orgs) != 1:
+        return
+    org = orgs.pop()
+    yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
+                valid_at=job_start(c) or c.day())  # fmt: skip
+
+
 def job_start(c: Ctx) -> datetime | None:
     """The day a new job or role begins when the message says so ("start sept 11", "starts
     jan 8", "I got promoted! from july I am director")."""
-    if not (_HIRED.search(c.message) or re.search(r"\bpromot", c.message, re.I)):
+    if not (hired(c) or re.search(r"\bpromot", c.message, re.I)):
         return None
     for hit in find_dates(c.message, c.at, future=True):
         if _START.search(c.message[: hit.start]) or re.match(r"from\b", hit.text, re.I):
@@ -453,13 +499,13 @@ def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     # "I joined X yesterday - I'm a nurse there now": the role began with the job.
     changed = bool(
         re.search(r"\b(?:new job|promoted|became|officially|joined|started at)\b", c.sentence, re.I)
-        or _HIRED.search(c.message)
+        or hired(c)
     )
     yield from _title_draft(_title(m["t"]), m, c, changed)
     org = m["o"]
     in_place = m["p"] and m["p"].lower() == "in" and known_place(org or "")
     if org and not _place_like(org, c) and not in_place:  # "a nurse in Leeds": a city
-        job_change = re.search(r"\bnew job\b", c.sentence, re.I) or _HIRED.search(c.message)
+        job_change = re.search(r"\bnew job\b", c.sentence, re.I) or hired(c)
         when = (job_start(c) or c.date(m, near=True) or c.day()) if job_change else c.date(m)
         yield Draft("works_at", org, f"{c.who} works at {org}.", object_kind="org",
                     valid_at=when)  # fmt: skip
@@ -472,7 +518,7 @@ def _title_noun(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
 def _hired_as(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     """ "got the offer from Tidewave, senior backend engineer, 62k": a clause that is only a
     title, in a message about being hired, names the new job."""
-    if _HIRED.search(c.message) and not re.match(r"(?:my|his|her|their|our|the)\b", m["t"], re.I):
+    if hired(c) and not re.match(r"(?:my|his|her|their|our|the)\b", m["t"], re.I):
         yield from _title_draft(_title(m["t"]), m, c, True)
 
 

@@ -45,6 +45,8 @@ def _diet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
         return
     if re.search(r"\b(?:thinking|considering|might|maybe|want to|would)\b", clause, re.I):
         return  # a thought, not a diet
+    if c.opens_question(m):
+        return  # "should I go vegan?"
     diet = _diet_name(m["d"])
     changed = re.search(
         r"\b(?:gone|went|go|switched|changed|turned|became|become|decided|start|started|"
@@ -54,6 +56,22 @@ def _diet(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
     )
     when = c.date(m, near=bool(changed)) or (c.day() if changed else None)
     yield Draft("diet", diet, f"{c.who} is {diet}.", valid_at=when, kind="preference")
+
+
+@rule(
+    r"(?:^|(?<=[,;:] )|\band )(?:(?:i'?m|i am|we'?re) )?(?:back (?:to|on)|switching to|"
+    rf"switched to|going|gone) (?:being )?(?:a |an |fully )?(?P<d>{DIETS})\b"
+)
+def _diet_switch(m: re.Match[str], c: Ctx) -> Iterator[Draft]:
+    """ "done with vegan, back to vegetarian", "switching to keto": a clause that is only
+    the switch, its "I" dropped."""
+    if _NEG.search(c.clause(m)) or c.opens_question(m):
+        return
+    if re.search(r"\b(?:thinking|considering|might|maybe|want to|would|if)\b", c.clause(m), re.I):
+        return
+    diet = _diet_name(m["d"])
+    yield Draft("diet", diet, f"{c.who} is {diet}.", kind="preference",
+                valid_at=c.date(m, near=True) or c.day())  # fmt: skip
 
 
 @rule(
@@ -198,7 +216,7 @@ def _hobby_item(raw: str) -> str | None:
 
 _HOBBY_OBJ = r"(?P<o>(?:the )?[a-z][a-z\- ]{1,30}?)(?=[,.;:!?]|$|\s+[-–—]\s|\s+(?:and|but|" \
     r"recently|lately|these days|now|again|last|this|on|a few|a couple|since|for|with|at|" \
-    r"every|because|yesterday)\b)"  # fmt: skip
+    r"every|because|yesterday|instead|while|when|after|before)\b)"  # fmt: skip
 
 
 @rule(r"\bmy (?:new |main |favou?rite )?(?:hobby is|hobbies are|pastime is) (?P<o>[^.;!?]+)")
