@@ -171,6 +171,25 @@ def test_a_move_that_is_no_move_yet(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "if I moved to Lyon would my pension follow me",
+        "what if we adopted a puppy called Biscuit",
+        "just wondering, but if i quit my job at Kestrel could i still rent",
+        "imagine I was vegan for a month, what would I eat",
+        "hypothetically, if my sister Ana moved to Oslo, how far is that",
+    ],
+)
+def test_a_supposition_states_nothing(text: str) -> None:
+    assert not _facts(text, (U, "has_sibling", "Ana"))
+
+
+def test_a_real_move_beside_a_supposition_is_kept() -> None:
+    facts = _facts("I moved to Lyon last month. if I moved again it would be to Nice")
+    assert {f[2] for f in _of("lives_in", facts)} == {"Lyon"}
+
+
+@pytest.mark.parametrize(
     ("text", "known", "home"),
     [
         ("made it to valencia!!! so hot", (), "Valencia"),

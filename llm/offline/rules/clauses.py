@@ -187,6 +187,14 @@ _ASKS = re.compile(
     re.I,
 )
 
+# A clause opened by a condition or a supposition: "if I moved to Berlin, could I work
+# there", "what if we got a dog", "imagine I quit": it says what might be, not what is.
+_SUPPOSES = re.compile(
+    r"(?:(?:and|but|so|or|just|random q|q),? )?(?:if|what if|even if|suppose|supposing|imagine|"
+    r"assuming|in case|hypothetically)\b",
+    re.I,
+)
+
 
 @dataclass
 class Ctx:
@@ -222,6 +230,11 @@ class Ctx:
         states nothing about the user."""
         clause = self.clause(m).strip()
         return clause.endswith("?") or bool(_ASKS.match(clause))
+
+    def supposes(self, m: re.Match[str]) -> bool:
+        """Whether ``m``'s clause is a condition or a supposition ("if I moved to Berlin"):
+        it states nothing, whatever a rule reads in it."""
+        return bool(_SUPPOSES.match(self.clause(m).strip()))
 
     def opens_question(self, m: re.Match[str]) -> bool:
         """Whether ``m``'s clause opens as a question ("should I go vegan"): stricter than

@@ -166,6 +166,8 @@ def _drafts(prompt: ParsedPrompt) -> list[Draft]:
             ctx = Ctx(message.at, who, sentence, spans, prompt, text)
             for pattern, fn in RULES:
                 for match in pattern.finditer(sentence):
+                    if ctx.supposes(match):
+                        continue  # "if I moved to Berlin ...": what might be, not what is
                     for d in fn(match, ctx):
                         key = (_subject_key(d.subject), d.predicate, _key(d.object), d.polarity)
                         if key in seen or not d.object:
