@@ -132,20 +132,31 @@ STATEMENT_PREDICATES = frozenset({"note", "related_to"})
 """Catch-all predicates whose meaning is in the statement: "Fintan is my colleague" and
 "Fintan is now my manager" are two facts with one object, so their key holds the statement."""
 
+_NEGATION = re.compile(r"\b(?:not|never|no longer|no more)\b|(?<=\w)n t\b")
+
+
+def _affirmed(statement: str) -> str:
+    """The statement as said either way, filler dropped: "Fintan isn't my colleague any more"
+    and "Fintan is my colleague" say one thing, so a negation closes the other."""
+    return " ".join(_NEGATION.sub(" ", value_key(statement)).split())
+
 
 def object_key_of(
     object_id: str | None, value: str | None, statement: str, predicate: str = ""
 ) -> str:
     """What "the same value" means for a fact: the object entity, else the normalised literal,
-    else (no object and no value, e.g. a ``note``) the normalised statement; for a
-    :data:`STATEMENT_PREDICATES` fact, the object and the statement.
+    else (no object and no value, e.g. a ``note``) the normalised statement. A
+    :data:`STATEMENT_PREDICATES` fact about an object (an entity, or a value that is not the
+    statement itself) is the object and what the statement says of it, negation aside.
 
-    Without the last fallback every object-less fact of a subject and predicate would share
-    one key, and the temporal rules would take two different notes for one restated value.
+    Without the statement fallback every object-less fact of a subject and predicate would
+    share one key, and the temporal rules would take two different notes for one restated
+    value.
     """
     said = normalise_name(statement)
     key = object_id or value_key(value or "") or said
-    return f"{key}|{said}" if predicate in STATEMENT_PREDICATES and key != said else key
+    about = object_id or (value and normalise_name(value) != said)
+    return f"{key}|{_affirmed(statement)}" if predicate in STATEMENT_PREDICATES and about else key
 
 
 def fact_id_for(

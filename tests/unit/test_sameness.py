@@ -125,3 +125,30 @@ async def test_a_catch_all_fact_is_its_statement_not_only_its_object(
         "Fintan is the user's colleague",
         "Fintan is the user's manager",
     ]
+    # Its negation closes the one it denies, not the other.
+    await memory.commit(
+        "u1",
+        [
+            FactDraft(
+                predicate=predicate,
+                object="Fintan",
+                object_kind="person",
+                polarity="negative",
+                statement="Fintan isn't the user's colleague any more",
+                valid_at="2024-02-01",
+            )
+        ],
+    )
+    current = await memory.facts("u1", predicate=predicate, current_only=True)
+    assert sorted((f.statement, f.polarity) for f in current) == [
+        ("Fintan is the user's manager", "positive"),
+        ("Fintan isn't the user's colleague any more", "negative"),
+    ]
+
+
+async def test_a_note_said_again_with_filler_is_the_same_note(memory: Memory) -> None:
+    from memlane.tools.commands import remember
+
+    first = await remember(memory, "u1", "My locker code is 4512 lol")
+    again = await remember(memory, "u1", "my locker code is 4512 lol")
+    assert again.fact.id == first.fact.id
