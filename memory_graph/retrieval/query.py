@@ -50,7 +50,7 @@ _STOP = frozenset(
 _PAST = re.compile(
     r"\b(used to|before|previous(ly)?|former(ly)?|earlier|originally|at first|back (then|when)"
     r"|last (year|month|week|summer|winter|spring|fall|autumn|time)|ago|when did|history"
-    r"|in the past|anymore|any more|no longer|still|(has|have|did) .{0,30}chang"
+    r"|in the past|anymore|any more|no longer|(has|have|did) .{0,30}chang"
     r"|was .{0,40} (then|at the time)"
     r"|what did .{0,40}\bdo|worked|lived"
     r"|(19|20)\d\d)\b",
@@ -95,9 +95,18 @@ def words_of(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+# "Still" asked ("does she still swim?", "is he still at Acme"): the answer may be a value
+# that ended. Said in a statement ("I'm still tired") it asks nothing.
+_STILL_ASKED = re.compile(
+    r"\bstill\b[^.!?]*\?|^\W*(?:do|does|did|is|are|am|was|were|has|have|can)\b[^.!?]*\bstill\b",
+    re.IGNORECASE,
+)
+
+
 def asks_about_past(text: str) -> bool:
-    """True when the query asks how things were ("where did I live before", "in 2022")."""
-    return _PAST.search(text) is not None
+    """True when the query asks how things were ("where did I live before", "in 2022") or
+    whether they still are ("do I still go swimming?")."""
+    return _PAST.search(text) is not None or _STILL_ASKED.search(text) is not None
 
 
 def _window(start: datetime, end: datetime, slack_before: int, slack_after: int) -> tuple:

@@ -293,9 +293,10 @@ class Retriever:
                 for p in cfg.profile_predicates
             )
         )
-        # Each list comes newest first in the store's order (start, then recorded, then id).
+        # Read newest first by the stored start (valid_at, else recorded_at); the latest by
+        # ``Fact.start`` among them, which puts a story told later at the end it was told.
         latest = [
-            kept[0]
+            max(kept, key=_latest)
             for kept in ([f for f in facts if not f.is_retracted] for facts in found)
             if kept
         ]
@@ -537,7 +538,7 @@ class Retriever:
         )
         out: list[str] = []
         for parent, olds in zip(wanted, found, strict=True):
-            for old in olds:  # newest first
+            for old in sorted(olds, key=_latest, reverse=True):
                 if call.holds(old) or not _visible(old, call) or old.id in call.pool:
                     continue
                 call.pool[old.id] = old
@@ -576,7 +577,7 @@ class Retriever:
             closed = [f for f in olds if _visible(f, call)]
             if any(call.holds(f) for f in closed) or not closed:
                 continue
-            last = closed[0]  # newest first
+            last = max(closed, key=_latest)
             call.pool[last.id] = last
             call.facts.add(last.id, max(best - call.facts.score.get(last.id, 0.0), 0.0), "ended")
             out.append(last.id)
@@ -681,6 +682,11 @@ def _refers_to_user(info: QueryInfo, linked: list[Entity], profile: list[Fact]) 
     if any(mentions(info.text, name) for name in names):
         return True
     return info.third_person and not any(e.kind == "person" for e in linked)
+
+
+def _latest(fact: Fact) -> tuple[datetime, str]:
+    """Order of "newest": by start (a story's start is its told end), then id."""
+    return fact.start, fact.id
 
 
 def _visible(fact: Fact, call: _Call) -> bool:

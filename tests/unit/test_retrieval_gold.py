@@ -166,3 +166,43 @@ async def test_a_still_question_is_answered_by_the_value_that_ended(tmp_path: Pa
         ctx = await mem.recall("swimmer", "Do I still go sea swimming?")
         assert ctx.ranked_facts()[0].fact.statement == "The user goes sea swimming"
         assert "→ 2024-04-01] The user goes sea swimming" in ctx.text
+
+
+async def test_an_ended_value_told_later_as_a_story_is_not_the_latest(tmp_path: Path) -> None:
+    """A job held until day 300, then a story told on day 400 of a job that ended on day 50:
+    "who is my employer?" with no current job answers with the later job, by start."""
+    from memlane.memory_graph.model import WriteSet
+    from memlane.memory_graph.retrieval.config import PRESETS
+    from tests.conftest import Sample, days
+
+    s = Sample()
+    acme = s.fact(
+        "alice", "f_acme", "I work at Acme", predicate="works_at", value="Acme",
+        valid=100, invalid=300, recorded=100,
+    )  # fmt: skip
+    google = s.fact(
+        "alice", "f_goog", "I worked at Google until 2019", predicate="works_at",
+        value="Google", invalid=50, recorded=400,
+    )  # fmt: skip
+    async with open_store(f"sqlite:///{tmp_path / 'story.db'}") as store:
+        await store.apply(WriteSet("alice", facts=[acme, google]))
+        mem = Memory(store, HashEmbedder(), clock=lambda: days(500))
+        cfg = PRESETS["balanced"].model_copy(update={"expand": False})
+        ctx = await mem.recall("alice", "who is my employer", preset=cfg)
+        ended = [cf.fact.statement for cf in [*ctx.facts, *ctx.superseded] if "ended" in cf.sources]
+        assert ended == ["I work at Acme"]
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("Does Deirdre still go sea swimming?", True),
+        ("is he still doing keto", True),
+        ("I still live near the river, the flat is big", False),
+        ("still no reply from the landlord. what can i do?", False),
+    ],
+)
+def test_still_asks_about_how_things_were_only_in_a_question(text: str, asks: bool) -> None:
+    from memlane.memory_graph.retrieval.query import asks_about_past
+
+    assert asks_about_past(text) is asks
