@@ -86,8 +86,10 @@ REQUIRED = frozenset(
 OPTIONAL = frozenset({"count_matches", "episodes_around", "export", "find_jobs", "search_vectors"})
 """Primitives with a default over the required ones, which a backend may override."""
 
-SESSION_SCAN = 10_000
-"""Turns of one session the default :meth:`GraphStore.episodes_around` reads."""
+SESSION_SCAN = 200
+"""Turns of one session the default :meth:`GraphStore.episodes_around` reads (the newest):
+a message older than that in a longer session gets no neighbours from the default, which a
+backend avoids by walking its session index (SQLite does)."""
 
 TARGETS: tuple[SearchTarget, ...] = ("episode", "entity", "fact")
 """Record types in export order."""
@@ -240,7 +242,8 @@ class GraphStore(ABC):
         """The turns around each of ``episode_ids`` in its session, in session order
         (``occurred_at``, then ``id``): up to ``before`` turns, the episode itself, up to
         ``after`` turns. Episodes that do not exist or have no session are left out.
-        Default: the sessions read whole (up to :data:`SESSION_SCAN` turns each), together."""
+        Default: the newest :data:`SESSION_SCAN` turns of each session, read together."""
+        before, after = max(before, 0), max(after, 0)
         found = [e for e in await self.get_episodes(user_id, episode_ids) if e.session_id]
         sessions = sorted({e.session_id for e in found if e.session_id})
         turns = await asyncio.gather(
