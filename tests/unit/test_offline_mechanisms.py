@@ -184,6 +184,18 @@ def test_a_supposition_states_nothing(text: str) -> None:
     assert not _facts(text, (U, "has_sibling", "Ana"))
 
 
+@pytest.mark.parametrize(
+    ("text", "predicate"),
+    [
+        ("if anything I'm busier since I started at Deloitte", "works_at"),
+        ("if I'm honest I live in Leeds now", "lives_in"),
+        ("If it helps, I'm vegetarian", "diet"),
+    ],
+)
+def test_a_discourse_if_states_what_it_says(text: str, predicate: str) -> None:
+    assert _of(predicate, _facts(text))
+
+
 def test_a_real_move_beside_a_supposition_is_kept() -> None:
     facts = _facts("I moved to Lyon last month. if I moved again it would be to Nice")
     assert {f[2] for f in _of("lives_in", facts)} == {"Lyon"}

@@ -187,13 +187,15 @@ _ASKS = re.compile(
     re.I,
 )
 
-# A clause opened by a condition or a supposition: "if I moved to Berlin, could I work
-# there", "what if we got a dog", "imagine I quit": it says what might be, not what is.
-_SUPPOSES = re.compile(
-    r"(?:(?:and|but|so|or|just|random q|q),? )?(?:if|what if|even if|suppose|supposing|imagine|"
-    r"assuming|in case|hypothetically)\b",
-    re.I,
-)
+# A supposition: "what if we got a dog", "imagine I quit", "hypothetically, ..." opening the
+# clause or the sentence; or a condition ("if I moved to Berlin") in a sentence that says
+# what would follow (would, could, might, should). It says what might be, not what is. A
+# discourse "if" with no modal ("if anything I'm busier since I started at X", "if I'm
+# honest I live in Leeds now") states what it says.
+_LEAD = r"(?:(?:and|but|so|or|just|random q|q),? )?"
+_SUPPOSES = re.compile(rf"{_LEAD}(?:what if|suppose|supposing|imagine|hypothetically)\b", re.I)
+_CONDITION = re.compile(rf"{_LEAD}(?:if|even if|assuming)\b", re.I)
+_MODAL = re.compile(r"\b(?:would|could|might|should)\b|\w['’]d\b", re.I)
 
 
 @dataclass
@@ -234,7 +236,10 @@ class Ctx:
     def supposes(self, m: re.Match[str]) -> bool:
         """Whether ``m``'s clause is a condition or a supposition ("if I moved to Berlin"):
         it states nothing, whatever a rule reads in it."""
-        return bool(_SUPPOSES.match(self.clause(m).strip()))
+        clause = self.clause(m).strip()
+        if _SUPPOSES.match(clause) or _SUPPOSES.match(self.sentence.strip()):
+            return True
+        return bool(_CONDITION.match(clause)) and _MODAL.search(self.sentence) is not None
 
     def opens_question(self, m: re.Match[str]) -> bool:
         """Whether ``m``'s clause opens as a question ("should I go vegan"): stricter than
