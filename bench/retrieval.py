@@ -385,7 +385,9 @@ async def run_size(
             await _baseline(store, embedder, matrix, ids, q)
             base.append((time.perf_counter() - t) * 1000)
         cpu_s, wall_s = time.process_time() - cpu0, time.perf_counter() - wall0
-        hits, misses = (cache.hits - warm[0], cache.misses - warm[1]) if cache is not None else (0, 0)
+        hits, misses = (
+            (cache.hits - warm[0], cache.misses - warm[1]) if cache is not None else (0, 0)
+        )
         load_after = os.getloadavg()
         if not url.startswith("sqlite"):
             for user in (USER, *OTHERS):
@@ -419,7 +421,9 @@ async def run_size(
         "context_tokens_median": statistics.median(tokens),
         # Records read during the timed queries that were already decoded in memory (the
         # SQLite store keeps them until written; recall and baseline share the store).
-        "record_cache_hit_rate": round(hits / max(hits + misses, 1), 3) if cache is not None else None,
+        "record_cache_hit_rate": round(hits / max(hits + misses, 1), 3)
+        if cache is not None
+        else None,
         # How loaded the machine was while the queries ran: the 1-minute load average
         # before and after (on os.cpu_count() cores) and this process's CPU seconds per
         # wall second over the timed loop (recall and baseline together).
