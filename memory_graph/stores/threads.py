@@ -89,11 +89,15 @@ class ThreadStore(ABC):
         ``replace`` (LangGraph replaces its special writes, errors and interrupts, and keeps
         the first of the others)."""
 
-    @abstractmethod
     async def get_checkpoint(
         self, thread_id: str, namespace: str, checkpoint_id: str | None
     ) -> StoredCheckpoint | None:
-        """The checkpoint ``checkpoint_id`` of the thread, or its newest when None."""
+        """The checkpoint ``checkpoint_id`` of the thread, or its newest when None (the first
+        of :meth:`list_checkpoints`, which lists newest first)."""
+        found = await self.list_checkpoints(
+            thread_id, namespace, checkpoint_id=checkpoint_id, limit=1
+        )
+        return found[0] if found else None
 
     @abstractmethod
     async def list_checkpoints(

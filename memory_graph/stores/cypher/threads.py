@@ -108,14 +108,6 @@ class CypherThreads(ThreadStore):
         }
         await self.session.write(statement, params)
 
-    async def get_checkpoint(
-        self, thread_id: str, namespace: str, checkpoint_id: str | None
-    ) -> StoredCheckpoint | None:
-        found = await self.list_checkpoints(
-            thread_id, namespace, checkpoint_id=checkpoint_id, limit=1
-        )
-        return found[0] if found else None
-
     async def list_checkpoints(
         self,
         thread_id: str | None,
