@@ -11,46 +11,22 @@ cases are readings that must stay unsaid.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
 
-from memlane.llm.offline.provider import answer
 from memlane.llm.offline.rules.places import district_of
-from memlane.memory_graph.predicates import default_registry
-from memlane.prompts import extract_memory as em
+from tests.tools_support.offline import extract
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)  # a Friday
-OLD = datetime(2023, 1, 1, tzinfo=UTC)
 U, P, N = "user", "positive", "negative"
 
 
 def _out(text: str, *known: tuple[str, str, str] | tuple[str, str, str, datetime]) -> dict:
     """The extraction of ``text``, with ``known`` (subject, predicate, object[, valid_at])
     shown as existing facts."""
-    data = em.ExtractionInput(
-        user_name="Sam",
-        turn_time=NOW,
-        new_turns=[em.Turn(content=text, at=NOW)],
-        candidates=[
-            em.CandidateFact(
-                short_id=f"F{i + 1}",
-                subject=k[0],
-                predicate=k[1],
-                object=k[2],
-                statement=f"{k[0]} {k[1]} {k[2]}",
-                valid_at=k[3] if len(k) > 3 else OLD,  # type: ignore[misc]
-            )
-            for i, k in enumerate(known)
-        ],
-        predicates=em.ExtractionInput.predicate_lines(default_registry()),
-    )
-    out = json.loads(answer(em.build_messages(data)))
-    em.ExtractionOutput.model_validate(out, context=em.validation_context(data, default_registry()))
-    return out
+    return extract(text, *known)
 
 
 def _facts(text: str, *known: tuple) -> set[tuple]:
@@ -250,28 +226,9 @@ def test_the_end_of_a_hobby_memory_holds() -> None:
 
 
 def _after(previous: str, text: str, *known: tuple) -> set[tuple]:
-    data = em.ExtractionInput(
-        user_name="Sam",
-        turn_time=NOW,
-        new_turns=[em.Turn(content=text, at=NOW)],
-        recent_turns=[em.Turn(content=previous, at=OLD)],
-        candidates=[
-            em.CandidateFact(
-                short_id=f"F{i + 1}",
-                subject=s,
-                predicate=p,
-                object=o,
-                statement=f"{s} {p} {o}",
-                valid_at=OLD,
-            )
-            for i, (s, p, o) in enumerate(known)
-        ],
-        predicates=em.ExtractionInput.predicate_lines(default_registry()),
-    )
-    out = json.loads(answer(em.build_messages(data)))
     return {
         (f["subject"], f["predicate"], f["object"], f["polarity"], f["valid_at"])
-        for f in out["facts"]
+        for f in extract(text, *known, previous=previous)["facts"]
     }
 
 

@@ -9,48 +9,23 @@ the rules before this change; the negative cases are readings that must stay uns
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-
 import pytest
 
-from memlane.llm.offline.provider import answer
 from memlane.llm.offline.rules.normalise import ages_as_figures
 from memlane.llm.offline.rules.places import truecase_places
-from memlane.memory_graph.predicates import default_registry
-from memlane.prompts import extract_memory as em
+from tests.tools_support.offline import extract
 
 pytestmark = pytest.mark.unit
 
-NOW = datetime(2024, 3, 15, 10, 0, tzinfo=UTC)  # a Friday
 U, P, N = "user", "positive", "negative"
 
 
 def _facts(text: str, *known: tuple[str, str, str]) -> set[tuple]:
     """(subject, predicate, object, polarity, valid_at, invalid_at) of what ``text`` says,
     with ``known`` (subject, predicate, object) shown as existing facts."""
-    data = em.ExtractionInput(
-        user_name="Sam",
-        turn_time=NOW,
-        new_turns=[em.Turn(content=text, at=NOW)],
-        candidates=[
-            em.CandidateFact(
-                short_id=f"F{i + 1}",
-                subject=s,
-                predicate=p,
-                object=o,
-                statement=f"{s} {p} {o}",
-                valid_at=datetime(2023, 1, 1, tzinfo=UTC),
-            )
-            for i, (s, p, o) in enumerate(known)
-        ],
-        predicates=em.ExtractionInput.predicate_lines(default_registry()),
-    )
-    out = json.loads(answer(em.build_messages(data)))
-    em.ExtractionOutput.model_validate(out, context=em.validation_context(data, default_registry()))
     return {
         (f["subject"], f["predicate"], f["object"], f["polarity"], f["valid_at"], f["invalid_at"])
-        for f in out["facts"]
+        for f in extract(text, *known)["facts"]
     }
 
 
@@ -239,15 +214,10 @@ def test_an_emoji_ends_a_sentence() -> None:
 
 
 def _facts_after(previous: str, text: str) -> set[tuple]:
-    data = em.ExtractionInput(
-        user_name="Sam",
-        turn_time=NOW,
-        new_turns=[em.Turn(content=text, at=NOW)],
-        recent_turns=[em.Turn(content=previous, at=NOW, role="user")],
-        predicates=em.ExtractionInput.predicate_lines(default_registry()),
-    )
-    out = json.loads(answer(em.build_messages(data)))
-    return {(f["subject"], f["predicate"], f["object"]) for f in out["facts"]}
+    return {
+        (f["subject"], f["predicate"], f["object"])
+        for f in extract(text, previous=previous)["facts"]
+    }
 
 
 def test_a_pronoun_opening_a_message_is_the_one_person_the_last_message_named() -> None:
