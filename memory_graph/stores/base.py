@@ -86,7 +86,7 @@ REQUIRED = frozenset(
 OPTIONAL = frozenset({"count_matches", "episodes_around", "export", "find_jobs", "search_vectors"})
 """Primitives with a default over the required ones, which a backend may override."""
 
-SESSION_SCAN = 200
+SESSION_SCAN = 100
 """Turns of one session the default :meth:`GraphStore.episodes_around` reads (the newest):
 a message older than that in a longer session gets no neighbours from the default, which a
 backend avoids by walking its session index (SQLite does)."""
