@@ -300,6 +300,19 @@ WITH n.session_id AS sid, collect(n)[..$limit] AS recent
 UNWIND recent AS n
 RETURN {project("n", "Episode")}
 """
+        # The turns around some episodes: each one's session walked in order on the server,
+        # only the slice around the episode sent back (not the session's thousands of turns).
+        self.episodes_around = f"""
+MATCH {node("c", "Episode")}
+WHERE c.id IN $ids AND c.session_id IS NOT NULL
+MATCH {node("n", "Episode")}
+WHERE n.session_id = c.session_id
+WITH c, n ORDER BY n.occurred_at, n.id
+WITH c, collect(n) AS run
+WITH c, run, [i IN range(0, size(run) - 1) WHERE run[i].id = c.id][0] AS at
+UNWIND run[(CASE WHEN at < $before THEN 0 ELSE at - $before END)..(at + $after + 1)] AS n
+RETURN c.id AS center, {project("n", "Episode")}
+"""
         self.no_session_episodes = f"""
 MATCH {node("n", "Episode")}
 WHERE n.session_id IS NULL

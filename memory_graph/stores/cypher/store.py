@@ -372,6 +372,22 @@ class CypherStore(GraphStore, CypherThreads):
         waiting.append((session_id, future))
         return await future
 
+    async def episodes_around(
+        self, user_id: str, episode_ids: Sequence[str], before: int, after: int
+    ) -> dict[str, list[Episode]]:
+        if not episode_ids:
+            return {}
+        params = self._params(
+            user_id,
+            ids=list(dict.fromkeys(episode_ids)),
+            before=max(int(before), 0),
+            after=max(int(after), 0),
+        )
+        out: dict[str, list[Episode]] = {}
+        for r in await self.session.read(self.q.episodes_around, params):
+            out.setdefault(r["center"], []).append(_episode(user_id, r))
+        return out
+
     def _start_session_batch(self, key: tuple[str, int]) -> None:
         task = asyncio.ensure_future(self._session_batch(key))
         self._tasks.add(task)
