@@ -184,14 +184,22 @@ def dialogues(
         )
         gateway = agent = None
         if mode == "agent":
-            gateway = LLMGateway(
-                settings.model,
-                timeout_s=settings.llm_timeout_s,
-                max_retries=settings.llm_max_retries,
+            # The configured chat and extraction models with their endpoints and keys, as the
+            # agent builds them (the gateway is made here for its call accounting).
+            gateway = LLMGateway(settings.llm("chat"))
+            extraction = settings.llm("extraction")
+            extraction_gateway = (
+                LLMGateway(extraction, accounting=gateway.accounting)
+                if extraction != gateway.config
+                else None
             )
             # Threads live in memory: an evaluation leaves no checkpoint file behind.
             agent = MemoryAgent(
-                settings=settings, memory=memory, gateway=gateway, checkpointer=InMemorySaver()
+                settings=settings,
+                memory=memory,
+                gateway=gateway,
+                extraction_gateway=extraction_gateway,
+                checkpointer=InMemorySaver(),
             )
             await agent.__aenter__()
         try:

@@ -126,3 +126,25 @@ def test_a_bad_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text('{"users": [{"user": "x"}]}')
     result = CliRunner().invoke(app, ["eval", "dialogues", "--data", str(bad)])
     assert result.exit_code == 2 and "users[0]" in result.output
+
+
+def test_an_agent_run_reaches_the_configured_endpoint_with_its_key(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The evaluation's agent uses the chat model's endpoint and key from the settings (it
+    built a gateway from the model name alone, so a keyed local server got no key)."""
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MEMLANE_MODEL", "openai/local")
+    monkeypatch.setenv("MEMLANE_CHAT__API_BASE", f"http://127.0.0.1:{port}/v1")
+    monkeypatch.setenv("MEMLANE_CHAT__API_KEY", "sk-local")
+    monkeypatch.setenv("MEMLANE_CHAT__MAX_RETRIES", "0")
+    monkeypatch.setenv("MEMLANE_CHAT__TIMEOUT_S", "5")
+    result = CliRunner().invoke(
+        app, ["eval", "dialogues", "--embedder", "hash", "--json", "--data", str(data)]
+    )
+    assert "missing_key" not in result.output, result.output
+    assert "unreachable" in result.output or "connection" in result.output.lower(), result.output
