@@ -26,7 +26,7 @@ import logging
 import re
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -440,7 +440,10 @@ class _Runner:
         self.tokens_per_turn: list[int] = []
         self.errors: list[dict[str, str]] = []
 
-    async def feed(self, user_id: str, user: DialogueUser) -> None:
+    async def feed(
+        self, user_id: str, user: DialogueUser, done: Callable[[], object] = lambda: None
+    ) -> None:
+        """Every message of ``user`` at its own time; ``done`` after each one (progress)."""
         registry = self.memory.registry
         for i in range(len(user.messages)):
             when = user.at(i)
@@ -472,6 +475,7 @@ class _Runner:
                 self.tokens_per_turn.append(
                     sum(r.prompt_tokens + r.completion_tokens for r in records)
                 )
+            done()
 
     async def _gold_turn(
         self,
@@ -840,10 +844,10 @@ async def run_dialogues(
         for user in users:
             user_id = f"{user_prefix}{user.user}"[:120]
             bar.set_postfix(user=user.user)
-            await runner.feed(user_id, user)
+            # The bar moves per message: a real model takes seconds a turn.
+            await runner.feed(user_id, user, lambda: bar.update(1))
             clock.now = user.end
             scores.append(await _score_user(memory, user_id, user, mode))
-            bar.update(len(user.messages))
     return _summarise(mode, model, scores, runner)
 
 
