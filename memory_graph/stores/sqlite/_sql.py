@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from memlane.memory_graph.model import Entity, Episode, Fact
 from memlane.memory_graph.stores._codec import (
@@ -32,11 +32,8 @@ __all__ = [
     "FTS_WEIGHTS",
     "TARGETS",
     "entity_params",
-    "entity_row",
     "episode_params",
-    "episode_row",
     "fact_params",
-    "fact_row",
     "fts_match",
     "matches_sql",
     "name_keys",
@@ -137,18 +134,6 @@ def fact_params(f: Fact) -> tuple[Any, ...]:
 def record_row(target: str, row: Sequence[Any]) -> Record:
     """The record a row of ``{target}_COLS`` holds (``_codec.from_values``)."""
     return from_values(target, list(row[: len(FIELDS[target])]), json.loads)
-
-
-def episode_row(row: Sequence[Any]) -> Episode:
-    return cast(Episode, record_row("episode", row))
-
-
-def entity_row(row: Sequence[Any]) -> Entity:
-    return cast(Entity, record_row("entity", row))
-
-
-def fact_row(row: Sequence[Any]) -> Fact:
-    return cast(Fact, record_row("fact", row))
 
 
 def owner_token(user_id: str) -> str:

@@ -18,7 +18,7 @@ import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -351,13 +351,12 @@ class SQLiteStore(GraphStore, SQLiteThreads):
         found = self._records.get(target, user_id, wanted)
         missing = [i for i in wanted if i not in found]
         if missing:
-            conv = functools.partial(q.record_row, target)
-            for row in self._db.execute(
+            rows = self._db.execute(
                 f"SELECT {q.COLS[target]} FROM {q.TARGETS[target][0]} WHERE user_id = ? "
                 "AND id IN (SELECT value FROM json_each(?))",
                 (user_id, json.dumps(missing)),
-            ):
-                found[row[0]] = self._records.decode(target, row, conv)
+            )
+            found.update((r.id, r) for r in self._decoded(target, rows))
         return [found[i] for i in wanted if i in found]
 
     async def get(self, user_id: str, target: SearchTarget, ids: Sequence[str]) -> list[Record]:
@@ -396,11 +395,15 @@ class SQLiteStore(GraphStore, SQLiteThreads):
         return await self._run(self._select, "fact", sql, params)
 
     def _select(self, target: str, sql: str, params: Sequence[Any]) -> list[Any]:
-        """The records of ``target`` that ``sql`` (selecting ``q.COLS[target]``) finds; a
-        row decoded before is not decoded again (``RecordCache``)."""
+        """The records of ``target`` that ``sql`` (selecting ``q.COLS[target]``) finds."""
         self._check_cache()
+        return self._decoded(target, self._db.execute(sql, params))
+
+    def _decoded(self, target: str, rows: Iterable[Sequence[Any]]) -> list[Any]:
+        """The records of rows of ``q.COLS[target]``; a row decoded before is not decoded
+        again (``RecordCache``; the caller has checked it is current)."""
         conv, decode = functools.partial(q.record_row, target), self._records.decode
-        return [decode(target, row, conv) for row in self._db.execute(sql, params)]
+        return [decode(target, row, conv) for row in rows]
 
     async def find_entities(self, user_id: str, names: Sequence[str]) -> list[Entity]:
         keys = list(dict.fromkeys(k for k in (normalise_name(n) for n in names) if k))
@@ -444,14 +447,13 @@ class SQLiteStore(GraphStore, SQLiteThreads):
             "AND (occurred_at, id) {op} (?, ?) ORDER BY occurred_at {order}, id {order} LIMIT ?"
         )
         earlier, later = walk.format(op="<", order="DESC"), walk.format(op=">", order="")
-        conv, decode = q.episode_row, self._records.decode
         out: dict[str, list[Episode]] = {}
-        for ep in self._by_ids("episode", user_id, ids):
+        for ep in self._by_ids("episode", user_id, ids):  # checks the cache is current
             if ep.session_id is None:
                 continue
             key = (user_id, ep.session_id, to_ms(ep.occurred_at), ep.id)
-            prev = [decode("episode", r, conv) for r in self._db.execute(earlier, (*key, before))]
-            nxt = [decode("episode", r, conv) for r in self._db.execute(later, (*key, after))]
+            prev = self._decoded("episode", self._db.execute(earlier, (*key, before)))
+            nxt = self._decoded("episode", self._db.execute(later, (*key, after)))
             out[ep.id] = [*reversed(prev), ep, *nxt]
         return out
 
