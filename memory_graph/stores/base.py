@@ -88,8 +88,8 @@ OPTIONAL = frozenset({"count_matches", "episodes_around", "export", "find_jobs",
 
 SESSION_SCAN = 100
 """Turns of one session the default :meth:`GraphStore.episodes_around` reads (the newest):
-a message older than that in a longer session gets no neighbours from the default, which a
-backend avoids by walking its session index (SQLite does)."""
+a message older than that in a longer session gets no neighbours from the default (SQLite and
+the Cypher stores override it with ordered walks of the session)."""
 
 TARGETS: tuple[SearchTarget, ...] = ("episode", "entity", "fact")
 """Record types in export order."""

@@ -33,7 +33,7 @@ class RecordCache:
     def __init__(self, max_records: int = 100_000) -> None:
         self.max_records = max_records
         self._items: OrderedDict[Key, Record] = OrderedDict()
-        self.hits = 0  # reads answered from memory / decoded, for benchmarks and ``info``
+        self.hits = 0  # reads answered from memory / decoded (bench/retrieval.py reports them)
         self.misses = 0
 
     def __len__(self) -> int:
@@ -50,12 +50,11 @@ class RecordCache:
             items.move_to_end(key)
             return found
         self.misses += 1
-        if self.max_records <= 0:
-            return conv(row)
         record = conv(row)
-        items[key] = record
-        if len(items) > self.max_records:
-            items.popitem(last=False)
+        if self.max_records > 0:
+            items[key] = record
+            if len(items) > self.max_records:
+                items.popitem(last=False)
         return record
 
     def get(self, target: str, user_id: str, ids: Iterable[str]) -> dict[str, Record]:
