@@ -48,14 +48,19 @@ DATA = {
 }
 
 
-def test_an_ended_partner_under_a_current_negative_fact_is_not_stale(tmp_path: Path) -> None:
+def _report(tmp_path: Path, data: dict, *flags: str) -> dict:
+    """``memlane eval dialogues --json`` of ``data`` (the offline model unless ``--gold``)."""
     path = tmp_path / "d.json"
-    path.write_text(json.dumps(DATA))
+    path.write_text(json.dumps(data))
     result = CliRunner().invoke(
-        app, ["eval", "dialogues", "--embedder", "hash", "--json", "--data", str(path)]
+        app, ["eval", "dialogues", "--embedder", "hash", "--json", *flags, "--data", str(path)]
     )
     assert result.exit_code == 0, result.output
-    totals = json.loads(result.stdout)["totals"]
+    return json.loads(result.stdout)
+
+
+def test_an_ended_partner_under_a_current_negative_fact_is_not_stale(tmp_path: Path) -> None:
+    totals = _report(tmp_path, DATA)["totals"]
     assert totals["fact_recall"] == 1.0
     assert totals["stale_kept_out"] == 1.0  # 0.0 before: "split up with Tom" held Tom
 
@@ -85,13 +90,7 @@ def test_a_true_fact_about_the_ex_is_no_claim_that_he_is_the_partner(tmp_path: P
             }
         ],
     }
-    path = tmp_path / "d.json"
-    path.write_text(json.dumps({"users": [user]}))
-    result = CliRunner().invoke(
-        app, ["eval", "dialogues", "--embedder", "hash", "--json", "--gold", "--data", str(path)]
-    )
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
+    report = _report(tmp_path, {"users": [user]}, "--gold")
     assert report["totals"]["questions_answered"] == 1.0, report["misses"]
 
 
@@ -108,12 +107,6 @@ def test_the_users_own_name_is_a_true_fact(tmp_path: Path) -> None:
         "facts": [_fact("partner", "Tom", None, 0, None)],
         "questions": DATA["users"][0]["questions"],
     }
-    path = tmp_path / "d.json"
-    path.write_text(json.dumps({"users": [user]}))
-    result = CliRunner().invoke(
-        app, ["eval", "dialogues", "--embedder", "hash", "--json", "--data", str(path)]
-    )
-    assert result.exit_code == 0, result.output
-    out = json.loads(result.stdout)
+    out = _report(tmp_path, {"users": [user]})
     assert out["totals"]["stored_facts"] == 2, out["misses"]
     assert out["totals"]["precision"] == 1.0, out["misses"]  # 0.5 before: the name was untrue
