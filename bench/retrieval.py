@@ -406,10 +406,10 @@ async def run_size(
             "bulk_rest": size - measured,
             "bulk_note": "rest written as WriteSets with precomputed vectors",
         },
-        # A query is one or two texts: below ``numpy_below`` the embedder runs MiniLM in
-        # numpy, float32, whatever ``--precision`` says (that applies to bulk calls only).
+        # A query is one or two texts: below ``small_below`` the embedder runs MiniLM in
+        # ONNX Runtime, float32, whatever ``--precision`` says (that applies to bulk calls only).
         "query_embedding": (
-            "numpy float32" if getattr(embedder, "numpy_below", 0) > 2 else "model precision"
+            "onnxruntime float32" if getattr(embedder, "small_below", 0) > 2 else "model precision"
         ),
         "recall_ms": {
             "p50": _pct(lat, 50),

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from memlane.memory_graph.embedding.numpy_bert import NumpyBert
+from memlane.memory_graph.embedding.onnx_bert import OnnxBert
 from memlane.memory_graph.embedding.port import Embedder
 from memlane.memory_graph.errors import InputError
 
@@ -167,14 +167,14 @@ class SentenceTransformerEmbedder:
     precision are searched together. (Autocast over float32 weights re-casts them on every
     forward: 12.7 ms for a query.)
 
-    Calls of fewer than ``numpy_below`` texts (a query, a turn) on the CPU run in numpy
-    (:class:`~memlane.memory_graph.embedding.numpy_bert.NumpyBert`) when the model directory is
-    a BERT it runs (MiniLM is): torch and sentence-transformers are imported only for the
-    first larger call, so a process that only asks questions (``memlane recall``) never pays
-    their 5-10 s of import and load. The numpy vectors are float32 whatever ``precision``
-    says, within 3e-7 per component of sentence-transformers' float32 ones; a query took as
-    long as in torch bfloat16 (22-23 ms each on the loaded 2-core machine, torch float32 32-37
-    ms). numpy's BLAS threads are the host's (memlane's programs set one).
+    Calls of fewer than ``small_below`` texts (a query, a turn) on the CPU run in ONNX
+    Runtime (:class:`~memlane.memory_graph.embedding.onnx_bert.OnnxBert`) when the model
+    directory is a BERT it runs (MiniLM is): torch and sentence-transformers are imported only
+    for the first larger call, so a process that only asks questions (``memlane recall``)
+    never pays their 5-10 s of import and load. Those vectors are float32 whatever
+    ``precision`` says, within 3e-7 per component of sentence-transformers' float32 ones; a
+    query takes 7 ms on the 2-core EPYC (numpy, which ran it before, 13.5 ms; torch bfloat16
+    and float32 took 22-37 ms on the loaded machine), on one thread, with the GIL released.
 
     Args:
         model: a local path (or a model name, which needs the hub).
@@ -190,8 +190,9 @@ class SentenceTransformerEmbedder:
         bulk_threads: with ``threads``, the other option for bulk chunks (default: all
             cores); equal to ``threads`` turns the choice off.
         precision: ``"fp32"``, ``"bf16"``, or ``"auto"``: bf16 on a CPU device whose
-            processor has native bfloat16, else fp32 (the torch calls; numpy's are fp32).
-        numpy_below: calls of fewer texts run in numpy where the model allows; 0: never.
+            processor has native bfloat16, else fp32 (the torch calls; ONNX Runtime's are fp32).
+        small_below: calls of fewer texts run in ONNX Runtime where the model allows; 0:
+            never.
     """
 
     def __init__(
@@ -204,13 +205,13 @@ class SentenceTransformerEmbedder:
         bulk_min: int = 64,
         bulk_threads: int | None = None,
         precision: Precision = "auto",
-        numpy_below: int = 16,
+        small_below: int = 16,
     ) -> None:
         model = os.fspath(model)  # a Path is as good as its text
         self.model_ref = model
-        self.numpy_below = numpy_below
-        self._numpy: NumpyBert | None = None
-        self._numpy_tried = False
+        self.small_below = small_below
+        self._small: OnnxBert | None = None
+        self._small_tried = False
         self.batch_size = batch_size
         self.device = device
         if threads is not None and threads < 1:
@@ -252,24 +253,26 @@ class SentenceTransformerEmbedder:
                 self.dim = int(self._model.get_embedding_dimension())  # type: ignore[attr-defined]
         return self._model
 
-    def _numpy_model(self) -> NumpyBert | None:
-        """The numpy encoder of this model, loaded once; ``None`` where it does not apply."""
-        if self._numpy_tried:
-            return self._numpy
+    def _small_model(self) -> OnnxBert | None:
+        """The ONNX Runtime encoder of this model, loaded once; ``None`` where it does not
+        apply."""
+        if self._small_tried:
+            return self._small
         with self._lock:
-            if not self._numpy_tried:
+            if not self._small_tried:
                 path = Path(self.model_ref)
-                reason = NumpyBert.unsupported(path) if path.is_dir() else "not a local directory"
+                reason = OnnxBert.unsupported(path) if path.is_dir() else "not a local directory"
                 if not reason:
                     try:
-                        self._numpy = NumpyBert(path)
-                        self.dim = self._numpy.dim
-                    except (OSError, ValueError, KeyError) as exc:
+                        self._small = OnnxBert(path)
+                        self.dim = self._small.dim
+                    # RuntimeError: ONNX Runtime refused the graph (its Fail subclasses it).
+                    except (OSError, ValueError, KeyError, RuntimeError, ImportError) as exc:
                         reason = str(exc)
                 if reason:
                     log.info("small embedding calls of %s run in torch: %s", self.model_ref, reason)
-                self._numpy_tried = True
-        return self._numpy
+                self._small_tried = True
+        return self._small
 
     @property
     def bf16(self) -> bool:
@@ -299,8 +302,8 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors.float().cpu().numpy(), dtype=np.float32)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        if self.device == "cpu" and len(texts) < self.numpy_below:
-            small_model = self._numpy_model()
+        if self.device == "cpu" and len(texts) < self.small_below:
+            small_model = self._small_model()
             if small_model is not None:
                 return small_model.embed(texts)
         self._load()

@@ -23,21 +23,21 @@ base = make_embedder("minilm")
 import torch
 torch.set_num_threads(2)  # the host's choice
 plain = SentenceTransformerEmbedder(
-    base.model_ref, bulk_min=8, batch_size=8, precision="fp32", numpy_below=0
+    base.model_ref, bulk_min=8, batch_size=8, precision="fp32", small_below=0
 )
 texts = [f"Friend {i} lives in city {i % 7}, likes {'jazz ' * (i % 5)}" for i in range(40)]
 plain_bulk = plain.embed(texts)
 plain.embed(texts[:1])
 host_threads = torch.get_num_threads()
-# numpy_below=0: small calls in torch too (what this test is about; numpy's are tested in
-# tests/unit/test_numpy_bert.py).
+# small_below=0: small calls in torch too (what this test is about; ONNX Runtime's are tested in
+# tests/unit/test_onnx_bert.py).
 emb = SentenceTransformerEmbedder(
     base.model_ref, threads=1, bulk_threads=2, bulk_min=8, batch_size=8, precision="fp32",
-    numpy_below=0,
+    small_below=0,
 )
 half = SentenceTransformerEmbedder(
     base.model_ref, threads=1, bulk_threads=2, bulk_min=8, batch_size=8, precision="bf16",
-    numpy_below=0,
+    small_below=0,
 )
 bulk = emb.embed(texts)
 small = np.concatenate([emb.embed([t]) for t in texts])

@@ -1,24 +1,23 @@
-"""The numpy MiniLM gives sentence-transformers' vectors, and small embedding calls use it.
+"""The ONNX Runtime MiniLM gives sentence-transformers' vectors, and small embedding calls use it.
 
 Reference: the same model in sentence-transformers, float32 (the embedder's torch path with
-the numpy route turned off). A table of texts covers what tokenizing and the forward pass can
+the ONNX route turned off). A table of texts covers what tokenizing and the forward pass can
 get wrong: unicode (accents, combining marks, CJK, emoji, Greek), case, whitespace-only and
 empty input, special-token strings, control characters, and texts past the model's 256
 tokens (truncated, as sentence-transformers truncates them); one batch mixes lengths (torch
-pads, numpy packs).
+pads, memlane packs).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memlane.memory_graph.embedding.models import SentenceTransformerEmbedder, make_embedder
-from memlane.memory_graph.embedding.numpy_bert import NumpyBert, erf, gelu
+from memlane.memory_graph.embedding.onnx_bert import OnnxBert, _encoder, read_safetensors
 
 pytestmark = pytest.mark.unit
 
@@ -48,23 +47,13 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def reference(model_dir: Path) -> np.ndarray:
-    torch_only = SentenceTransformerEmbedder(str(model_dir), precision="fp32", numpy_below=0)
+    torch_only = SentenceTransformerEmbedder(str(model_dir), precision="fp32", small_below=0)
     return torch_only.embed(TEXTS)
 
 
-def test_erf_and_gelu_are_exact_to_float32() -> None:
-    xs = np.linspace(-9.0, 9.0, 36_001)
-    exact = np.array([math.erf(x) for x in xs])
-    assert np.abs(erf(xs) - exact).max() < 1e-7
-    x32 = xs.astype(np.float32)
-    assert gelu(x32).dtype == np.float32
-    exact_gelu = np.array([x * 0.5 * (1 + math.erf(x / math.sqrt(2))) for x in xs])
-    assert np.abs(gelu(x32) - exact_gelu).max() < 1e-6
-
-
 @pytest.mark.slow
-def test_numpy_minilm_matches_sentence_transformers(model_dir: Path, reference: np.ndarray) -> None:
-    bert = NumpyBert(model_dir)
+def test_onnx_minilm_matches_sentence_transformers(model_dir: Path, reference: np.ndarray) -> None:
+    bert = OnnxBert(model_dir)
     one_by_one = np.concatenate([bert.embed([t]) for t in TEXTS])
     batched = bert.embed(TEXTS)
     assert one_by_one.dtype == np.float32 and one_by_one.shape == (len(TEXTS), 384)
@@ -76,7 +65,7 @@ def test_numpy_minilm_matches_sentence_transformers(model_dir: Path, reference: 
 
 
 def test_long_texts_are_cut_at_the_model_max_length(model_dir: Path) -> None:
-    bert = NumpyBert(model_dir)
+    bert = OnnxBert(model_dir)
     assert bert.max_length == 256  # sentence_bert_config.json's max_seq_length
     ids = bert.tokenize([TEXTS[9], TEXTS[0]])
     assert len(ids[0]) == 256 and ids[0][0] == 101 and ids[0][-1] == 102  # [CLS] ... [SEP]
@@ -86,12 +75,12 @@ def test_long_texts_are_cut_at_the_model_max_length(model_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_small_calls_run_in_numpy_and_bulk_calls_in_torch(
+def test_small_calls_run_in_onnx_runtime_and_bulk_calls_in_torch(
     model_dir: Path, reference: np.ndarray
 ) -> None:
     emb = SentenceTransformerEmbedder(str(model_dir), precision="fp32")
-    small = emb.embed(TEXTS)  # 12 texts: below numpy_below
-    assert emb._numpy is not None and emb._model is None  # torch not loaded
+    small = emb.embed(TEXTS)  # 12 texts: below small_below
+    assert emb._small is not None and emb._model is None  # torch not loaded
     assert np.abs(small - reference).max() < 1e-6
     bulk = emb.embed(TEXTS * 2)  # 24 texts: torch
     assert emb._model is not None
@@ -99,11 +88,33 @@ def test_small_calls_run_in_numpy_and_bulk_calls_in_torch(
     assert emb.embed([]).shape == (0, 384)
 
 
-def test_the_default_embedder_uses_numpy_for_queries(model_dir: Path) -> None:
+def test_the_default_embedder_uses_onnx_runtime_for_queries(model_dir: Path) -> None:
     emb = make_embedder("minilm")
     assert isinstance(emb, SentenceTransformerEmbedder)
     assert emb.embed(["hello"]).shape == (1, 384)
-    assert emb._numpy is not None
+    assert emb._small is not None
+
+
+def test_the_graph_memlane_writes_is_valid_onnx(model_dir: Path) -> None:
+    """The hand-written protobuf reads back with the onnx package and passes its checker."""
+    onnx = pytest.importorskip("onnx")
+    config = json.loads((model_dir / "config.json").read_text())
+    w = {
+        k.removeprefix("bert."): v
+        for k, v in read_safetensors(model_dir / "model.safetensors").items()
+    }
+    model = onnx.load_from_string(
+        _encoder(w, 1, config["hidden_size"], config["num_attention_heads"], 1e-12)
+    )
+    onnx.checker.check_model(model, full_check=True)
+    assert [i.name for i in model.graph.input] == ["tokens", "mask", "pool"]
+    assert [o.name for o in model.graph.output] == ["vectors"]
+    assert model.opset_import[0].version == 17
+    norm = next(n for n in model.graph.node if n.op_type == "LayerNormalization")
+    assert {a.name: onnx.helper.get_attribute_value(a) for a in norm.attribute} == {
+        "axis": -1,
+        "epsilon": pytest.approx(1e-12),
+    }
 
 
 def _model_dir(tmp_path: Path, model_dir: Path, **changes: object) -> Path:
@@ -139,19 +150,19 @@ def test_other_models_stay_on_torch(
     tmp_path: Path, model_dir: Path, changes: dict[str, object], reason: str
 ) -> None:
     path = _model_dir(tmp_path, model_dir, **changes)
-    assert reason in NumpyBert.unsupported(path)
+    assert reason in OnnxBert.unsupported(path)
     with pytest.raises(ValueError, match="not"):
-        NumpyBert(path)
-    assert SentenceTransformerEmbedder(str(path))._numpy_model() is None
+        OnnxBert(path)
+    assert SentenceTransformerEmbedder(str(path))._small_model() is None
 
 
 def test_a_model_without_its_files_or_by_hub_name_stays_on_torch(
     tmp_path: Path, model_dir: Path
 ) -> None:
     path = _model_dir(tmp_path, model_dir)
-    assert NumpyBert.supports(path)
+    assert OnnxBert.supports(path)
     (path / "tokenizer.json").unlink()
-    assert NumpyBert.unsupported(path) == "no tokenizer.json"
-    assert not NumpyBert.supports(tmp_path / "missing")
+    assert OnnxBert.unsupported(path) == "no tokenizer.json"
+    assert not OnnxBert.supports(tmp_path / "missing")
     hub = SentenceTransformerEmbedder("sentence-transformers/all-MiniLM-L6-v2")
-    assert hub._numpy_model() is None
+    assert hub._small_model() is None
