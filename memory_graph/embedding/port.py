@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -22,11 +23,13 @@ class Embedder(Protocol):
         ...
 
 
-async def embed_off_loop(embedder: Embedder, texts: list[str]) -> np.ndarray:
-    """``embedder.embed(texts)`` in a worker thread.
+def embed_off_loop(embedder: Embedder, texts: list[str]) -> asyncio.Future[np.ndarray]:
+    """``embedder.embed(texts)`` in a worker thread, started now; await the result.
 
     Model inference is synchronous and takes milliseconds to seconds; run on the event loop,
     it would stall every other request a server is serving meanwhile. Every async caller in
-    memlane embeds through this function.
+    memlane embeds through this function. The work is handed to the thread at once (not when
+    the caller first awaits), so what the caller does before awaiting overlaps it.
     """
-    return await asyncio.to_thread(embedder.embed, texts)
+    loop = asyncio.get_running_loop()
+    return loop.run_in_executor(None, contextvars.copy_context().run, embedder.embed, texts)

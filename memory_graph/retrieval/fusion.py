@@ -21,15 +21,20 @@ class Scores:
 
     def __init__(self) -> None:
         self.score: dict[str, float] = defaultdict(float)
-        self.sources: dict[str, set[str]] = defaultdict(set)
+        # Which legs found an id is asked only of the few shown, so a whole leg is kept as
+        # the set of its ids (not a set of legs per id, a few hundred updates a recall).
+        self._legs: list[tuple[str, set[str]]] = []
+        self._added: dict[str, set[str]] = defaultdict(set)
 
     def add_leg(self, ids: Iterable[str], weight: float, rrf_k: float, leg: str) -> None:
         """Reciprocal rank fusion: the item at rank r (0-based) gains ``weight / (k + r + 1)``."""
         if weight <= 0:
             return
-        for rank, rid in enumerate(ids):
-            self.score[rid] += weight / (rrf_k + rank + 1)
-            self.sources[rid].add(leg)
+        score = self.score
+        found = list(ids)
+        for rank, rid in enumerate(found, start=1):
+            score[rid] += weight / (rrf_k + rank)
+        self._legs.append((leg, set(found)))
 
     def add_hits(
         self, hits: Sequence[Hit], weight: float, rrf_k: float, leg: str, by_score: float
@@ -41,12 +46,20 @@ class Scores:
         peak = max((h.score for h in hits), default=0.0)
         if weight <= 0 or by_score <= 0 or peak <= 0:
             return
+        score, share = self.score, weight * by_score / peak / (rrf_k + 1)
         for h in hits:
-            self.score[h.id] += weight * by_score * max(h.score, 0.0) / peak / (rrf_k + 1)
+            if h.score > 0:
+                score[h.id] += share * h.score
 
     def add(self, rid: str, value: float, leg: str) -> None:
         self.score[rid] += value
-        self.sources[rid].add(leg)
+        self._added[rid].add(leg)
+
+    def sources(self, rid: str) -> tuple[str, ...]:
+        """The legs that found ``rid``, sorted."""
+        legs = {leg for leg, ids in self._legs if rid in ids}
+        legs.update(self._added.get(rid, ()))
+        return tuple(sorted(legs))
 
     def keep(self, ids: Iterable[str]) -> None:
         """Forget every id not in ``ids`` (filtered out, e.g. by ``as_of``)."""
@@ -111,7 +124,12 @@ def dedup(
 
 
 def _similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
-    union = a | b
-    if not union:
+    small, large = len(a), len(b)
+    if small > large:
+        small, large = large, small
+    if large == 0:
         return True
-    return len(a & b) / len(union) >= threshold
+    # Jaccard is at most the smaller set's share of the larger: most pairs stop here.
+    if small < threshold * large:
+        return False
+    return len(a & b) / len(a | b) >= threshold

@@ -28,7 +28,6 @@ __all__ = [
     "name_ngrams",
     "predicate_hints",
     "subjects",
-    "without_names",
 ]
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
@@ -175,15 +174,6 @@ def name_ngrams(text: str, *, max_n: int = 3, limit: int = 60) -> list[str]:
     # A possessive names its owner: "Caroline's" -> "Caroline".
     out.extend(w[:-2] for w in words if w.lower().endswith(("'s", "’s")))
     return list(dict.fromkeys(out))[:limit]
-
-
-def without_names(text: str) -> str:
-    """The query with its proper names taken out ("What do Melanie's kids like?" -> "What do
-    kids like?"): a name pulls a vector search toward everything its person said, the rest
-    toward what was said about the question's subject."""
-    words = words_of(text)
-    kept = [w for i, w in enumerate(words) if i == 0 or not w[:1].isupper() or w.isupper()]
-    return " ".join(kept) if len(kept) < len(words) else ""
 
 
 def _mention(text: str, name: str) -> re.Match[str] | None:

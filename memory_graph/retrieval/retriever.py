@@ -47,8 +47,8 @@ from memlane.memory_graph.retrieval.query import (
     name_ngrams,
     predicate_hints,
     subjects,
-    without_names,
 )
+from memlane.memory_graph.retrieval.unnamed import NameVectors
 from memlane.memory_graph.retrieval.walk import personalised_pagerank
 from memlane.memory_graph.stores.base import GraphStore, Hit
 from memlane.memory_graph.timeutil import utcnow
@@ -72,7 +72,8 @@ time is the first; a few more cost nothing."""
 
 @dataclass
 class _Call:
-    """The working state of one recall (the Retriever itself stays stateless)."""
+    """The working state of one recall (the Retriever keeps nothing of a user between
+    calls; only the vectors of names it has embedded, :class:`NameVectors`)."""
 
     user_id: str
     info: QueryInfo
@@ -140,6 +141,7 @@ class Retriever:
         self.registry = registry or default_registry()
         self.config = config or PRESETS["balanced"]
         self._hints = hint_table(self.registry)
+        self._name_vectors = NameVectors()
 
     async def recall(
         self,
@@ -166,13 +168,13 @@ class Retriever:
         """
         # BLAS and torch threads are the host's to set (the application layer may tune them
         # at start-up); the query is embedded in a worker thread so the loop keeps serving.
+        # The query's vector and, when it names people and that leg is on, its reading
+        # without the names (``unnamed``), started first: reading the query and the reads
+        # that need no vector run meanwhile.
+        embedding = self._embed(query)
         call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of, now=now or utcnow())
         call.hints = predicate_hints(call.info.words, self.registry, self._hints)
-        unnamed = without_names(query) if self.config.w_unnamed > 0 else ""
-        # One embedder call for both texts: a second call would cost a second forward pass.
-        # The reads that need no vector run while the query is embedded.
-        texts = [query, unnamed] if unnamed else [query]
-        await self._candidates(call, asyncio.ensure_future(embed_off_loop(self.embedder, texts)))
+        await self._candidates(call, embedding)
         if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
             await self._expand(call)
         call.pool = {fid: f for fid, f in call.pool.items() if _visible(f, call)}
@@ -188,6 +190,18 @@ class Retriever:
         names = names_from(call.when, call.entities, call.named)
         old = [*ended, *history, *superseded]
         return self._context(call, query, current, old, token_budget, names)
+
+    def _embed(self, query: str) -> asyncio.Future[np.ndarray]:
+        """The query's vectors (:meth:`_candidates`), in a worker thread from now on."""
+        if self.config.w_unnamed <= 0:
+            return embed_off_loop(self.embedder, [query])
+        texts, names = self._name_vectors.texts(query)
+        embedded = embed_off_loop(self.embedder, texts)
+
+        async def vectors() -> np.ndarray:
+            return self._name_vectors.vectors(await embedded, names)
+
+        return asyncio.ensure_future(vectors())
 
     # -- 1. candidates -----------------------------------------------------------------------
     async def _candidates(self, call: _Call, embedding: asyncio.Future[np.ndarray]) -> None:
@@ -623,7 +637,7 @@ class Retriever:
                 score=facts.score.get(fid, 0.0),
                 subject_name=call.names.get(f.subject_id, f.subject_id),
                 object_name=call.names.get(f.object_id, f.object_id) if f.object_id else f.value,
-                sources=tuple(sorted(facts.sources.get(fid, ()))),
+                sources=facts.sources(fid),
             )
 
         for f in call.profile:
@@ -636,7 +650,7 @@ class Retriever:
                 ContextEpisode(
                     episode=call.episodes[eid],
                     score=eps.score[eid],
-                    sources=tuple(sorted(eps.sources[eid])),
+                    sources=eps.sources(eid),
                 )
                 for eid in best_eps
             ],

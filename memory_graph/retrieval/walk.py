@@ -56,12 +56,17 @@ def personalised_pagerank(
     dst = np.concatenate([hi, lo])
     degree = np.bincount(src, minlength=n).astype(float)
     dangling = degree == 0
-    share = np.divide(1.0, degree, out=np.zeros(n), where=~dangling)
+    share = np.divide(1.0, degree, out=np.zeros(n), where=~dangling)[src]  # per edge end
+    teleport = (1 - alpha) * p
     x = np.full(n, 1.0 / n)
+    # Every node of an edge list has an edge, but a self-loop alone leaves its node none.
+    any_dangling = bool(dangling.any())
     for _ in range(max_iter):
         last = x
-        spread = np.bincount(dst, weights=last[src] * share[src], minlength=n)
-        x = alpha * (spread + last[dangling].sum() * p) + (1 - alpha) * p
+        spread = np.bincount(dst, weights=last[src] * share, minlength=n).astype(float)
+        if any_dangling:
+            spread += last[dangling].sum() * p
+        x = alpha * spread + teleport
         if np.abs(x - last).sum() < n * tol:
             break
     return dict(zip(index, x.tolist(), strict=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from memlane.memory_graph.embedding.models import (
     cpu_has_native_bf16,
     make_embedder,
 )
-from memlane.memory_graph.embedding.port import Embedder
+from memlane.memory_graph.embedding.port import Embedder, embed_off_loop
 from memlane.memory_graph.errors import InputError
 
 pytestmark = pytest.mark.unit
@@ -126,3 +127,20 @@ def test_a_model_path_is_as_good_as_its_text() -> None:
     np.testing.assert_allclose(
         vector, SentenceTransformerEmbedder(str(root)).embed(["a path works"]), atol=1e-6
     )
+
+
+async def test_embedding_off_the_loop_starts_before_it_is_awaited() -> None:
+    """The worker thread has the texts as soon as ``embed_off_loop`` returns, so a recall's
+    reading of the query overlaps the model (here the loop blocks and the thread still
+    runs)."""
+    started = threading.Event()
+
+    class Recording(HashEmbedder):
+        def embed(self, texts: list[str]) -> np.ndarray:
+            started.set()
+            return super().embed(texts)
+
+    future = embed_off_loop(Recording(), ["where do I live?"])
+    assert started.wait(timeout=10)  # the event loop has not run since the call
+    vectors = await future
+    assert vectors.shape == (1, 384)

@@ -14,7 +14,6 @@ from memlane.memory_graph.retrieval.query import (
     episode_index_text,
     name_ngrams,
     predicate_hints,
-    without_names,
     words_of,
 )
 
@@ -120,19 +119,6 @@ def test_predicate_hints(query: str, expected: set[str]) -> None:
     from memlane.memory_graph.retrieval.query import predicate_hints, words_of
 
     assert predicate_hints(words_of(query), default_registry()) == expected
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        ("What do Melanie's kids like?", "What do kids like"),
-        ("Where did Jon and Gina meet?", "Where did and meet"),
-        ("What did the LGBTQ group do?", ""),  # nothing but an acronym: no second text
-        ("where do I live?", ""),
-    ],
-)
-def test_the_query_without_its_names(query: str, expected: str) -> None:
-    assert without_names(query) == expected
 
 
 @pytest.mark.parametrize(
