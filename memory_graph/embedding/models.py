@@ -266,9 +266,10 @@ class SentenceTransformerEmbedder:
                     try:
                         self._small = OnnxBert(path)
                         self.dim = self._small.dim
-                    # RuntimeError: ONNX Runtime refused the graph (its Fail subclasses it).
-                    except (OSError, ValueError, KeyError, RuntimeError, ImportError) as exc:
-                        reason = str(exc)
+                    # Exception: ONNX Runtime's own errors (Fail, InvalidGraph, ...) subclass
+                    # nothing narrower; whatever the reason, small calls then go to torch.
+                    except Exception as exc:
+                        reason = f"{type(exc).__name__}: {exc}"
                 if reason:
                     log.info("small embedding calls of %s run in torch: %s", self.model_ref, reason)
                 self._small_tried = True

@@ -165,26 +165,42 @@ class OnnxBert:
 
         The texts' tokens are packed into one matrix, no padding (a short text is not
         computed as wide as the longest); a block-diagonal mask keeps each text's attention
-        to its own tokens, and a pooling matrix averages each text's rows.
+        to its own tokens, and a pooling matrix averages each text's rows. Attention over a
+        pack grows with the square of its tokens, so texts go in packs of at most
+        :data:`PACK_TOKENS` (a text alone always fits: it is cut at ``max_length``).
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = self.tokenize(texts)
+        out: list[np.ndarray] = []
+        pack: list[list[int]] = []
+        for text_ids in ids:
+            if pack and sum(map(len, pack)) + len(text_ids) > max(PACK_TOKENS, self.max_length):
+                out.append(self._run(pack))
+                pack = []
+            pack.append(text_ids)
+        out.append(self._run(pack))
+        return out[0] if len(out) == 1 else np.concatenate(out)
+
+    def _run(self, ids: list[list[int]]) -> np.ndarray:
         bounds = np.cumsum([0, *(len(t) for t in ids)])
-        spans = list(itertools.pairwise(bounds.tolist()))
         n = int(bounds[-1])
         flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.intp, count=n)
         positions = np.concatenate([np.arange(len(t)) for t in ids])
         tokens = self.word[flat] + self.position[positions] + self.token_type
         mask = np.full((n, n), _MASKED, dtype=np.float32)
-        pool = np.zeros((len(texts), n), dtype=np.float32)
-        for row, (lo, hi) in enumerate(spans):
+        pool = np.zeros((len(ids), n), dtype=np.float32)
+        for row, (lo, hi) in enumerate(itertools.pairwise(bounds.tolist())):
             mask[lo:hi, lo:hi] = 0.0
             pool[row, lo:hi] = 1.0 / (hi - lo)
         feeds = {"tokens": tokens.astype(np.float32, copy=False), "mask": mask, "pool": pool}
-        (out,) = self.session.run(["vectors"], feeds)
-        return np.asarray(out, dtype=np.float32)
+        (vectors,) = self.session.run(["vectors"], feeds)
+        return np.asarray(vectors, dtype=np.float32)
 
+
+PACK_TOKENS = 512
+"""Tokens run together at most (above one text's ``max_length``): a call of 15 texts of 256
+tokens packed as one would hold 12 x 3,840^2 attention scores (700 MB) per layer."""
 
 _MASKED = np.float32(-1e9)
 """The attention score between tokens of different texts packed together: its softmax
@@ -214,10 +230,13 @@ def _encoder(w: dict[str, np.ndarray], layers: int, dim: int, heads: int, eps: f
     def tensor(name: str) -> str:
         return g.weight(name, w[name])
 
-    def dense(x: str, prefix: str) -> str:
+    def linear(x: str, name: str, weight: np.ndarray, bias: np.ndarray) -> str:
         # torch's Linear keeps (out, in); the product wants (in, out), transposed once here.
-        weight = g.weight(f"{prefix}.weight.T", w[f"{prefix}.weight"].T)
-        return g.op("Add", g.op("MatMul", x, weight), tensor(f"{prefix}.bias"))
+        product = g.op("MatMul", x, g.weight(f"{name}.weight.T", weight.T))
+        return g.op("Add", product, g.weight(f"{name}.bias", bias))
+
+    def dense(x: str, prefix: str) -> str:
+        return linear(x, prefix, w[f"{prefix}.weight"], w[f"{prefix}.bias"])
 
     def norm(x: str, prefix: str) -> str:
         return g.op(
@@ -230,9 +249,7 @@ def _encoder(w: dict[str, np.ndarray], layers: int, dim: int, heads: int, eps: f
         at = f"encoder.layer.{i}.attention"
         qkv_w = np.concatenate([w[f"{at}.self.{n}.weight"] for n in ("query", "key", "value")])
         qkv_b = np.concatenate([w[f"{at}.self.{n}.bias"] for n in ("query", "key", "value")])
-        qkv = g.op(
-            "Add", g.op("MatMul", x, g.weight(f"{at}.qkv.T", qkv_w.T)), g.weight(f"{at}.qkv", qkv_b)
-        )
+        qkv = linear(x, f"{at}.qkv", qkv_w, qkv_b)
         q, k, v = g.ops("Split", qkv, thirds, outputs=3, axis=1)
         # (n, dim) -> (heads, n, width); keys as (heads, width, n)
         q = g.op("Transpose", g.op("Reshape", q, by_head), perm=[1, 0, 2])
@@ -250,7 +267,7 @@ def _encoder(w: dict[str, np.ndarray], layers: int, dim: int, heads: int, eps: f
         x = norm(g.op("Add", out, x), f"encoder.layer.{i}.output.LayerNorm")
     pooled = g.op("MatMul", pool, x)
     length = g.op("Max", g.op("ReduceL2", pooled, axes=[1], keepdims=1), tiny)
-    g.rename(g.op("Div", pooled, length), "vectors")
+    g.op("Div", pooled, length, name="vectors")
     g.output("vectors", np.float32, ["texts", dim])
     return model_bytes(g)
 

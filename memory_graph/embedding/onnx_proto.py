@@ -11,6 +11,7 @@ writes back with the ``onnx`` package and its checker.
 
 from __future__ import annotations
 
+import numbers
 import struct
 from collections.abc import Iterable, Sequence
 
@@ -63,11 +64,13 @@ def _text(field: int, value: str) -> Parts:
 
 def _attribute(name: str, value: float | int | Sequence[int]) -> Parts:
     out = _text(1, name)
-    if isinstance(value, float):
+    if isinstance(value, numbers.Integral):  # before Real: an int is a Real too
+        return [*out, *_int(3, int(value)), *_int(20, _ATTR_INT)]
+    if isinstance(value, numbers.Real):
         return [*out, _key(2, _FIXED32) + struct.pack("<f", value), *_int(20, _ATTR_FLOAT)]
-    if isinstance(value, int):
-        return [*out, *_int(3, value), *_int(20, _ATTR_INT)]
-    return [*out, *(p for v in value for p in _int(8, v)), *_int(20, _ATTR_INTS)]
+    if not isinstance(value, Sequence):
+        raise TypeError(f"attribute {name}: {value!r} is not a number or a list of ints")
+    return [*out, *(p for v in value for p in _int(8, int(v))), *_int(20, _ATTR_INTS)]
 
 
 def _tensor(name: str, array: np.ndarray) -> Parts:
@@ -108,11 +111,19 @@ class Graph:
         self._outputs.append(_value_info(name, np.dtype(dtype), dims))
 
     def op(
-        self, op_type: str, *inputs: str, outputs: int = 1, **attrs: float | int | Sequence[int]
+        self,
+        op_type: str,
+        *inputs: str,
+        outputs: int = 1,
+        name: str | None = None,
+        **attrs: float | int | Sequence[int],
     ) -> str:
-        """A node of the default domain; returns its (first) output's generated name."""
+        """A node of the default domain; returns its (first) output's name: ``name``, else
+        a generated one."""
         self._count += 1
         names = [f"{op_type.lower()}_{self._count}_{i}" for i in range(outputs)]
+        if name is not None:
+            names[0] = name
         node = [p for i in inputs for p in _text(1, i)]
         node += [p for o in names for p in _text(2, o)]
         node += [*_text(3, f"n{self._count}"), *_text(4, op_type)]
@@ -120,16 +131,12 @@ class Graph:
         self._nodes.append(node)
         return names[0]
 
-    def ops(self, op_type: str, *inputs: str, outputs: int, **attrs: int) -> list[str]:
+    def ops(
+        self, op_type: str, *inputs: str, outputs: int, **attrs: float | int | Sequence[int]
+    ) -> list[str]:
         """A node with several outputs (``Split``); returns their names."""
-        first = self.op(op_type, *inputs, outputs=outputs, **attrs)
+        first = self.op(op_type, *inputs, outputs=outputs, name=None, **attrs)
         return [first[: -len("_0")] + f"_{i}" for i in range(outputs)]
-
-    def rename(self, output: str, name: str) -> None:
-        """Expose ``output`` under ``name`` (an ``Identity`` node)."""
-        self._nodes.append(
-            [*_text(1, output), *_text(2, name), *_text(3, f"out_{name}"), *_text(4, "Identity")]
-        )
 
     def parts(self) -> Parts:
         return [

@@ -130,6 +130,6 @@ def _similar(a: frozenset[str], b: frozenset[str], threshold: float) -> bool:
     if large == 0:
         return True
     # Jaccard is at most the smaller set's share of the larger: most pairs stop here.
-    if small < threshold * large:
+    if small / large < threshold:
         return False
     return len(a & b) / len(a | b) >= threshold

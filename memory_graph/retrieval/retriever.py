@@ -172,8 +172,13 @@ class Retriever:
         # without the names (``unnamed``), started first: reading the query and the reads
         # that need no vector run meanwhile.
         embedding = self._embed(query)
-        call = _Call(user_id=user_id, info=analyse_query(query), as_of=as_of, now=now or utcnow())
-        call.hints = predicate_hints(call.info.words, self.registry, self._hints)
+        try:
+            info = analyse_query(query)
+            call = _Call(user_id=user_id, info=info, as_of=as_of, now=now or utcnow())
+            call.hints = predicate_hints(call.info.words, self.registry, self._hints)
+        except BaseException:
+            embedding.cancel()  # nobody will wait for it
+            raise
         await self._candidates(call, embedding)
         if self.config.expand and self.config.hops > 0 and self.config.expand_limit > 0:
             await self._expand(call)
@@ -195,11 +200,11 @@ class Retriever:
         """The query's vectors (:meth:`_candidates`), in a worker thread from now on."""
         if self.config.w_unnamed <= 0:
             return embed_off_loop(self.embedder, [query])
-        texts, names = self._name_vectors.texts(query)
+        texts, names, kept = self._name_vectors.texts(query)
         embedded = embed_off_loop(self.embedder, texts)
 
         async def vectors() -> np.ndarray:
-            return self._name_vectors.vectors(await embedded, names)
+            return self._name_vectors.vectors(await embedded, names, kept)
 
         return asyncio.ensure_future(vectors())
 

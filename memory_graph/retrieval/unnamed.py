@@ -30,33 +30,38 @@ def proper_names(text: str) -> list[str]:
 class NameVectors:
     """Name vectors kept per process, and the unnamed reading of a query's vector.
 
+    Used from one event loop (a retriever's); what :meth:`texts` returns stays valid
+    whatever other recalls keep or drop meanwhile.
+
     Args:
-        size: names kept (the oldest go first).
+        size: names kept (the least recently used go first).
     """
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
         self._kept: dict[str, np.ndarray] = {}
 
-    def texts(self, query: str) -> tuple[list[str], str]:
-        """What to embed for ``query`` (itself, and its names unless they are kept) and the
-        names' key ("" when the query names nobody: one vector)."""
+    def texts(self, query: str) -> tuple[list[str], str, np.ndarray | None]:
+        """What to embed for ``query`` (itself, and its names unless they are kept), the
+        names' key ("" when the query names nobody: one vector) and their kept vector."""
         key = " ".join(proper_names(query))
-        return ([query, key] if key and key not in self._kept else [query]), key
+        kept = self._kept.pop(key, None) if key else None
+        if kept is not None:
+            self._kept[key] = kept  # most recently used last
+            return [query], key, kept
+        return ([query, key] if key else [query]), key, None
 
-    def vectors(self, embedded: np.ndarray, key: str) -> np.ndarray:
+    def vectors(self, embedded: np.ndarray, key: str, kept: np.ndarray | None) -> np.ndarray:
         """The query's vector and, when it names someone, its unnamed reading, as rows.
 
         Args:
             embedded: what the embedder returned for :meth:`texts` (unit rows).
-            key: the names' key :meth:`texts` gave.
+            key, kept: the names' key and kept vector :meth:`texts` gave.
         """
         query = embedded[0]
         if not key:
             return embedded[:1]
-        names = self._kept.get(key)
-        if names is None:
-            names = self._keep(key, embedded[1])
+        names = kept if kept is not None else self._keep(key, embedded[1])
         rest = query - names
         norm = float(np.linalg.norm(rest))
         if norm < 1e-6:  # nothing but the names
@@ -64,7 +69,7 @@ class NameVectors:
         return np.stack([query, (rest / norm).astype(query.dtype, copy=False)])
 
     def _keep(self, key: str, vector: np.ndarray) -> np.ndarray:
-        if len(self._kept) >= self.size:
-            del self._kept[next(iter(self._kept))]
+        while len(self._kept) >= self.size:
+            self._kept.pop(next(iter(self._kept)), None)  # the least recently used
         self._kept[key] = vector = np.array(vector, copy=True)
         return vector

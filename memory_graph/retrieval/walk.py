@@ -63,7 +63,7 @@ def personalised_pagerank(
     any_dangling = bool(dangling.any())
     for _ in range(max_iter):
         last = x
-        spread = np.bincount(dst, weights=last[src] * share, minlength=n).astype(float)
+        spread = np.bincount(dst, weights=last[src] * share, minlength=n)  # float64
         if any_dangling:
             spread += last[dangling].sum() * p
         x = alpha * spread + teleport

@@ -2,8 +2,8 @@
 
 Each command runs in a fresh process, as a script would run it, with the modules it ended
 with written out at exit: no torch, sentence-transformers, transformers (the query is
-embedded in numpy), LiteLLM (no chat model is called), LangGraph or FastAPI. The store is
-ingested in the same way (three facts: a small call, so in numpy too) and the answers are
+embedded by ONNX Runtime), LiteLLM (no chat model is called), LangGraph or FastAPI. The store is
+ingested in the same way (three facts: a small call, so by ONNX Runtime too) and the answers are
 checked, so a lean command that answers wrongly fails as well.
 """
 

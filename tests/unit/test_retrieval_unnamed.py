@@ -47,9 +47,9 @@ class CountingEmbedder(HashEmbedder):
 
 def test_the_unnamed_reading_is_the_query_without_the_names_direction() -> None:
     emb, names = HashEmbedder(), NameVectors()
-    texts, key = names.texts("Where did Jon and Gina meet?")
-    assert texts == ["Where did Jon and Gina meet?", "Jon Gina"]
-    rows = names.vectors(emb.embed(texts), key)
+    texts, key, kept = names.texts("Where did Jon and Gina meet?")
+    assert texts == ["Where did Jon and Gina meet?", "Jon Gina"] and kept is None
+    rows = names.vectors(emb.embed(texts), key, kept)
     query, name = emb.embed(texts)
     expected = (query - name) / np.linalg.norm(query - name)
     assert rows.shape == (2, emb.dim)
@@ -57,21 +57,26 @@ def test_the_unnamed_reading_is_the_query_without_the_names_direction() -> None:
     assert np.allclose(rows[1], expected, atol=1e-6)
     assert np.isclose(np.linalg.norm(rows[1]), 1.0, atol=1e-6)
     # The names are kept: the next question about them embeds only itself.
-    texts, key = names.texts("What do Jon and Gina like?")
-    assert texts == ["What do Jon and Gina like?"]
-    assert names.vectors(emb.embed(texts), key).shape == (2, emb.dim)
+    texts, key, kept = names.texts("What do Jon and Gina like?")
+    assert texts == ["What do Jon and Gina like?"] and kept is not None
+    assert names.vectors(emb.embed(texts), key, kept).shape == (2, emb.dim)
 
 
 def test_a_query_naming_nobody_has_one_vector_and_the_kept_names_are_bounded() -> None:
     emb, names = HashEmbedder(), NameVectors(size=2)
-    texts, key = names.texts("where do I live?")
-    assert (texts, key) == (["where do I live?"], "")
-    assert names.vectors(emb.embed(texts), key).shape == (1, emb.dim)
-    for who in ("Ann", "Bob", "Cy"):
-        texts, key = names.texts(f"Where does {who} live?")
-        names.vectors(emb.embed(texts), key)
-    assert names.texts("Where does Ann live?")[0] == ["Where does Ann live?", "Ann"]  # evicted
-    assert names.texts("Where does Cy live?")[0] == ["Where does Cy live?"]
+    texts, key, kept = names.texts("where do I live?")
+    assert (texts, key, kept) == (["where do I live?"], "", None)
+    assert names.vectors(emb.embed(texts), key, kept).shape == (1, emb.dim)
+    for who in ("Ann", "Bob", "Ann", "Cy"):  # Ann used again: Bob is the least recent
+        texts, key, kept = names.texts(f"Where does {who} live?")
+        names.vectors(emb.embed(texts), key, kept)
+    assert names.texts("Where does Bob live?")[0] == ["Where does Bob live?", "Bob"]  # evicted
+    assert names.texts("Where does Ann live?")[0] == ["Where does Ann live?"]
+    # What texts() gave stays usable when the names are dropped before the vector arrives.
+    texts, key, kept = names.texts("Where does Cy live?")
+    for who in ("Dee", "Eve"):
+        names.vectors(emb.embed(*names.texts(f"Where does {who} live?")[:1]), who, None)
+    assert names.vectors(emb.embed(texts), key, kept).shape == (2, emb.dim)
 
 
 @pytest.fixture
