@@ -18,18 +18,9 @@ from memlane.memory_graph.embedding.models import (
 )
 from memlane.memory_graph.embedding.port import Embedder, embed_off_loop
 from memlane.memory_graph.errors import InputError
+from tests.tools_support.embedders import RecordingEmbedder
 
 pytestmark = pytest.mark.unit
-
-
-class CountingEmbedder(HashEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[list[str]] = []
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.calls.append(list(texts))
-        return super().embed(texts)
 
 
 def test_hash_embedder_is_unit_length_deterministic_and_similar_for_similar_text() -> None:
@@ -60,10 +51,10 @@ def test_hash_embedder_gives_single_words_distinct_vectors_that_share_letters() 
 
 
 def test_caching_embedder_embeds_each_text_once(tmp_path: Path) -> None:
-    inner = CountingEmbedder()
+    inner = RecordingEmbedder()
     cached = CachingEmbedder(inner, tmp_path)
     first = cached.embed(["alpha", "beta", "alpha"])
-    again = CachingEmbedder(CountingEmbedder(), tmp_path).embed(["beta", "alpha"])
+    again = CachingEmbedder(RecordingEmbedder(), tmp_path).embed(["beta", "alpha"])
     assert inner.calls == [["alpha", "beta"]]
     assert np.array_equal(first[1], again[0]) and np.array_equal(first[0], again[1])
     assert cached.embed([]).shape == (0, 384)

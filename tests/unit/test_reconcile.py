@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from memlane.memory_graph.drafts import FactDraft
@@ -27,22 +26,11 @@ from memlane.memory_graph.sameness import SamenessConfig
 from memlane.memory_graph.stores import open_store
 from memlane.memory_graph.stores.base import GraphStore
 from memlane.memory_graph.timeutil import parse_time
+from tests.tools_support.embedders import RecordingEmbedder
 
 pytestmark = pytest.mark.unit
 
 NOW = parse_time("2025-01-01")
-
-
-class CountingEmbedder(HashEmbedder):
-    """The real hash embedder, counting its batches (the reconciler promises one per call)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.calls += 1
-        return super().embed(texts)
 
 
 @pytest.fixture
@@ -67,7 +55,7 @@ def episode(eid: str, when: str, user: str = "u1") -> Episode:
 
 
 async def test_one_embedder_call_and_nothing_written(store: GraphStore) -> None:
-    emb = CountingEmbedder()
+    emb = RecordingEmbedder()
     drafts = [
         FactDraft(predicate="lives_in", object="Oslo", object_kind="place", statement="Oslo"),
         FactDraft(
@@ -82,7 +70,7 @@ async def test_one_embedder_call_and_nothing_written(store: GraphStore) -> None:
     writes, report = await reconciler(store, emb).reconcile(
         "u1", drafts, [episode("m1", "2024-01-01"), episode("m2", "2024-01-02")]
     )
-    assert emb.calls == 1
+    assert len(emb.calls) == 1
     assert report.facts_added == 3 and report.episodes_added == 2
     assert report.entities_added == 4  # self, Oslo, Kim, Acme Corp
     assert set(writes.fact_vectors) == {f.id for f in writes.facts}

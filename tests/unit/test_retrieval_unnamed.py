@@ -15,6 +15,7 @@ from memlane.memory_graph.memory import Memory
 from memlane.memory_graph.model import Episode
 from memlane.memory_graph.retrieval.unnamed import NameVectors, proper_names
 from memlane.memory_graph.stores import open_store
+from tests.tools_support.embedders import RecordingEmbedder
 
 pytestmark = pytest.mark.unit
 
@@ -31,18 +32,6 @@ pytestmark = pytest.mark.unit
 )
 def test_the_proper_names_of_a_query(query: str, names: list[str]) -> None:
     assert proper_names(query) == names
-
-
-class CountingEmbedder(HashEmbedder):
-    """The hash embedder, recording every text it is asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: list[list[str]] = []
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        self.asked.append(list(texts))
-        return super().embed(texts)
 
 
 def test_the_unnamed_reading_is_the_query_without_the_names_direction() -> None:
@@ -82,7 +71,7 @@ def test_a_query_naming_nobody_has_one_vector_and_the_kept_names_are_bounded() -
 @pytest.fixture
 async def memory(tmp_path: Path) -> AsyncIterator[Memory]:
     async with open_store(f"sqlite:///{tmp_path / 'm.db'}") as store:
-        yield Memory(store, CountingEmbedder(), clock=lambda: datetime(2024, 6, 1, tzinfo=UTC))
+        yield Memory(store, RecordingEmbedder(), clock=lambda: datetime(2024, 6, 1, tzinfo=UTC))
 
 
 async def test_recall_embeds_a_name_once_and_finds_what_was_said_without_it(
@@ -103,11 +92,11 @@ async def test_recall_embeds_a_name_once_and_finds_what_was_said_without_it(
     )
     await memory.commit("u", [draft], [said])
     emb = memory.embedder
-    assert isinstance(emb, CountingEmbedder)
-    emb.asked.clear()
+    assert isinstance(emb, RecordingEmbedder)
+    emb.calls.clear()
     first = await memory.recall("u", "What do Melanie's kids like?")
     second = await memory.recall("u", "What do Melanie's kids enjoy?")
-    assert emb.asked == [
+    assert emb.calls == [
         ["What do Melanie's kids like?", "Melanie's"],
         ["What do Melanie's kids enjoy?"],
     ]
