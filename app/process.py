@@ -4,8 +4,8 @@ A library never changes its host process; a program may. These defaults keep the
 memlane loads off the network (no model-hub look-ups, LiteLLM's bundled cost map) and quiet
 (no tokenizer fork warnings), and tune threads: numpy's BLAS on one thread (its threads fight
 the embedding model for the cores, and vector search's matrix-vector products are too small
-to gain from more; the ONNX Runtime query encoder runs on one thread of its own) and the embedder's torch threads
-opted in at half the cores (``MEMLANE_EMBED_THREADS``, see
+to gain from more; the ONNX Runtime query encoder runs on one thread of its own) and the
+embedder's torch threads opted in at half the cores (``MEMLANE_EMBED_THREADS``, see
 :class:`~memlane.memory_graph.embedding.models.SentenceTransformerEmbedder`). A variable the
 user set is left as it is.
 
