@@ -172,13 +172,16 @@ class OnnxBert:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         ids = self.tokenize(texts)
+        limit = max(PACK_TOKENS, self.max_length)
         out: list[np.ndarray] = []
         pack: list[list[int]] = []
+        size = 0  # tokens in ``pack``
         for text_ids in ids:
-            if pack and sum(map(len, pack)) + len(text_ids) > max(PACK_TOKENS, self.max_length):
+            if pack and size + len(text_ids) > limit:
                 out.append(self._run(pack))
-                pack = []
+                pack, size = [], 0
             pack.append(text_ids)
+            size += len(text_ids)
         out.append(self._run(pack))
         return out[0] if len(out) == 1 else np.concatenate(out)
 

@@ -27,7 +27,7 @@ IR_VERSION = 8
 OPSET = 17
 
 # A message is written as a list of byte strings (its parts), joined once at the end: the
-# weights are 90 MB, and concatenating at every level of nesting copied them five times.
+# weights are 42 MB, and concatenating at every level of nesting copied them five times.
 Parts = list[bytes | memoryview]
 
 
